@@ -1,0 +1,247 @@
+//! A client process's connection to one channel: set-up, sharing, and
+//! what happens when the server goes away.
+
+use crate::error::{Error, Result};
+use crate::proto::hello::{self, Hello};
+use crate::proto::slot;
+use crate::rundir;
+use crate::runtime::{Runtime, Token, Watch};
+use crate::server;
+use crate::shm::layout::POSTED_WORDS;
+use crate::shm::Segment;
+use crate::sys::event;
+use crate::sys::thread;
+use crate::sys::time::Deadline;
+use crate::sys::unix;
+use crate::wait::SlotFutex;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::Duration;
+
+/// How long a client waits for a server's handshake.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Shared connections of this process, by (server pid, chid).
+static SHARED: LazyLock<Mutex<HashMap<(i32, u32), Weak<ClientConn>>>> = LazyLock::new(Default::default);
+
+/// One connection from this process to a channel.
+#[derive(Debug)]
+pub(crate) struct ClientConn {
+    pub key: (i32, u32),
+    pub hello: Hello,
+    pub seg: Segment,
+    doorbell: OwnedFd,
+    sock: OwnedFd,
+    pidfd: Option<OwnedFd>,
+    dead: AtomicBool,
+    shared: bool,
+    /// Slots handed to threads of this process (private bookkeeping).
+    alloc: [AtomicU64; POSTED_WORDS],
+    /// Pulses written so far; the lock serialises pulse senders.
+    pub(crate) pulse_tail: Mutex<u32>,
+    /// Connection ids (coids) that refer to this connection.
+    coids: Mutex<Vec<i32>>,
+    tokens: Mutex<Vec<Token>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn no_channel(pid: i32, chid: u32) -> Error {
+    Error::new(libc::ESRCH, "no such channel").with_detail(format!("pid {pid}, chid {chid}"))
+}
+
+impl ClientConn {
+    /// Connects to channel `chid` of process `pid` (at `path` for another
+    /// process), sharing an existing connection unless `no_share`.
+    pub(crate) fn connect(pid: i32, chid: u32, path: Option<&Path>, no_share: bool) -> Result<Arc<ClientConn>> {
+        let key = (pid, chid);
+        if !no_share {
+            if let Some(c) = lock(&SHARED).get(&key).and_then(Weak::upgrade).filter(|c| !c.is_dead()) {
+                return Ok(c);
+            }
+        }
+        let sock = match path {
+            None => {
+                let chan = server::channel_by_id(chid).ok_or_else(|| no_channel(pid, chid))?;
+                let (ours, theirs) = unix::pair()?;
+                chan.serve_new(theirs).map_err(|e| Error::from_errno(e).with_detail(format!("chid {chid}")))?;
+                ours
+            }
+            Some(p) => unix::connect(p).map_err(|e| match e {
+                Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => no_channel(pid, chid),
+                Errno::ACCESS | Errno::PERM => {
+                    Error::new(libc::EACCES, "permission denied by the channel's mode").with_detail(p.display())
+                }
+                e => Error::from(e).with_detail(p.display()),
+            })?,
+        };
+        let conn = Arc::new(Self::handshake(sock, key, !no_share)?);
+        conn.watch();
+        if !no_share {
+            let mut m = lock(&SHARED);
+            m.retain(|_, w| w.strong_count() > 0);
+            m.insert(key, Arc::downgrade(&conn));
+        }
+        Ok(conn)
+    }
+
+    fn handshake(sock: OwnedFd, key: (i32, u32), shared: bool) -> Result<ClientConn> {
+        let mut buf = [0u8; hello::LEN];
+        let (n, mut fds) = unix::recv_with_fds(sock.as_fd(), &mut buf, Deadline::after(HELLO_TIMEOUT))
+            .map_err(|e| Error::from(e).with_detail("waiting for the server's handshake"))?;
+        if n == 0 {
+            return Err(no_channel(key.0, key.1).with_detail("the server closed the connection"));
+        }
+        let hello = Hello::decode(&buf[..n]).map_err(|e| {
+            Error::new(libc::EPROTO, "the server's handshake is not understood").with_detail(format!("{e:?}"))
+        })?;
+        if hello.refused != 0 {
+            let what = match hello.refused {
+                libc::EACCES => "the channel's permission mode does not allow this user",
+                libc::EPERM => "the channel is private to its process",
+                libc::EAGAIN => "the channel has reached its connection limit",
+                _ => "the server refused the connection",
+            };
+            return Err(Error::new(hello.refused, what).with_detail(format!("pid {}, chid {}", key.0, key.1)));
+        }
+        if fds.len() != 2 {
+            return Err(Error::new(libc::EPROTO, "the server's handshake lacks its descriptors"));
+        }
+        let doorbell = fds.pop().expect("two fds");
+        let memfd = fds.pop().expect("two fds");
+        let seg = Segment::open(&memfd, hello.layout)
+            .map_err(|e| Error::new(libc::EPROTO, "the server's shared memory is not usable").with_detail(e))?;
+        let pidfd = unix::peer_pidfd(sock.as_fd(), hello.server_pid);
+        Ok(ClientConn {
+            key: (hello.server_pid, hello.chid),
+            hello,
+            seg,
+            doorbell,
+            sock,
+            pidfd,
+            dead: AtomicBool::new(false),
+            shared,
+            alloc: Default::default(),
+            pulse_tail: Mutex::new(0),
+            coids: Mutex::new(Vec::new()),
+            tokens: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Asks the runtime to tell us when the server goes away.
+    fn watch(self: &Arc<Self>) {
+        let rt = Runtime::get();
+        let w = Watch::Server(Arc::downgrade(self));
+        let mut tokens = Vec::new();
+        tokens.extend(rt.watch(&self.sock, w.clone()).ok());
+        if let Some(p) = &self.pidfd {
+            tokens.extend(rt.watch(p, w).ok());
+        }
+        *lock(&self.tokens) = tokens;
+        if unix::peer_closed(&self.sock) {
+            self.server_gone();
+        }
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Relaxed)
+    }
+
+    /// Whether the connection was found dead after a request was posted
+    /// (pairs with the fence in `server_gone`).
+    pub(crate) fn dead_after_post(&self) -> bool {
+        std::sync::atomic::fence(SeqCst);
+        self.dead.load(SeqCst)
+    }
+
+    pub(crate) fn doorbell(&self) -> BorrowedFd<'_> {
+        self.doorbell.as_fd()
+    }
+
+    /// Flags slot `slot` for the server and rings the doorbell.
+    #[inline]
+    pub(crate) fn ring(&self, slot: u32) {
+        self.seg.header().client.posted[(slot / 64) as usize].fetch_or(1 << (slot % 64), Release);
+        event::ring(self.doorbell());
+    }
+
+    pub(crate) fn add_coid(&self, coid: i32) {
+        lock(&self.coids).push(coid);
+    }
+
+    pub(crate) fn remove_coid(&self, coid: i32) {
+        lock(&self.coids).retain(|&c| c != coid);
+    }
+
+    /// Takes a free slot: not handed to another thread and `IDLE` in the
+    /// segment (a slot abandoned after a timeout stays with the server until
+    /// it answers).
+    pub(crate) fn alloc_slot(&self) -> Option<u32> {
+        for s in 0..self.seg.layout().slot_count {
+            let (word, bit) = (&self.alloc[(s / 64) as usize], 1u64 << (s % 64));
+            if word.load(Relaxed) & bit != 0 || word.fetch_or(bit, AcqRel) & bit != 0 {
+                continue;
+            }
+            if slot::phase(self.seg.slot(s).state.load(Acquire)) == slot::IDLE {
+                return Some(s);
+            }
+            // Still the server's (an abandoned call): give it back.
+            word.fetch_and(!bit, Release);
+        }
+        None
+    }
+
+    pub(crate) fn free_slot(&self, s: u32) {
+        self.alloc[(s / 64) as usize].fetch_and(!(1 << (s % 64)), Release);
+    }
+
+    fn unwatch(&self) {
+        let rt = Runtime::get();
+        let tokens = std::mem::take(&mut *lock(&self.tokens));
+        let mut fds = vec![self.sock.as_fd()];
+        fds.extend(self.pidfd.as_ref().map(|p| p.as_fd()));
+        for (fd, t) in fds.into_iter().zip(tokens) {
+            rt.unwatch(fd, t);
+        }
+    }
+
+    /// The server process died, or destroyed the channel (runtime thread):
+    /// fail the calls in flight with `ESRCH`; later sends fail with `EBADF`.
+    pub(crate) fn server_gone(&self) {
+        if self.dead.swap(true, SeqCst) {
+            return;
+        }
+        std::sync::atomic::fence(SeqCst);
+        for i in 0..self.seg.layout().slot_count {
+            slot::runtime_fail(&SlotFutex(self.seg.slot(i)));
+        }
+        self.unwatch();
+        if self.shared {
+            let mut m = lock(&SHARED);
+            if m.get(&self.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+                m.remove(&self.key);
+            }
+        }
+        let coids = lock(&self.coids).clone();
+        server::notify_coid_death(&coids);
+        let server_dead =
+            self.pidfd.as_ref().is_some_and(|p| !thread::pidfd_alive(p)) || !thread::pid_exists(self.key.0);
+        if server_dead {
+            rundir::sweep_pid(self.key.0);
+            rundir::sweep();
+        }
+    }
+}
+
+impl Drop for ClientConn {
+    fn drop(&mut self) {
+        self.unwatch();
+    }
+}

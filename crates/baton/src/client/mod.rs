@@ -1,0 +1,177 @@
+//! The client side: connections and calls.
+//!
+//! - `mod.rs`: [`Connection`], the handle a client calls through.
+//! - `conn.rs`: the per-process connection object behind the handles:
+//!   handshake, sharing, slot allocation, server death.
+//! - `slots.rs`: the per-thread slot of each connection.
+//! - `send.rs`: the call itself, pulses, and [`Timeout`].
+
+mod conn;
+mod send;
+mod slots;
+
+pub(crate) use conn::ClientConn;
+pub use send::Timeout;
+
+use crate::error::Result;
+use crate::rundir;
+use crate::sys::thread;
+use crate::types::{ChannelId, Reply};
+use rustix::fd::{AsRawFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::sync::Arc;
+
+/// Options for opening a connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnectBuilder {
+    no_share: bool,
+}
+
+impl ConnectBuilder {
+    /// Default options: share the process's existing connection to the
+    /// same channel, if there is one.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `_NTO_COF_NOSHARE`: make a connection of its own (its own server
+    /// connection id) instead of sharing.
+    pub fn no_share(mut self, on: bool) -> Self {
+        self.no_share = on;
+        self
+    }
+
+    /// Opens the channel attached under `name`. Corresponds to `name_open`.
+    pub fn open(self, name: &str) -> Result<Connection> {
+        let (pid, chid, path) = rundir::resolve_name(name)?;
+        let path = (pid != thread::pid()).then_some(path);
+        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?)
+    }
+
+    /// Connects to channel `chid` of process `pid` (0 = this process).
+    /// Corresponds to `ConnectAttach(0, pid, chid, 0, flags)`.
+    pub fn attach(self, pid: i32, chid: ChannelId) -> Result<Connection> {
+        let me = thread::pid();
+        let pid = if pid == 0 { me } else { pid };
+        let path = (pid != me).then(|| rundir::channel_path(pid, chid));
+        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?)
+    }
+}
+
+/// A connection to a channel: what a client sends through. Corresponds to
+/// a QNX `coid`.
+///
+/// All threads of the process may use one `Connection` at once (it is
+/// `Sync`); each call blocks only its own thread. Connections to the same
+/// channel from one process share one server-side connection unless opened
+/// with [`ConnectBuilder::no_share`]. Dropping the last handle disconnects
+/// (the server gets its disconnect pulse if it asked).
+#[derive(Debug)]
+pub struct Connection {
+    conn: Arc<ClientConn>,
+    /// A descriptor of our own: its number is the connection id, which can
+    /// therefore never collide with another descriptor of the process.
+    coid: OwnedFd,
+}
+
+impl Connection {
+    fn new(conn: Arc<ClientConn>) -> Result<Connection> {
+        let coid = crate::sys::unix::dup_cloexec(conn.doorbell())?;
+        conn.add_coid(coid.as_raw_fd());
+        Ok(Connection { conn, coid })
+    }
+
+    /// Opens the channel attached under `name`. Corresponds to `name_open`.
+    pub fn open(name: &str) -> Result<Connection> {
+        ConnectBuilder::new().open(name)
+    }
+
+    /// Connects to channel `chid` of process `pid` (0 = this process).
+    /// Corresponds to `ConnectAttach`.
+    pub fn attach(pid: i32, chid: ChannelId) -> Result<Connection> {
+        ConnectBuilder::new().attach(pid, chid)
+    }
+
+    /// Options for a connection.
+    pub fn builder() -> ConnectBuilder {
+        ConnectBuilder::new()
+    }
+
+    /// The connection id (`coid`).
+    pub fn id(&self) -> i32 {
+        self.coid.as_raw_fd()
+    }
+
+    /// The server's pid.
+    pub fn server_pid(&self) -> i32 {
+        self.conn.key.0
+    }
+
+    /// The channel's id in the server process.
+    pub fn channel_id(&self) -> ChannelId {
+        self.conn.key.1
+    }
+
+    /// The server connection id the server sees for this process.
+    pub fn scoid(&self) -> u32 {
+        self.conn.hello.scoid
+    }
+
+    /// Whether the server went away (or destroyed its channel): every call
+    /// now fails with `EBADF`.
+    pub fn is_closed(&self) -> bool {
+        self.conn.is_dead()
+    }
+
+    /// Sends `msg` and blocks until the server replies; the reply is copied
+    /// into `reply` (`min(reply.len(), reply length)` bytes). Corresponds to
+    /// `MsgSend`.
+    pub fn send(&self, msg: &[u8], reply: &mut [u8]) -> Result<Reply> {
+        self.send_vectored_timeout(&[IoSlice::new(msg)], &mut [IoSliceMut::new(reply)], Timeout::NONE)
+    }
+
+    /// Sends the concatenation of `msg` and scatters the reply over `reply`.
+    /// Corresponds to `MsgSendv`.
+    pub fn send_vectored(&self, msg: &[IoSlice<'_>], reply: &mut [IoSliceMut<'_>]) -> Result<Reply> {
+        self.send_vectored_timeout(msg, reply, Timeout::NONE)
+    }
+
+    /// [`send`](Connection::send) that gives up with `ETIMEDOUT` as
+    /// `timeout` says.
+    pub fn send_timeout(&self, msg: &[u8], reply: &mut [u8], timeout: Timeout) -> Result<Reply> {
+        self.send_vectored_timeout(&[IoSlice::new(msg)], &mut [IoSliceMut::new(reply)], timeout)
+    }
+
+    /// [`send_vectored`](Connection::send_vectored) with a timeout.
+    pub fn send_vectored_timeout(
+        &self,
+        msg: &[IoSlice<'_>],
+        reply: &mut [IoSliceMut<'_>],
+        timeout: Timeout,
+    ) -> Result<Reply> {
+        self.conn.send(self.id(), msg, reply, timeout)
+    }
+
+    /// Sends a pulse at the calling thread's priority; never blocks.
+    /// Corresponds to `MsgSendPulse(coid, -1, code, value)`. `EAGAIN` if
+    /// the server has too many of this process's pulses waiting.
+    pub fn send_pulse(&self, code: i8, value: i64) -> Result<()> {
+        self.conn.send_pulse(None, code, value)
+    }
+
+    /// Sends a pulse at `priority`. Corresponds to `MsgSendPulse`.
+    pub fn send_pulse_priority(&self, priority: i32, code: i8, value: i64) -> Result<()> {
+        self.conn.send_pulse(if priority < 0 { None } else { Some(priority) }, code, value)
+    }
+
+    /// Bytes of shared memory this connection maps.
+    pub fn segment_size(&self) -> usize {
+        self.conn.seg.len()
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.conn.remove_coid(self.coid.as_raw_fd());
+    }
+}

@@ -1,0 +1,206 @@
+//! The send path: fill the slot, post it, ring, wait, copy the reply out.
+
+use super::conn::ClientConn;
+use super::slots;
+use crate::error::{Error, Result};
+use crate::proto::slot::{self, Outcome, WaitSpec};
+use crate::shm::layout::{XFER_READ, XFER_WRITE};
+use crate::sys::futex;
+use crate::sys::thread::{self, SchedParams};
+use crate::sys::time::Deadline;
+use crate::types::{chf, Reply};
+use crate::wait::SlotFutex;
+use std::cell::Cell;
+use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::Arc;
+
+/// When a call may time out. Corresponds to QNX's `TimerTimeout` with
+/// `_NTO_TIMEOUT_SEND` and/or `_NTO_TIMEOUT_REPLY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout {
+    /// The moment the call gives up.
+    pub deadline: Deadline,
+    /// Give up while SEND-blocked (no server has taken the message): the
+    /// message leaves the queue and the server never sees it.
+    pub send: bool,
+    /// Give up while REPLY-blocked (a server holds the message). On an
+    /// `UNBLOCK` channel the server is asked instead, and decides.
+    pub reply: bool,
+}
+
+impl Timeout {
+    /// No timeout.
+    pub const NONE: Timeout = Timeout { deadline: Deadline::NEVER, send: false, reply: false };
+
+    /// Time out at `deadline` in either state.
+    pub fn new(deadline: Deadline) -> Timeout {
+        Timeout { deadline, send: true, reply: true }
+    }
+
+    /// Time out at `deadline` only while SEND-blocked.
+    pub fn send_only(deadline: Deadline) -> Timeout {
+        Timeout { deadline, send: true, reply: false }
+    }
+
+    /// Time out at `deadline` only while REPLY-blocked.
+    pub fn reply_only(deadline: Deadline) -> Timeout {
+        Timeout { deadline, send: false, reply: true }
+    }
+}
+
+thread_local! {
+    static SCHED: Cell<Option<SchedParams>> = const { Cell::new(None) };
+}
+
+/// The calling thread's scheduling attributes, read once per thread.
+fn sched() -> SchedParams {
+    SCHED.with(|c| {
+        c.get().unwrap_or_else(|| {
+            let p = thread::sched_params();
+            c.set(Some(p));
+            p
+        })
+    })
+}
+
+fn closed() -> Error {
+    Error::new(libc::EBADF, "the connection is closed: its server went away or destroyed the channel")
+}
+
+impl ClientConn {
+    /// Sends `msg`, waits for the answer, copies the reply into `reply`.
+    pub(crate) fn send(
+        self: &Arc<Self>,
+        coid: i32,
+        msg: &[IoSlice<'_>],
+        reply: &mut [IoSliceMut<'_>],
+        t: Timeout,
+    ) -> Result<Reply> {
+        if self.is_dead() {
+            return Err(closed());
+        }
+        let s = slots::acquire(self)?;
+        let h = self.seg.slot(s);
+        let f = SlotFutex(h);
+        let total: usize = msg.iter().map(|p| p.len()).sum();
+        let cap: usize = reply.iter().map(|p| p.len()).sum();
+        let inline = self.seg.write_inline(s, msg, 0, total);
+        let sp = sched();
+        h.tid.store(thread::tid(), Relaxed);
+        h.priority.store(sp.priority, Relaxed);
+        h.policy.store(sp.policy, Relaxed);
+        h.coid.store(coid, Relaxed);
+        h.send_len.store(total as u64, Relaxed);
+        h.reply_cap.store(cap as u64, Relaxed);
+        h.inline_len.store(inline as u32, Relaxed);
+        // `IoSlice`/`IoSliceMut` are ABI-compatible with `struct iovec`: the
+        // server reads these arrays straight from our address space.
+        h.send_iov.store(msg.as_ptr() as u64, Relaxed);
+        h.send_parts.store(msg.len() as u32, Relaxed);
+        h.reply_iov.store(reply.as_ptr() as u64, Relaxed);
+        h.reply_parts.store(reply.len() as u32, Relaxed);
+        slot::client_post(&f);
+        if self.dead_after_post() && slot::client_withdraw(&f) {
+            return Err(closed());
+        }
+        self.ring(s);
+        let spec = WaitSpec {
+            send: if t.send { t.deadline } else { Deadline::NEVER },
+            reply: if t.reply { t.deadline } else { Deadline::NEVER },
+            unblock_channel: self.hello.chan_flags & chf::UNBLOCK != 0,
+            spin: 0,
+        };
+        loop {
+            match slot::client_wait(&f, &spec) {
+                Outcome::Replied => break,
+                Outcome::Failed => {
+                    slot::client_release(&f);
+                    return Err(Error::new(libc::ESRCH, "the server went away during the call"));
+                }
+                Outcome::SendTimedOut => {
+                    return Err(Error::new(libc::ETIMEDOUT, "no server received the message before the deadline"));
+                }
+                Outcome::ReplyTimedOut => {
+                    slots::abandon(self, s);
+                    return Err(Error::new(libc::ETIMEDOUT, "the server did not reply before the deadline"));
+                }
+                Outcome::UnblockRequested => self.ring(s),
+                Outcome::Transfer => self.serve_transfer(s, msg, reply),
+                Outcome::Corrupt(phase) => {
+                    slots::abandon(self, s);
+                    return Err(
+                        Error::new(libc::EPROTO, "the server left the call in an impossible state").with_detail(phase)
+                    );
+                }
+            }
+        }
+        let status = h.status.load(Relaxed);
+        let error = h.error.load(Relaxed);
+        let len = h.reply_len.load(Relaxed) as usize;
+        let inline = h.reply_inline.load(Relaxed) as usize;
+        if error == 0 && inline > 0 {
+            self.seg.read_inline(s, 0, inline.min(cap), reply, 0);
+        }
+        slot::client_release(&f);
+        if error != 0 {
+            return Err(Error::from_errno(error));
+        }
+        Ok(Reply { status, len })
+    }
+
+    /// Serves one chunk of a client-assisted transfer: copies between our
+    /// buffers and the inline area, then tells the server.
+    fn serve_transfer(&self, s: u32, msg: &[IoSlice<'_>], reply: &mut [IoSliceMut<'_>]) {
+        let h = self.seg.slot(s);
+        let op = h.xfer_op.load(Relaxed);
+        let offset = usize::try_from(h.xfer_offset.load(Relaxed)).unwrap_or(usize::MAX);
+        let len = h.xfer_len.load(Relaxed) as usize;
+        let n = match op {
+            XFER_READ => self.seg.write_inline(s, msg, offset, len),
+            XFER_WRITE => self.seg.read_inline(s, 0, len, reply, offset),
+            _ => 0,
+        };
+        h.xfer_done.store(n as u64, Relaxed);
+        slot::client_transfer_done(&SlotFutex(h));
+        h.xfer.store(slot::XFER_DONE, Release);
+        futex::wake(&h.xfer, 1);
+    }
+
+    /// Queues a pulse without blocking; `EAGAIN` if the server's room for
+    /// this connection's pulses is full.
+    pub(crate) fn send_pulse(&self, priority: Option<i32>, code: i8, value: i64) -> Result<()> {
+        if self.is_dead() {
+            return Err(closed());
+        }
+        if code < 0 {
+            return Err(Error::new(libc::EINVAL, "pulse codes from clients are 0..=127").with_detail(code));
+        }
+        let (policy, priority) = match priority {
+            Some(p) => (if (1..=99).contains(&p) { libc::SCHED_FIFO } else { libc::SCHED_OTHER }, p),
+            None => {
+                let sp = sched();
+                (sp.policy, sp.priority)
+            }
+        };
+        let hdr = self.seg.header();
+        let cap = self.seg.layout().pulse_capacity;
+        {
+            let mut tail = self.pulse_tail.lock().unwrap_or_else(|e| e.into_inner());
+            let head = hdr.server.pulse_head.load(Acquire);
+            if tail.wrapping_sub(head) >= cap {
+                return Err(Error::new(libc::EAGAIN, "the server has not yet taken this connection's earlier pulses")
+                    .with_detail(format!("{cap} pending")));
+            }
+            let e = self.seg.pulse(*tail);
+            e.code.store(i32::from(code), Relaxed);
+            e.priority.store(priority, Relaxed);
+            e.policy.store(policy, Relaxed);
+            e.value.store(value, Relaxed);
+            *tail = tail.wrapping_add(1);
+            hdr.client.pulse_tail.store(*tail, Release);
+        }
+        crate::sys::event::ring(self.doorbell());
+        Ok(())
+    }
+}

@@ -1,0 +1,23 @@
+//! Pure protocol logic, apart from system calls so it can be tested alone
+//! (and model-checked with loom):
+//!
+//! - `slot.rs`: the state machine of one call's slot, shared by client and
+//!   server, over a small wait/wake interface.
+//! - `queue.rs`: the channel's ready queue, ordered by priority, FIFO within
+//!   a priority.
+//! - `rcvid.rs`: encoding of receive ids.
+//! - `hello.rs`: the connection handshake message.
+//! - `name.rs`: validation of names.
+//! - `parts.rs`: offset arithmetic over scatter/gather lists.
+
+#[cfg(not(loom))]
+pub(crate) mod hello;
+#[cfg(not(loom))]
+pub(crate) mod name;
+#[cfg(not(loom))]
+pub(crate) mod parts;
+#[cfg(not(loom))]
+pub(crate) mod queue;
+#[cfg(not(loom))]
+pub(crate) mod rcvid;
+pub(crate) mod slot;

@@ -1,0 +1,530 @@
+//! The state machine of one call, shared by a client thread and the server.
+//!
+//! Each slot has a 32-bit state word in shared memory. Its low four bits are
+//! the *phase*; the bits above are flags. The client thread sleeps on the
+//! word (it is also its futex).
+//!
+//! | phase       | owner  | meaning                                           |
+//! |-------------|--------|---------------------------------------------------|
+//! | `IDLE`      | client | free; the client may fill in a request            |
+//! | `POSTED`    | shared | SEND-blocked: waiting for a server to take it     |
+//! | `RECEIVED`  | server | REPLY-blocked: a server thread holds the request  |
+//! | `BUSY`      | server | the server is writing into the client's buffers   |
+//! | `REPLIED`   | client | the answer (reply or error) is in the slot        |
+//! | `ABANDONED` | server | the client gave up while REPLY-blocked            |
+//! | `FAILED`    | client | the client's runtime failed the call (server died)|
+//!
+//! Transitions (C = client thread, S = server, R = client's runtime thread):
+//!
+//! ```text
+//! IDLE      --C post-------------> POSTED
+//! POSTED    --S claim (CAS)------> RECEIVED
+//! POSTED    --C send timeout (CAS)-> IDLE          (server never sees it)
+//! RECEIVED  --S begin write------> BUSY
+//! BUSY      --S end write--------> RECEIVED
+//! BUSY      --S finish (swap)----> REPLIED         (wake if WAITER)
+//! RECEIVED  --C reply timeout----> ABANDONED       (channel without UNBLOCK)
+//! ABANDONED --S begin write/drop-> IDLE            (server answers ESRCH)
+//! POSTED/RECEIVED/BUSY --R server died--> FAILED
+//! REPLIED/FAILED --C consumed----> IDLE
+//! ```
+//!
+//! Flags: `WAITER` (the client is asleep or about to be: the server must
+//! wake it), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
+//! to be released), `ABANDON_WAIT` (the client wants to abandon and waits
+//! for `BUSY` to end), `XFER_REQ` (the server asks the client to copy part
+//! of its buffers through the inline area, see [`server_request_transfer`]).
+//!
+//! Invariants:
+//! 1. Only the owner of a phase moves the slot out of it, except the
+//!    CAS-guarded races `POSTED` (claim vs. withdraw) and `RECEIVED`
+//!    (begin-write vs. abandon): the CAS decides, so exactly one side wins.
+//! 2. The server writes into the client's buffers only in `BUSY`, and the
+//!    client never leaves while the slot is `BUSY`, so a server can never
+//!    write into memory a client has already reused.
+//! 3. Request fields are written before `POSTED` is stored (release) and
+//!    read after the claim (acquire); reply fields are written before
+//!    `REPLIED` (release) and read after it is seen (acquire).
+//! 4. A client that sets `WAITER` re-checks the word in the futex wait
+//!    (expected value includes `WAITER`), and every server transition out
+//!    of a phase the client waits on wakes it if `WAITER` was set, so no
+//!    wake-up is lost and none is made when nobody sleeps.
+
+use crate::sync::AtomicU32;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+pub(crate) const PHASE_MASK: u32 = 0xf;
+pub(crate) const IDLE: u32 = 0;
+pub(crate) const POSTED: u32 = 1;
+pub(crate) const RECEIVED: u32 = 2;
+pub(crate) const BUSY: u32 = 3;
+pub(crate) const REPLIED: u32 = 4;
+pub(crate) const ABANDONED: u32 = 5;
+pub(crate) const FAILED: u32 = 6;
+
+pub(crate) const UNBLOCK_REQ: u32 = 1 << 8;
+pub(crate) const ABANDON_WAIT: u32 = 1 << 9;
+pub(crate) const XFER_REQ: u32 = 1 << 10;
+pub(crate) const WAITER: u32 = 1 << 31;
+
+/// The phase of a state word.
+#[inline]
+pub(crate) fn phase(s: u32) -> u32 {
+    s & PHASE_MASK
+}
+
+/// A futex word plus the means to sleep on it and wake it: real futexes in
+/// shared memory, or a loom model.
+pub(crate) trait Futex {
+    /// An absolute deadline.
+    type Deadline: Copy;
+    fn word(&self) -> &AtomicU32;
+    /// Sleeps while the word holds `expected`; returns `false` if the
+    /// deadline passed.
+    fn wait(&self, expected: u32, deadline: Self::Deadline) -> bool;
+    fn wake(&self);
+    fn expired(&self, deadline: Self::Deadline) -> bool;
+    fn never(&self) -> Self::Deadline;
+}
+
+/// Deadlines and channel behaviour for one client wait.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitSpec<D> {
+    /// Give up while SEND-blocked at this moment.
+    pub send: D,
+    /// Give up (or ask to be unblocked) while REPLY-blocked at this moment.
+    pub reply: D,
+    /// The channel has `_NTO_CHF_UNBLOCK`: a REPLY-blocked timeout asks the
+    /// server instead of leaving.
+    pub unblock_channel: bool,
+    /// Busy-wait iterations before sleeping.
+    pub spin: u32,
+}
+
+/// How a client's wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The server answered; read the reply, then [`client_release`].
+    Replied,
+    /// The runtime failed the call; read the error, then [`client_release`].
+    Failed,
+    /// Timed out while SEND-blocked: withdrawn, the slot is `IDLE` again.
+    SendTimedOut,
+    /// Timed out while REPLY-blocked: the slot now belongs to the server
+    /// until it answers (`ABANDONED` → `IDLE`).
+    ReplyTimedOut,
+    /// `UNBLOCK_REQ` was set: tell the server (post + doorbell), wait again.
+    UnblockRequested,
+    /// The server asked for a transfer: serve it, then wait again.
+    Transfer,
+    /// The word held a phase that cannot occur while we wait (the peer
+    /// wrote garbage).
+    Corrupt(u32),
+}
+
+/// Client: publishes a filled-in request (`IDLE` → `POSTED`).
+#[inline]
+pub(crate) fn client_post<F: Futex>(f: &F) {
+    f.word().store(POSTED, Release);
+}
+
+/// Client: withdraws a posted request if the server has not taken it.
+/// Returns `true` if withdrawn (the slot is `IDLE` again).
+pub(crate) fn client_withdraw<F: Futex>(f: &F) -> bool {
+    let mut s = f.word().load(Acquire);
+    while phase(s) == POSTED {
+        match f.word().compare_exchange(s, IDLE, AcqRel, Acquire) {
+            Ok(_) => return true,
+            Err(now) => s = now,
+        }
+    }
+    false
+}
+
+/// Client: waits until the call completes or a deadline passes.
+pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outcome {
+    let w = f.word();
+    let mut spins = spec.spin;
+    loop {
+        let s = w.load(Acquire);
+        match phase(s) {
+            REPLIED => return Outcome::Replied,
+            FAILED => return Outcome::Failed,
+            POSTED => {
+                if f.expired(spec.send) {
+                    if client_withdraw(f) {
+                        return Outcome::SendTimedOut;
+                    }
+                    continue;
+                }
+                sleep(f, s, spec.send, &mut spins);
+            }
+            RECEIVED | BUSY => {
+                if s & XFER_REQ != 0 {
+                    return Outcome::Transfer;
+                }
+                if !f.expired(spec.reply) {
+                    sleep(f, s, spec.reply, &mut spins);
+                } else if spec.unblock_channel {
+                    if s & UNBLOCK_REQ == 0 {
+                        if w.compare_exchange(s, s | UNBLOCK_REQ, AcqRel, Acquire).is_ok() {
+                            return Outcome::UnblockRequested;
+                        }
+                        continue;
+                    }
+                    // Asked already: stay blocked until the server answers.
+                    sleep(f, s, f.never(), &mut spins);
+                } else if phase(s) == RECEIVED {
+                    if w.compare_exchange(s, ABANDONED, AcqRel, Acquire).is_ok() {
+                        return Outcome::ReplyTimedOut;
+                    }
+                } else if s & ABANDON_WAIT == 0 {
+                    // BUSY: the server is writing into our buffers; we may
+                    // not leave until it stops.
+                    let _ = w.compare_exchange(s, s | ABANDON_WAIT | WAITER, AcqRel, Acquire);
+                } else {
+                    sleep(f, s, f.never(), &mut spins);
+                }
+            }
+            other => return Outcome::Corrupt(other),
+        }
+    }
+}
+
+/// Spins a little, then announces `WAITER` and sleeps on the word.
+fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spins: &mut u32) {
+    if *spins > 0 {
+        *spins -= 1;
+        std::hint::spin_loop();
+        return;
+    }
+    let want = s | WAITER;
+    if s & WAITER == 0 && f.word().compare_exchange(s, want, AcqRel, Acquire).is_err() {
+        return;
+    }
+    f.wait(want, deadline);
+}
+
+/// Client: marks a consumed `REPLIED`/`FAILED` slot free again.
+#[inline]
+pub(crate) fn client_release<F: Futex>(f: &F) {
+    f.word().store(IDLE, Release);
+}
+
+/// Client: clears `XFER_REQ` after serving a transfer.
+pub(crate) fn client_transfer_done<F: Futex>(f: &F) {
+    f.word().fetch_and(!XFER_REQ, AcqRel);
+}
+
+/// Client's runtime: fails an in-flight call because the server is gone.
+/// Returns `true` if the slot was in flight.
+pub(crate) fn runtime_fail<F: Futex>(f: &F) -> bool {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    loop {
+        if !matches!(phase(s), POSTED | RECEIVED | BUSY) {
+            return false;
+        }
+        match w.compare_exchange(s, FAILED | (s & WAITER), AcqRel, Acquire) {
+            Ok(_) => {
+                if s & WAITER != 0 {
+                    f.wake();
+                }
+                return true;
+            }
+            Err(now) => s = now,
+        }
+    }
+}
+
+/// Server: takes a posted request (`POSTED` → `RECEIVED`). `false` if the
+/// client withdrew it (or the slot never held one).
+pub(crate) fn server_claim<F: Futex>(f: &F) -> bool {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    while phase(s) == POSTED {
+        match w.compare_exchange(s, (s & WAITER) | RECEIVED, AcqRel, Acquire) {
+            Ok(_) => return true,
+            Err(now) => s = now,
+        }
+    }
+    false
+}
+
+/// Result of [`server_begin`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Begin {
+    /// The slot is `BUSY`: the server may write into the client's buffers.
+    Busy,
+    /// The client gave up; the slot has been handed back (`IDLE`).
+    Abandoned,
+    /// The word held something impossible (hostile or broken client).
+    Corrupt,
+}
+
+/// Server: locks the client's buffers for writing (`RECEIVED` → `BUSY`).
+pub(crate) fn server_begin<F: Futex>(f: &F) -> Begin {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    loop {
+        let next = match phase(s) {
+            RECEIVED => (s & !PHASE_MASK) | BUSY,
+            ABANDONED => IDLE,
+            _ => return Begin::Corrupt,
+        };
+        match w.compare_exchange(s, next, AcqRel, Acquire) {
+            Ok(_) if next == IDLE => return Begin::Abandoned,
+            Ok(_) => return Begin::Busy,
+            Err(now) => s = now,
+        }
+    }
+}
+
+/// Server: ends a write that is not the final answer (`BUSY` → `RECEIVED`),
+/// waking a client that waits to abandon.
+pub(crate) fn server_end<F: Futex>(f: &F) {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    while phase(s) == BUSY {
+        let next = (s & !(PHASE_MASK | ABANDON_WAIT)) | RECEIVED;
+        match w.compare_exchange(s, next, AcqRel, Acquire) {
+            Ok(_) => {
+                if s & ABANDON_WAIT != 0 {
+                    f.wake();
+                }
+                return;
+            }
+            Err(now) => s = now,
+        }
+    }
+}
+
+/// Server: publishes the answer written into the slot (`BUSY` → `REPLIED`)
+/// and wakes the client if it sleeps.
+pub(crate) fn server_finish<F: Futex>(f: &F) {
+    let old = f.word().swap(REPLIED, Release);
+    if old & WAITER != 0 {
+        f.wake();
+    }
+}
+
+/// Server: asks the client to perform a transfer (flag `XFER_REQ` on a
+/// `RECEIVED` or `BUSY` slot) and wakes it. The transfer word must have
+/// been armed with [`XFER_PENDING`] before. `false` if the client has
+/// abandoned the call.
+pub(crate) fn server_request_transfer<F: Futex>(f: &F) -> bool {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    while matches!(phase(s), RECEIVED | BUSY) {
+        match w.compare_exchange(s, s | XFER_REQ, AcqRel, Acquire) {
+            Ok(_) => {
+                if s & WAITER != 0 {
+                    f.wake();
+                }
+                return true;
+            }
+            Err(now) => s = now,
+        }
+    }
+    false
+}
+
+/// Transfer word values (`SlotHeader::xfer`).
+pub(crate) const XFER_PENDING: u32 = 1;
+pub(crate) const XFER_DONE: u32 = 2;
+
+/// Whether a relaxed look at the word shows the client asked to be unblocked.
+pub(crate) fn unblock_requested(s: u32) -> bool {
+    s & UNBLOCK_REQ != 0 && matches!(phase(s), RECEIVED | BUSY)
+}
+
+/// A relaxed snapshot of the word.
+pub(crate) fn peek<F: Futex>(f: &F) -> u32 {
+    f.word().load(Relaxed)
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Model checks of the handshake and its timeout/cancel races.
+    use super::*;
+    use loom::sync::{Arc, Condvar, Mutex};
+    use loom::thread;
+
+    /// A futex emulated with a mutex and condition variable. A timed wait
+    /// does not block: it models the deadline firing at any point.
+    struct ModelFutex {
+        word: AtomicU32,
+        lock: Mutex<()>,
+        cv: Condvar,
+    }
+
+    impl ModelFutex {
+        fn new() -> Arc<ModelFutex> {
+            Arc::new(ModelFutex { word: AtomicU32::new(IDLE), lock: Mutex::new(()), cv: Condvar::new() })
+        }
+    }
+
+    /// `true` = a deadline that fires; `false` = no deadline.
+    impl Futex for ModelFutex {
+        type Deadline = bool;
+        fn word(&self) -> &AtomicU32 {
+            &self.word
+        }
+        fn wait(&self, expected: u32, timed: bool) -> bool {
+            if timed {
+                return false;
+            }
+            let g = self.lock.lock().unwrap();
+            if self.word.load(Acquire) == expected {
+                drop(self.cv.wait(g).unwrap());
+            }
+            true
+        }
+        fn wake(&self) {
+            let _g = self.lock.lock().unwrap();
+            self.cv.notify_all();
+        }
+        fn expired(&self, d: bool) -> bool {
+            d
+        }
+        fn never(&self) -> bool {
+            false
+        }
+    }
+
+    fn spec(send: bool, reply: bool, unblock: bool) -> WaitSpec<bool> {
+        WaitSpec { send, reply, unblock_channel: unblock, spin: 0 }
+    }
+
+    /// Server side of one call: claim, write, answer. Returns whether the
+    /// client got the answer path (`Busy`) or had abandoned.
+    fn serve(f: &ModelFutex) -> Option<Begin> {
+        if !server_claim(f) {
+            return None;
+        }
+        let b = server_begin(f);
+        if b == Begin::Busy {
+            server_finish(f);
+        }
+        Some(b)
+    }
+
+    #[test]
+    fn plain_call_completes_exactly_once() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            let s = f.clone();
+            let server = thread::spawn(move || serve(&s));
+            let out = client_wait(&*f, &spec(false, false, false));
+            assert_eq!(out, Outcome::Replied);
+            assert_eq!(server.join().unwrap(), Some(Begin::Busy));
+            client_release(&*f);
+            assert_eq!(f.word.load(Acquire), IDLE);
+        });
+    }
+
+    #[test]
+    fn send_timeout_races_claim() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            let s = f.clone();
+            let server = thread::spawn(move || serve(&s));
+            let out = client_wait(&*f, &spec(true, false, false));
+            let served = server.join().unwrap();
+            match out {
+                // Withdrawn: the server must not have seen it.
+                Outcome::SendTimedOut => assert_eq!(served, None),
+                // Taken in time: it was answered.
+                Outcome::Replied => assert_eq!(served, Some(Begin::Busy)),
+                o => panic!("unexpected {o:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn reply_timeout_races_reply() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            let s = f.clone();
+            let server = thread::spawn(move || serve(&s));
+            let out = client_wait(&*f, &spec(false, true, false));
+            let served = server.join().unwrap().expect("no send timeout");
+            match out {
+                Outcome::ReplyTimedOut => {
+                    // The server learns it and hands the slot back.
+                    assert_eq!(served, Begin::Abandoned);
+                    assert_eq!(f.word.load(Acquire), IDLE);
+                }
+                Outcome::Replied => assert_eq!(served, Begin::Busy),
+                o => panic!("unexpected {o:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn client_never_leaves_while_server_writes() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            assert!(server_claim(&*f));
+            let s = f.clone();
+            let server = thread::spawn(move || {
+                // A MsgWrite followed by the reply.
+                if server_begin(&*s) != Begin::Busy {
+                    return false;
+                }
+                server_end(&*s);
+                match server_begin(&*s) {
+                    Begin::Busy => {
+                        server_finish(&*s);
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            let out = client_wait(&*f, &spec(false, true, false));
+            let replied = server.join().unwrap();
+            match out {
+                Outcome::ReplyTimedOut => assert!(!replied),
+                Outcome::Replied => assert!(replied),
+                o => panic!("unexpected {o:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn unblock_channel_keeps_client_until_answer() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            assert!(server_claim(&*f));
+            let s = f.clone();
+            let server = thread::spawn(move || {
+                assert_eq!(server_begin(&*s), Begin::Busy);
+                server_finish(&*s);
+            });
+            let mut out = client_wait(&*f, &spec(false, true, true));
+            if out == Outcome::UnblockRequested {
+                out = client_wait(&*f, &spec(false, true, true));
+            }
+            assert_eq!(out, Outcome::Replied);
+            server.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn server_death_fails_waiting_client() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            let s = f.clone();
+            let runtime = thread::spawn(move || runtime_fail(&*s));
+            let out = client_wait(&*f, &spec(false, false, false));
+            assert_eq!(out, Outcome::Failed);
+            assert!(runtime.join().unwrap());
+        });
+    }
+}

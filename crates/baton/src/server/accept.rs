@@ -1,0 +1,285 @@
+//! Accepting connections: who is calling, may they, and the handshake.
+
+use super::{alloc_scoid, free_scoid, ChanState, ChannelShared, ConnEntry, SlotPriv};
+use crate::proto::hello::Hello;
+use crate::proto::slot::{self, Begin};
+use crate::runtime::{Runtime, Token, Watch};
+use crate::shm::layout::SERVER_CLOSED;
+use crate::shm::Segment;
+use crate::sys::event;
+use crate::sys::thread;
+use crate::sys::unix::{self, PeerCred};
+use crate::types::chf;
+use crate::wait::SlotFutex;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU8};
+use std::sync::{Arc, Mutex, Weak};
+
+/// Whether `process_vm_*` works towards this client.
+pub(crate) const REMOTE_UNKNOWN: u8 = 0;
+pub(crate) const REMOTE_OK: u8 = 1;
+pub(crate) const REMOTE_DENIED: u8 = 2;
+
+/// One client process's connection, server side.
+#[derive(Debug)]
+pub(crate) struct ServerConn {
+    pub scoid: u32,
+    /// The client's identity, from the kernel.
+    pub cred: PeerCred,
+    pub seg: Segment,
+    doorbell: OwnedFd,
+    sock: OwnedFd,
+    pidfd: Option<OwnedFd>,
+    chan: Weak<ChannelShared>,
+    dead: AtomicBool,
+    closed: AtomicBool,
+    tokens: Mutex<Vec<Token>>,
+    /// `REMOTE_*`: can we copy straight into the client's address space?
+    pub remote: AtomicU8,
+}
+
+impl ServerConn {
+    pub(crate) fn channel(&self) -> Option<Arc<ChannelShared>> {
+        self.chan.upgrade()
+    }
+
+    pub(crate) fn doorbell(&self) -> BorrowedFd<'_> {
+        self.doorbell.as_fd()
+    }
+
+    pub(crate) fn mark_dead(&self) {
+        self.dead.store(true, SeqCst);
+    }
+
+    /// Whether the client is gone (replies fail with `ESRCH`).
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Relaxed)
+    }
+
+    pub(crate) fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|f| f.as_fd())
+    }
+
+    /// Answers every call in flight on this connection with `errno`
+    /// (the channel is being destroyed).
+    pub(crate) fn fail_all(&self, errno: i32) {
+        for i in 0..self.seg.layout().slot_count {
+            let h = self.seg.slot(i);
+            let f = SlotFutex(h);
+            let phase = slot::phase(slot::peek(&f));
+            let take = match phase {
+                slot::POSTED => slot::server_claim(&f),
+                slot::RECEIVED | slot::ABANDONED => true,
+                _ => false,
+            };
+            if take && slot::server_begin(&f) == Begin::Busy {
+                h.status.store(-1, Relaxed);
+                h.reply_len.store(0, Relaxed);
+                h.reply_inline.store(0, Relaxed);
+                h.error.store(errno, Relaxed);
+                slot::server_finish(&f);
+            }
+        }
+    }
+
+    /// Stops watching the client and shuts the socket down, so the client
+    /// sees the hang-up now even while requests still hold this object.
+    pub(crate) fn close(&self) {
+        if self.closed.swap(true, SeqCst) {
+            return;
+        }
+        self.seg.header().server.flags.fetch_or(SERVER_CLOSED, Release);
+        let rt = Runtime::get();
+        let tokens = std::mem::take(&mut *self.tokens.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut fds = vec![self.sock.as_fd()];
+        fds.extend(self.pidfd());
+        for (fd, t) in fds.into_iter().zip(tokens) {
+            rt.unwatch(fd, t);
+        }
+        let _ = rustix::net::shutdown(&self.sock, rustix::net::Shutdown::Both);
+    }
+}
+
+impl Drop for ServerConn {
+    fn drop(&mut self) {
+        self.close();
+        free_scoid(self.scoid);
+    }
+}
+
+/// Whether `cred` may connect to a channel of `mode` owned by this process,
+/// by the rules for writing a file.
+fn permitted(cred: &PeerCred, mode: u32, groups: &[u32]) -> bool {
+    if cred.uid == 0 {
+        return true;
+    }
+    let bits = if cred.uid == thread::uid() {
+        mode >> 6
+    } else if cred.gid == thread::gid() || groups.contains(&thread::gid()) {
+        mode >> 3
+    } else {
+        mode
+    };
+    bits & 0o2 != 0
+}
+
+fn refuse(sock: &OwnedFd, errno: i32, chid: u32) {
+    let h = Hello {
+        scoid: 0,
+        chid,
+        server_pid: thread::pid(),
+        chan_flags: 0,
+        layout: crate::shm::Layout { slot_count: 0, inline_size: 0, pulse_capacity: 0 },
+        refused: errno,
+    };
+    let _ = unix::send_with_fds(sock.as_fd(), &h.encode(), &[]);
+}
+
+impl ChannelShared {
+    /// Accepts every pending connection (runtime thread).
+    pub(crate) fn accept_pending(self: &Arc<Self>) {
+        loop {
+            let accepted = {
+                let l = self.listener.lock().unwrap_or_else(|e| e.into_inner());
+                match l.as_ref() {
+                    Some(l) => unix::accept(l.fd.as_fd()),
+                    None => return,
+                }
+            };
+            match accepted {
+                Ok(sock) => {
+                    let _ = self.serve_new(sock);
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Sets up a connection on an accepted (or self-connected) socket.
+    pub(crate) fn serve_new(self: &Arc<Self>, sock: OwnedFd) -> Result<(), i32> {
+        let cred = unix::peer_cred(sock.as_fd()).map_err(|e| e.raw_os_error())?;
+        let own = cred.pid == thread::pid();
+        let groups = unix::peer_groups(sock.as_fd());
+        let verdict = if self.flags & chf::PRIVATE != 0 && !own {
+            Err(libc::EPERM)
+        } else if !own && !permitted(&cred, self.mode, &groups) {
+            Err(libc::EACCES)
+        } else if self.lock().conns.len() >= self.max_connections as usize {
+            Err(libc::EAGAIN)
+        } else {
+            Ok(())
+        };
+        if let Err(errno) = verdict {
+            refuse(&sock, errno, self.chid);
+            return Err(errno);
+        }
+        match self.open_conn(sock, cred) {
+            Ok(()) => Ok(()),
+            Err((sock, errno)) => {
+                refuse(&sock, errno, self.chid);
+                Err(errno)
+            }
+        }
+    }
+
+    fn open_conn(self: &Arc<Self>, sock: OwnedFd, cred: PeerCred) -> Result<(), (OwnedFd, i32)> {
+        let fail = |e: rustix::io::Errno| e.raw_os_error();
+        let scoid = match alloc_scoid(self) {
+            Some(s) => s,
+            None => return Err((sock, libc::EAGAIN)),
+        };
+        let built = (|| {
+            let (seg, memfd) = Segment::create(self.layout).map_err(fail)?;
+            let doorbell = event::doorbell().map_err(fail)?;
+            Ok::<_, i32>((seg, memfd, doorbell))
+        })();
+        let (seg, memfd, doorbell) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                free_scoid(scoid);
+                return Err((sock, e));
+            }
+        };
+        let pidfd = unix::peer_pidfd(sock.as_fd(), cred.pid);
+        let conn = Arc::new(ServerConn {
+            scoid,
+            cred,
+            seg,
+            doorbell,
+            sock,
+            pidfd,
+            chan: Arc::downgrade(self),
+            dead: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            tokens: Mutex::new(Vec::new()),
+            remote: AtomicU8::new(REMOTE_UNKNOWN),
+        });
+        {
+            let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();
+            if st.destroyed || self.epoll.add_edge(conn.doorbell(), u64::from(scoid)).is_err() {
+                // The client sees the socket close before any hello.
+                drop(st);
+                conn.close();
+                return Ok(());
+            }
+            st.conns.insert(
+                scoid,
+                ConnEntry {
+                    conn: conn.clone(),
+                    slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
+                    pulse_head: 0,
+                    pending_pulses: 0,
+                },
+            );
+        }
+        let rt = Runtime::get();
+        let w = Watch::Client(Arc::downgrade(&conn));
+        let mut tokens = Vec::new();
+        if let Ok(t) = rt.watch(&conn.sock, w.clone()) {
+            tokens.push(t);
+        }
+        if let Some(p) = conn.pidfd() {
+            if let Ok(t) = rt.watch(p, w) {
+                tokens.push(t);
+            }
+        }
+        *conn.tokens.lock().unwrap_or_else(|e| e.into_inner()) = tokens;
+        let hello = Hello {
+            scoid,
+            chid: self.chid,
+            server_pid: thread::pid(),
+            chan_flags: self.flags,
+            layout: self.layout,
+            refused: 0,
+        };
+        if unix::send_with_fds(conn.sock.as_fd(), &hello.encode(), &[memfd.as_fd(), conn.doorbell()]).is_err() {
+            super::client_gone(&conn);
+        } else if unix::peer_closed(&conn.sock) {
+            // The client left before we registered: nothing else will tell us.
+            super::client_gone(&conn);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_bits() {
+        let me = PeerCred { pid: 1, uid: thread::uid(), gid: thread::gid() };
+        let other = PeerCred { pid: 1, uid: 4242, gid: 4242 };
+        let root = PeerCred { pid: 1, uid: 0, gid: 0 };
+        assert!(root.uid == 0 && permitted(&root, 0, &[]));
+        if me.uid != 0 {
+            assert!(permitted(&me, 0o600, &[]));
+            assert!(!permitted(&me, 0o066, &[]));
+        }
+        assert!(!permitted(&other, 0o660, &[]));
+        assert!(permitted(&other, 0o662, &[]));
+        assert!(permitted(&other, 0o620, &[thread::gid()]));
+    }
+}

@@ -1,0 +1,587 @@
+//! The server side: channels, their connections, receiving and replying.
+//!
+//! - `mod.rs`: [`Channel`], its builder, the channel's private state and
+//!   what happens when a channel is destroyed or a client goes away.
+//! - `accept.rs`: accepting a connection: credentials, permission, the
+//!   segment and doorbell, the handshake.
+//! - `receive.rs`: the receive loop: the epoll wait on doorbells, draining
+//!   posted slots and pulses into the ready queue, claiming a message.
+//! - `request.rs`: [`Request`]: reply, error, read and write at an offset,
+//!   receive ids.
+//! - `transfer.rs`: moving bytes beyond the inline area, straight between
+//!   address spaces or through the slot with the client's help.
+//!
+//! Locking: each channel has one mutex over its ready queue and the
+//! server-private state of every slot of its connections. It is held only
+//! for bookkeeping, never across a copy, a system call that blocks, or a
+//! call into user code.
+
+mod accept;
+mod receive;
+mod request;
+mod transfer;
+
+pub(crate) use accept::ServerConn;
+pub use request::{ReceiveId, Received, Request};
+
+use crate::error::{Error, Result};
+use crate::proto::queue::{Key, ReadyQueue, RANK_FIRST};
+use crate::rundir;
+use crate::runtime::{Runtime, Token, Watch};
+use crate::shm::Layout;
+use crate::sys::event::{self, Epoll};
+use crate::sys::thread;
+use crate::sys::time::Deadline;
+use crate::types::{chf, pulse_code, ChannelId, Pulse};
+use rustix::fd::{AsFd, OwnedFd};
+use std::collections::HashMap;
+use std::io::IoSliceMut;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+
+/// Epoll token of a channel's internal wake-up eventfd.
+const WAKE_TOKEN: u64 = u64::MAX;
+
+/// Options of a new channel. Corresponds to `ChannelCreate` flags and
+/// `name_attach`.
+#[derive(Clone, Debug)]
+pub struct ChannelBuilder {
+    flags: u32,
+    name: Option<String>,
+    mode: u32,
+    inline_size: u32,
+    slots: u32,
+    pulses: u32,
+    max_connections: u32,
+}
+
+impl Default for ChannelBuilder {
+    fn default() -> Self {
+        ChannelBuilder {
+            flags: 0,
+            name: None,
+            mode: 0o666,
+            inline_size: 4096 - 128,
+            slots: 64,
+            pulses: 64,
+            max_connections: 4096,
+        }
+    }
+}
+
+macro_rules! flag_setter {
+    ($(#[$doc:meta])* $fn:ident, $flag:expr) => {
+        $(#[$doc])*
+        pub fn $fn(mut self, on: bool) -> Self {
+            if on { self.flags |= $flag } else { self.flags &= !$flag }
+            self
+        }
+    };
+}
+
+impl ChannelBuilder {
+    /// Default options: anonymous, no flags, mode 0666, 3968-byte inline
+    /// area, 64 slots and 64 pulses per connection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    flag_setter!(
+        /// `_NTO_CHF_UNBLOCK`: REPLY-blocked clients that time out stay
+        /// blocked and the server gets [`pulse_code::UNBLOCK`].
+        unblock, chf::UNBLOCK);
+    flag_setter!(
+        /// `_NTO_CHF_DISCONNECT`: a [`pulse_code::DISCONNECT`] pulse when a
+        /// client process's connection goes away.
+        disconnect, chf::DISCONNECT);
+    flag_setter!(
+        /// `_NTO_CHF_COID_DISCONNECT`: a [`pulse_code::COIDDEATH`] pulse on
+        /// this channel when a server this process is connected to goes away.
+        coid_disconnect, chf::COID_DISCONNECT);
+    flag_setter!(
+        /// `_NTO_CHF_THREAD_DEATH`: a [`pulse_code::THREADDEATH`] pulse when a
+        /// thread of this process exits.
+        thread_death, chf::THREAD_DEATH);
+    flag_setter!(
+        /// `_NTO_CHF_FIXED_PRIORITY`: receiving threads keep their priority.
+        fixed_priority, chf::FIXED_PRIORITY);
+    flag_setter!(
+        /// `_NTO_CHF_SENDER_LEN`: baton always reports `srcmsglen`; accepted
+        /// for compatibility.
+        sender_len, chf::SENDER_LEN);
+    flag_setter!(
+        /// `_NTO_CHF_REPLY_LEN`: baton always reports `dstmsglen`; accepted
+        /// for compatibility.
+        reply_len, chf::REPLY_LEN);
+    flag_setter!(
+        /// `_NTO_CHF_PRIVATE`: only this process may connect.
+        private, chf::PRIVATE);
+
+    /// Sets all flags from a QNX `ChannelCreate` flags word.
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Attaches the channel under `name` in the runtime directory
+    /// (`name_attach`). A name left behind by a dead process is replaced.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Permission bits of the channel's socket (default 0666): who may
+    /// connect, by uid and gid as for a file. Checked by the kernel on
+    /// connect and again by the server.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o777;
+        self
+    }
+
+    /// Bytes of message carried inside the shared slot (default 3968, so a
+    /// slot is one page). Larger messages work too; their remainder moves
+    /// straight between the two address spaces.
+    pub fn inline_size(mut self, bytes: u32) -> Self {
+        self.inline_size = bytes;
+        self
+    }
+
+    /// Most client threads of one process with a call in flight at once on
+    /// this channel (default 64, at most 256).
+    pub fn slots_per_connection(mut self, n: u32) -> Self {
+        self.slots = n;
+        self
+    }
+
+    /// Pulses a client may have waiting before `send_pulse` fails with
+    /// `EAGAIN` (default 64).
+    pub fn pulse_capacity(mut self, n: u32) -> Self {
+        self.pulses = n;
+        self
+    }
+
+    /// Most connected client processes (default 4096); more are refused
+    /// with `EAGAIN`.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Creates the channel. Corresponds to `ChannelCreate` (and
+    /// `name_attach` when a name was given).
+    pub fn create(self) -> Result<Channel> {
+        if self.flags & !chf::ALL != 0 {
+            return Err(
+                Error::new(libc::EINVAL, "unknown channel flags").with_detail(format!("{:#x}", self.flags & !chf::ALL))
+            );
+        }
+        let inline_size = self.inline_size.div_ceil(8).max(8) * 8;
+        let layout = Layout { slot_count: self.slots, inline_size: inline_size.max(64), pulse_capacity: self.pulses }
+            .validate()
+            .ok_or_else(|| {
+                Error::new(libc::EINVAL, "channel limits out of range").with_detail(format!(
+                    "slots 1..=256, inline 64..=1048576 bytes, pulses 1..=4096; got {} slots, {} bytes, {} pulses",
+                    self.slots, self.inline_size, self.pulses
+                ))
+            })?;
+        ChannelShared::create(self, layout)
+    }
+}
+
+/// A message in the ready queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QueuedMsg {
+    pub scoid: u32,
+    pub slot: u32,
+}
+
+/// A pulse in the ready queue; `client` is the scoid that sent it, or
+/// `None` for a system pulse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QueuedPulse {
+    pub pulse: Pulse,
+    pub client: Option<u32>,
+}
+
+/// The channel's ready queue.
+pub(crate) type Queue = ReadyQueue<QueuedMsg, QueuedPulse>;
+
+/// Server-private state of one slot.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SlotPriv {
+    /// Its entry in the ready queue, while it waits there.
+    pub queued: Option<Key>,
+    /// Generation of the current/next request (part of the receive id).
+    pub gen: u32,
+    /// Set while a server thread holds the request (REPLY-blocked client).
+    pub held: Option<Held>,
+}
+
+/// A received request not yet answered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Held {
+    pub gen: u32,
+    /// Rank the request was queued at (for its unblock pulse).
+    pub rank: u32,
+    /// The sender's claimed priority (for its unblock pulse).
+    pub priority: i32,
+    /// The unblock pulse in the queue, if one was sent and not yet received.
+    pub unblock: Option<Key>,
+    pub unblock_sent: bool,
+}
+
+/// A connection as the channel's state sees it.
+#[derive(Debug)]
+pub(crate) struct ConnEntry {
+    pub conn: Arc<ServerConn>,
+    pub slots: Vec<SlotPriv>,
+    /// Pulses consumed from the ring (our copy; the segment's is for the client).
+    pub pulse_head: u32,
+    /// Client pulses of this connection waiting in the queue.
+    pub pending_pulses: u32,
+}
+
+/// The channel's private, lock-protected state.
+#[derive(Debug, Default)]
+pub(crate) struct ChanState {
+    pub destroyed: bool,
+    pub queue: Queue,
+    pub conns: HashMap<u32, ConnEntry>,
+    /// Threads blocked in receive on this channel.
+    pub receivers: u32,
+}
+
+/// What the process knows of one of its channels.
+#[derive(Debug)]
+pub(crate) struct ChannelShared {
+    pub chid: ChannelId,
+    pub flags: u32,
+    pub layout: Layout,
+    pub mode: u32,
+    pub max_connections: u32,
+    pub name: Option<String>,
+    pub epoll: Epoll,
+    wake: OwnedFd,
+    pub state: Mutex<ChanState>,
+    listener: Mutex<Option<Listener>>,
+}
+
+#[derive(Debug)]
+struct Listener {
+    fd: OwnedFd,
+    path: PathBuf,
+    token: Token,
+}
+
+/// Channels of this process by chid.
+static CHANNELS: LazyLock<Mutex<HashMap<ChannelId, Weak<ChannelShared>>>> = LazyLock::new(Default::default);
+static NEXT_CHID: AtomicU32 = AtomicU32::new(1);
+
+/// Server connection ids of this process (for receive ids), with their channel.
+static SCOIDS: LazyLock<Mutex<HashMap<u32, Weak<ChannelShared>>>> = LazyLock::new(Default::default);
+static NEXT_SCOID: AtomicU32 = AtomicU32::new(1);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Finds a channel of this process.
+pub(crate) fn channel_by_id(chid: ChannelId) -> Option<Arc<ChannelShared>> {
+    lock(&CHANNELS).get(&chid)?.upgrade()
+}
+
+/// Channels of this process that have `flag`.
+fn channels_with(flag: u32) -> Vec<Arc<ChannelShared>> {
+    lock(&CHANNELS).values().filter_map(Weak::upgrade).filter(|c| c.flags & flag != 0).collect()
+}
+
+/// Allocates a free scoid for `chan`.
+pub(crate) fn alloc_scoid(chan: &Arc<ChannelShared>) -> Option<u32> {
+    let mut map = lock(&SCOIDS);
+    for _ in 0..=crate::proto::rcvid::MAX_SCOID {
+        let s = NEXT_SCOID.fetch_add(1, Ordering::Relaxed) % (crate::proto::rcvid::MAX_SCOID + 1);
+        if s != 0 && !map.get(&s).is_some_and(|w| w.strong_count() > 0) {
+            map.insert(s, Arc::downgrade(chan));
+            return Some(s);
+        }
+    }
+    None
+}
+
+pub(crate) fn free_scoid(scoid: u32) {
+    lock(&SCOIDS).remove(&scoid);
+}
+
+impl ChannelShared {
+    fn create(b: ChannelBuilder, layout: Layout) -> Result<Channel> {
+        let chid = NEXT_CHID.fetch_add(1, Ordering::Relaxed);
+        let epoll = Epoll::new()?;
+        let wake = event::doorbell()?;
+        epoll.add_edge(&wake, WAKE_TOKEN)?;
+        let shared = Arc::new(ChannelShared {
+            chid,
+            flags: b.flags,
+            layout,
+            mode: b.mode,
+            max_connections: b.max_connections,
+            name: b.name.clone(),
+            epoll,
+            wake,
+            state: Mutex::new(ChanState::default()),
+            listener: Mutex::new(None),
+        });
+        lock(&CHANNELS).insert(chid, Arc::downgrade(&shared));
+        let channel = Channel { shared };
+        if b.flags & chf::PRIVATE == 0 {
+            let (fd, path) = rundir::listen_channel(chid, b.mode)?;
+            let token = Runtime::get().watch(&fd, Watch::Listener(Arc::downgrade(&channel.shared)))?;
+            *lock(&channel.shared.listener) = Some(Listener { fd, path, token });
+        }
+        if let Some(n) = &b.name {
+            if b.flags & chf::PRIVATE != 0 {
+                return Err(Error::new(libc::EINVAL, "a private channel cannot have a name").with_detail(n));
+            }
+            rundir::attach_name(n, chid)?;
+        }
+        Ok(channel)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ChanState> {
+        lock(&self.state)
+    }
+
+    /// Wakes one receiver blocked in the epoll wait.
+    pub(crate) fn wake_receiver(&self) {
+        event::ring(self.wake.as_fd());
+    }
+
+    /// Queues a system pulse and wakes a receiver.
+    pub(crate) fn push_system_pulse(&self, rank: u32, code: i8, value: i64, scoid: u32) {
+        let mut st = self.lock();
+        if st.destroyed {
+            return;
+        }
+        st.queue.push_pulse(rank, QueuedPulse { pulse: Pulse { code, value, scoid, priority: 0 }, client: None });
+        drop(st);
+        self.wake_receiver();
+    }
+
+    /// Destroys the channel: fails every blocked party with `ESRCH`, drops
+    /// pulses, closes every connection. Idempotent.
+    pub(crate) fn destroy(&self) {
+        let conns = {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.destroyed = true;
+            st.queue = ReadyQueue::default();
+            let conns: Vec<ConnEntry> = st.conns.drain().map(|(_, e)| e).collect();
+            conns
+        };
+        if let Some(l) = lock(&self.listener).take() {
+            Runtime::get().unwatch(&l.fd, l.token);
+            rundir::unlisten_channel(&l.path);
+        }
+        if let Some(n) = &self.name {
+            rundir::detach_name(n, self.chid);
+        }
+        for e in &conns {
+            e.conn.fail_all(libc::ESRCH);
+            e.conn.close();
+        }
+        request::forget_parked(|scoid| conns.iter().any(|e| e.conn.scoid == scoid));
+        // Wake every receiver: each sees `destroyed` and leaves with ESRCH.
+        let receivers = self.lock().receivers;
+        for _ in 0..receivers.max(1) {
+            self.wake_receiver();
+        }
+        lock(&CHANNELS).remove(&self.chid);
+    }
+}
+
+/// A client's connection went away (socket hung up or process exited):
+/// its queued messages vanish, its pending pulses too, replies to it fail
+/// with `ESRCH`, and a `DISCONNECT` channel gets the disconnect pulse.
+pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
+    conn.mark_dead();
+    let Some(chan) = conn.channel() else {
+        conn.close();
+        return;
+    };
+    let found = {
+        let mut st = chan.lock();
+        match st.conns.remove(&conn.scoid) {
+            Some(e) => {
+                for s in &e.slots {
+                    if let Some(k) = s.queued {
+                        st.queue.remove_message(k);
+                    }
+                    if let Some(k) = s.held.and_then(|h| h.unblock) {
+                        st.queue.remove_pulse(k);
+                    }
+                }
+                let scoid = conn.scoid;
+                st.queue.retain_pulses(|_, p| p.client != Some(scoid));
+                true
+            }
+            None => false,
+        }
+    };
+    if found {
+        chan.epoll.remove(conn.doorbell());
+        request::forget_parked(|s| s == conn.scoid);
+        if chan.flags & chf::DISCONNECT != 0 {
+            chan.push_system_pulse(RANK_FIRST, pulse_code::DISCONNECT, 0, conn.scoid);
+        }
+    }
+    conn.close();
+}
+
+/// A server this process was connected to went away: channels with
+/// `COID_DISCONNECT` get a COIDDEATH pulse per connection id.
+pub(crate) fn notify_coid_death(coids: &[i32]) {
+    for ch in channels_with(chf::COID_DISCONNECT) {
+        for &coid in coids {
+            ch.push_system_pulse(RANK_FIRST - 1, pulse_code::COIDDEATH, i64::from(coid), 0);
+        }
+    }
+}
+
+/// A channel: the point where a server receives messages. Corresponds to a
+/// QNX `chid`.
+///
+/// Any thread may receive on it (share it with `Arc<Channel>` or a scoped
+/// thread); any thread may answer a [`Request`]. Dropping the channel
+/// destroys it ([`Channel::destroy`]).
+#[derive(Debug)]
+pub struct Channel {
+    shared: Arc<ChannelShared>,
+}
+
+impl Channel {
+    /// Creates an anonymous channel with default options. Corresponds to
+    /// `ChannelCreate(0)`.
+    pub fn create() -> Result<Channel> {
+        ChannelBuilder::new().create()
+    }
+
+    /// Options for a new channel.
+    pub fn builder() -> ChannelBuilder {
+        ChannelBuilder::new()
+    }
+
+    /// Creates a channel attached under `name`, with the flags QNX's
+    /// `name_attach` gives it (`DISCONNECT | COID_DISCONNECT | UNBLOCK`).
+    pub fn attach(name: &str) -> Result<Channel> {
+        ChannelBuilder::new().name(name).disconnect(true).coid_disconnect(true).unblock(true).create()
+    }
+
+    /// The channel id (`chid`); with this process's pid it is the address
+    /// other processes use with [`Connection::attach`](crate::Connection::attach).
+    pub fn id(&self) -> ChannelId {
+        self.shared.chid
+    }
+
+    /// The pid of this process (the other half of the channel's address).
+    pub fn pid(&self) -> i32 {
+        thread::pid()
+    }
+
+    /// The name it is attached under, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// Its flags (`_NTO_CHF_*`, see [`chf`]).
+    pub fn flags(&self) -> u32 {
+        self.shared.flags
+    }
+
+    /// Client processes connected now.
+    pub fn connection_count(&self) -> usize {
+        self.shared.lock().conns.len()
+    }
+
+    /// Bytes of shared memory one connection to this channel uses.
+    pub fn segment_size(&self) -> usize {
+        self.shared.layout.segment_len()
+    }
+
+    /// Destroys the channel. Corresponds to `ChannelDestroy`: every thread
+    /// SEND-, RECEIVE- or REPLY-blocked on it wakes with `ESRCH`; queued
+    /// pulses are dropped; clients' later sends fail with `EBADF`.
+    pub fn destroy(&self) {
+        self.shared.destroy();
+    }
+
+    /// Blocks until a message or pulse arrives; a message's bytes are copied
+    /// into `buf` (`min(buf.len(), sent)` of them). Corresponds to
+    /// `MsgReceive`.
+    pub fn receive(&self, buf: &mut [u8]) -> Result<Received> {
+        self.receive_vectored_deadline(&mut [IoSliceMut::new(buf)], Deadline::NEVER)
+    }
+
+    /// [`receive`](Channel::receive) with a deadline: `ETIMEDOUT` if nothing
+    /// arrives in time (`TimerTimeout` with `_NTO_TIMEOUT_RECEIVE`).
+    pub fn receive_deadline(&self, buf: &mut [u8], deadline: Deadline) -> Result<Received> {
+        self.receive_vectored_deadline(&mut [IoSliceMut::new(buf)], deadline)
+    }
+
+    /// Receives only what is already waiting; `Ok(None)` if nothing is.
+    pub fn try_receive(&self, buf: &mut [u8]) -> Result<Option<Received>> {
+        match self.receive_deadline(buf, Deadline::IMMEDIATE) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.is_timeout() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Receives into the concatenation of `parts`. Corresponds to `MsgReceivev`.
+    pub fn receive_vectored(&self, parts: &mut [IoSliceMut<'_>]) -> Result<Received> {
+        self.receive_vectored_deadline(parts, Deadline::NEVER)
+    }
+
+    /// [`receive_vectored`](Channel::receive_vectored) with a deadline.
+    pub fn receive_vectored_deadline(&self, parts: &mut [IoSliceMut<'_>], deadline: Deadline) -> Result<Received> {
+        self.shared.receive(parts, deadline, receive::Want::Any)
+    }
+
+    /// Receives into `buf`, growing it to hold the whole message. The
+    /// buffer's length is set to the message's length.
+    pub fn receive_vec(&self, buf: &mut Vec<u8>) -> Result<Received> {
+        let cap = buf.capacity().max(self.shared.layout.inline_size as usize);
+        buf.resize(cap, 0);
+        let r = self.receive(buf);
+        match &r {
+            Ok(Received::Message(_)) => {}
+            _ => buf.clear(),
+        }
+        let Ok(Received::Message(mut req)) = r else { return r };
+        let info = req.info();
+        if info.srcmsglen > info.msglen {
+            buf.resize(info.srcmsglen, 0);
+            let more = req.read_at(info.msglen, &mut buf[info.msglen..])?;
+            buf.truncate(info.msglen + more);
+        } else {
+            buf.truncate(info.msglen);
+        }
+        Ok(Received::Message(req))
+    }
+
+    /// Waits for a pulse only; messages stay queued. Corresponds to
+    /// `MsgReceivePulse`.
+    pub fn receive_pulse(&self, deadline: Deadline) -> Result<Pulse> {
+        match self.shared.receive(&mut [], deadline, receive::Want::PulsesOnly)? {
+            Received::Pulse(p) => Ok(p),
+            Received::Message(_) => unreachable!("a pulse-only receive takes no message"),
+        }
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        self.shared.destroy();
+    }
+}

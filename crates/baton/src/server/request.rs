@@ -1,0 +1,470 @@
+//! A received message and the obligation to answer it.
+
+use super::transfer::{self, Ranges};
+use super::{ChannelShared, ServerConn};
+use crate::error::{Error, Result};
+use crate::proto::rcvid::Rcvid;
+use crate::proto::slot::{self, Begin};
+use crate::shm::{Layout, SlotHeader};
+use crate::types::{MsgInfo, Pulse, MI_UNBLOCK_REQ};
+use crate::wait::SlotFutex;
+use std::collections::HashMap;
+use std::io::{IoSlice, IoSliceMut};
+use std::num::NonZeroI32;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+/// What [`Channel::receive`](crate::Channel::receive) got.
+#[derive(Debug)]
+#[must_use = "a received message must be answered"]
+pub enum Received {
+    /// A message: answer it with [`Request::reply`] or [`Request::error`].
+    Message(Request),
+    /// A pulse: nothing to answer.
+    Pulse(Pulse),
+}
+
+/// A receive id (`rcvid`): names one received message until it is
+/// answered. Positive, fits in an `int`, as on QNX.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReceiveId(NonZeroI32);
+
+impl ReceiveId {
+    /// The raw value (what QNX's `MsgReceive` returns).
+    pub fn as_raw(self) -> i32 {
+        self.0.get()
+    }
+
+    /// A receive id from its raw value, if it is well formed.
+    pub fn from_raw(raw: i32) -> Option<ReceiveId> {
+        Rcvid::decode(raw).and(NonZeroI32::new(raw)).map(ReceiveId)
+    }
+
+    /// Replies to a parked request. Corresponds to `MsgReply`; `ESRCH` if
+    /// there is no such request (already answered, or its client died).
+    pub fn reply(self, status: i64, data: &[u8]) -> Result<()> {
+        Request::unpark(self)?.reply(status, data)
+    }
+
+    /// Fails a parked request. Corresponds to `MsgError`.
+    pub fn error(self, errno: i32) -> Result<()> {
+        Request::unpark(self)?.error(errno)
+    }
+}
+
+/// The request fields as the client wrote them, read once and checked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReqHeader {
+    pub tid: i32,
+    pub priority: i32,
+    pub policy: i32,
+    pub coid: i32,
+    pub send_len: u64,
+    pub reply_cap: u64,
+    pub inline_len: u32,
+    pub send_parts: u32,
+    pub send_iov: u64,
+    pub reply_parts: u32,
+    pub reply_iov: u64,
+}
+
+/// Most scatter/gather parts a client may describe (`IOV_MAX`).
+const MAX_PARTS: u32 = 1024;
+
+impl ReqHeader {
+    fn read(h: &SlotHeader) -> ReqHeader {
+        ReqHeader {
+            tid: h.tid.load(Relaxed),
+            priority: h.priority.load(Relaxed),
+            policy: h.policy.load(Relaxed),
+            coid: h.coid.load(Relaxed),
+            send_len: h.send_len.load(Relaxed),
+            reply_cap: h.reply_cap.load(Relaxed),
+            inline_len: h.inline_len.load(Relaxed),
+            send_parts: h.send_parts.load(Relaxed),
+            send_iov: h.send_iov.load(Relaxed),
+            reply_parts: h.reply_parts.load(Relaxed),
+            reply_iov: h.reply_iov.load(Relaxed),
+        }
+    }
+
+    /// Whether the fields are consistent: the inline part fits the inline
+    /// area and holds the start of the message, and the part lists are of
+    /// a sane size.
+    fn valid(&self, layout: Layout) -> bool {
+        self.inline_len <= layout.inline_size
+            && u64::from(self.inline_len) <= self.send_len
+            && (self.send_len == u64::from(self.inline_len) || self.inline_len == layout.inline_size)
+            && self.send_parts <= MAX_PARTS
+            && self.reply_parts <= MAX_PARTS
+            && usize::try_from(self.send_len).is_ok()
+            && usize::try_from(self.reply_cap).is_ok()
+    }
+}
+
+/// A received message, REPLY-blocking its client until answered.
+///
+/// Answer it exactly once, from any thread: [`reply`](Request::reply),
+/// [`reply_vectored`](Request::reply_vectored) or [`error`](Request::error).
+/// While it is held, [`read_at`](Request::read_at) reads more of the
+/// message and [`write_at`](Request::write_at) writes into the client's reply
+/// buffer. Dropping it unanswered fails the client's call with `EIO` (QNX
+/// would leave the client blocked; baton does not).
+#[must_use = "dropping a Request fails the client's call with EIO"]
+#[derive(Debug)]
+pub struct Request {
+    chan: Arc<ChannelShared>,
+    conn: Arc<ServerConn>,
+    slot: u32,
+    gen: u32,
+    hdr: ReqHeader,
+    info: MsgInfo,
+    /// The inline area no longer holds the message's start (a
+    /// client-assisted transfer used it as a window).
+    inline_stale: bool,
+    send_ranges: Option<Ranges>,
+    reply_ranges: Option<Ranges>,
+    answered: bool,
+}
+
+/// How a request is answered.
+enum Answer<'a> {
+    Reply(i64, &'a [IoSlice<'a>]),
+    Error(i32),
+}
+
+fn gone() -> Error {
+    Error::new(libc::ESRCH, "no such request: it was answered already, or its client is gone")
+}
+
+impl Request {
+    /// Builds the request for a claimed slot and copies the message into
+    /// `parts`. On a malformed request the client is answered with `EINVAL`
+    /// and `None` is returned (the receive goes on).
+    pub(crate) fn deliver(
+        chan: Arc<ChannelShared>,
+        conn: Arc<ServerConn>,
+        slot: u32,
+        gen: u32,
+        parts: &mut [IoSliceMut<'_>],
+    ) -> Option<Request> {
+        let layout = conn.seg.layout();
+        let hdr = ReqHeader::read(conn.seg.slot(slot));
+        let info = MsgInfo {
+            pid: conn.cred.pid,
+            tid: hdr.tid,
+            uid: conn.cred.uid,
+            gid: conn.cred.gid,
+            chid: chan.chid,
+            scoid: conn.scoid,
+            coid: hdr.coid,
+            msglen: 0,
+            srcmsglen: hdr.send_len as usize,
+            dstmsglen: hdr.reply_cap as usize,
+            priority: hdr.priority,
+            policy: hdr.policy,
+            flags: 0,
+        };
+        let mut req = Request {
+            chan,
+            conn,
+            slot,
+            gen,
+            hdr,
+            info,
+            inline_stale: false,
+            send_ranges: None,
+            reply_ranges: None,
+            answered: false,
+        };
+        if !hdr.valid(layout) {
+            let _ = req.answer(Answer::Error(libc::EINVAL));
+            return None;
+        }
+        let room: usize = parts.iter().map(|p| p.len()).sum();
+        let want = room.min(hdr.send_len as usize);
+        let inline = req.conn.seg.read_inline(slot, 0, want.min(hdr.inline_len as usize), parts, 0);
+        let mut got = inline;
+        if want > inline {
+            match req.copy_remote_out(inline, want - inline, parts, inline) {
+                Ok(n) => got += n,
+                Err(errno) => {
+                    let _ = req.answer(Answer::Error(errno));
+                    return None;
+                }
+            }
+        }
+        req.info.msglen = got;
+        Some(req)
+    }
+
+    /// Reads `len` message bytes from `offset` (beyond what the inline area
+    /// serves) into `parts` at `parts_off`.
+    fn copy_remote_out(
+        &mut self,
+        offset: usize,
+        len: usize,
+        parts: &mut [IoSliceMut<'_>],
+        parts_off: usize,
+    ) -> std::result::Result<usize, i32> {
+        let mut done = 0;
+        let mut skip = parts_off;
+        for p in parts.iter_mut() {
+            if done == len {
+                break;
+            }
+            if skip >= p.len() {
+                skip -= p.len();
+                continue;
+            }
+            let n = (p.len() - skip).min(len - done);
+            let got = transfer::read(
+                &self.conn,
+                self.slot,
+                (self.hdr.send_iov, self.hdr.send_parts),
+                &mut self.send_ranges,
+                (offset + done) as u64,
+                &mut p[skip..skip + n],
+            )?;
+            self.inline_stale |= got > 0 && self.conn.remote.load(Relaxed) == super::accept::REMOTE_DENIED;
+            done += got;
+            if got < n {
+                break;
+            }
+            skip = 0;
+        }
+        Ok(done)
+    }
+
+    /// What the server knows of the message and its sender. Corresponds to
+    /// `MsgInfo`; `flags` shows [`MI_UNBLOCK_REQ`] live.
+    pub fn info(&self) -> MsgInfo {
+        let mut i = self.info;
+        if self.unblock_requested() {
+            i.flags |= MI_UNBLOCK_REQ;
+        }
+        i
+    }
+
+    /// Bytes delivered into the receive buffer (`info().msglen`).
+    pub fn len(&self) -> usize {
+        self.info.msglen
+    }
+
+    /// Whether nothing was delivered.
+    pub fn is_empty(&self) -> bool {
+        self.info.msglen == 0
+    }
+
+    /// This request's receive id.
+    pub fn id(&self) -> ReceiveId {
+        let raw = Rcvid { scoid: self.conn.scoid, slot: self.slot, gen: self.gen }.encode();
+        ReceiveId(NonZeroI32::new(raw).expect("receive ids are positive"))
+    }
+
+    /// Whether the client has asked to be unblocked (it timed out while
+    /// REPLY-blocked on an `UNBLOCK` channel).
+    pub fn unblock_requested(&self) -> bool {
+        slot::unblock_requested(self.conn.seg.slot(self.slot).state.load(Relaxed))
+    }
+
+    /// Replies with `status` and `data`. Corresponds to `MsgReply`; the
+    /// client gets `min(data.len(), its reply buffer)` bytes.
+    pub fn reply(self, status: i64, data: &[u8]) -> Result<()> {
+        self.reply_vectored(status, &[IoSlice::new(data)])
+    }
+
+    /// Replies with the concatenation of `parts`. Corresponds to `MsgReplyv`.
+    pub fn reply_vectored(mut self, status: i64, parts: &[IoSlice<'_>]) -> Result<()> {
+        self.answer(Answer::Reply(status, parts))
+    }
+
+    /// Fails the client's call with `errno`. Corresponds to `MsgError`;
+    /// `errno == 0` makes the call succeed with status 0.
+    pub fn error(mut self, errno: i32) -> Result<()> {
+        self.answer(Answer::Error(errno))
+    }
+
+    /// Reads message bytes from `offset` into `buf`, while the client waits.
+    /// Corresponds to `MsgRead`; returns bytes read (0 past the end).
+    pub fn read_at(&mut self, offset: usize, buf: &mut [u8]) -> Result<usize> {
+        self.read_vectored_at(offset, &mut [IoSliceMut::new(buf)])
+    }
+
+    /// Reads message bytes from `offset` into `parts`. Corresponds to `MsgReadv`.
+    pub fn read_vectored_at(&mut self, offset: usize, parts: &mut [IoSliceMut<'_>]) -> Result<usize> {
+        self.check_live()?;
+        let room: usize = parts.iter().map(|p| p.len()).sum();
+        let total = self.hdr.send_len as usize;
+        let want = room.min(total.saturating_sub(offset));
+        let mut got = 0;
+        let inline_len = self.hdr.inline_len as usize;
+        if offset < inline_len && !self.inline_stale {
+            got = self.conn.seg.read_inline(self.slot, offset, want.min(inline_len - offset), parts, 0);
+        }
+        if got < want {
+            got += self.copy_remote_out(offset + got, want - got, parts, got).map_err(Error::from_errno)?;
+        }
+        Ok(got)
+    }
+
+    /// Writes `data` into the client's reply buffer at `offset`, while it
+    /// waits. Corresponds to `MsgWrite`; returns bytes written (clamped at
+    /// the end of the client's buffer).
+    pub fn write_at(&mut self, offset: usize, data: &[u8]) -> Result<usize> {
+        self.write_vectored_at(offset, &[IoSlice::new(data)])
+    }
+
+    /// Writes the concatenation of `parts` at `offset`. Corresponds to `MsgWritev`.
+    pub fn write_vectored_at(&mut self, offset: usize, parts: &[IoSlice<'_>]) -> Result<usize> {
+        self.check_live()?;
+        let conn = self.conn.clone();
+        let f = SlotFutex(conn.seg.slot(self.slot));
+        match slot::server_begin(&f) {
+            Begin::Busy => {}
+            Begin::Abandoned | Begin::Corrupt => {
+                self.forget();
+                return Err(gone());
+            }
+        }
+        let r = self.write_remote(offset, parts);
+        slot::server_end(&f);
+        r.map_err(Error::from_errno)
+    }
+
+    fn check_live(&self) -> Result<()> {
+        let phase = slot::phase(self.conn.seg.slot(self.slot).state.load(Relaxed));
+        if self.answered || self.conn.is_dead() || phase == slot::ABANDONED {
+            return Err(gone());
+        }
+        Ok(())
+    }
+
+    /// Writes `parts` into the client's reply buffers at `offset` (slot is
+    /// `BUSY`); returns bytes written.
+    fn write_remote(&mut self, offset: usize, parts: &[IoSlice<'_>]) -> std::result::Result<usize, i32> {
+        let cap = self.hdr.reply_cap as usize;
+        let mut off = offset;
+        for p in parts {
+            if off >= cap {
+                break;
+            }
+            let n = p.len().min(cap - off);
+            let w = transfer::write(
+                &self.conn,
+                self.slot,
+                (self.hdr.reply_iov, self.hdr.reply_parts),
+                &mut self.reply_ranges,
+                off as u64,
+                &p[..n],
+            )?;
+            off += w;
+            if w < n {
+                break;
+            }
+        }
+        Ok(off - offset)
+    }
+
+    /// Gives up ownership, returning the id to answer it by later
+    /// ([`ReceiveId::reply`], [`Request::unpark`]).
+    pub fn park(self) -> ReceiveId {
+        let id = self.id();
+        parked().insert(id.as_raw(), self);
+        id
+    }
+
+    /// Takes back a parked request. `ESRCH` if there is none with this id.
+    pub fn unpark(id: ReceiveId) -> Result<Request> {
+        parked().remove(&id.as_raw()).ok_or_else(gone)
+    }
+
+    /// Marks this request answered in the channel's books; returns whether
+    /// it was still ours to answer.
+    fn forget(&mut self) -> bool {
+        if self.answered {
+            return false;
+        }
+        self.answered = true;
+        let mut st = self.chan.lock();
+        let st = &mut *st;
+        let Some(e) = st.conns.get_mut(&self.conn.scoid) else {
+            return false;
+        };
+        let sp = &mut e.slots[self.slot as usize];
+        match sp.held {
+            Some(h) if h.gen == self.gen => {
+                sp.held = None;
+                if let Some(k) = h.unblock {
+                    st.queue.remove_pulse(k);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn answer(&mut self, how: Answer<'_>) -> Result<()> {
+        if !self.forget() || self.conn.is_dead() {
+            return Err(gone());
+        }
+        let conn = self.conn.clone();
+        let h = conn.seg.slot(self.slot);
+        let f = SlotFutex(h);
+        match slot::server_begin(&f) {
+            Begin::Busy => {}
+            Begin::Abandoned | Begin::Corrupt => return Err(gone()),
+        }
+        let (status, error, len, inline) = match how {
+            Answer::Error(0) => (0, 0, 0, 0),
+            Answer::Error(errno) => (-1, errno, 0, 0),
+            Answer::Reply(status, parts) => {
+                let total: usize = parts.iter().map(|p| p.len()).sum();
+                let n = total.min(self.hdr.reply_cap as usize);
+                if n <= self.conn.seg.layout().inline_size as usize {
+                    let w = self.conn.seg.write_inline(self.slot, parts, 0, n);
+                    (status, 0, total, w)
+                } else {
+                    match self.write_remote(0, parts) {
+                        Ok(_) => (status, 0, total, 0),
+                        Err(errno) => (-1, errno, 0, 0),
+                    }
+                }
+            }
+        };
+        h.status.store(status, Relaxed);
+        h.error.store(error, Relaxed);
+        h.reply_len.store(len as u64, Relaxed);
+        h.reply_inline.store(inline as u32, Relaxed);
+        slot::server_finish(&f);
+        if error != 0 && matches!(how, Answer::Reply(..)) {
+            return Err(Error::from_errno(error).with_detail("the reply could not be written into the client's buffer"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if !self.answered {
+            let _ = self.answer(Answer::Error(libc::EIO));
+        }
+    }
+}
+
+/// Requests given up by [`Request::park`], by raw receive id.
+static PARKED: LazyLock<Mutex<HashMap<i32, Request>>> = LazyLock::new(Default::default);
+
+fn parked() -> MutexGuard<'static, HashMap<i32, Request>> {
+    PARKED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Drops parked requests whose scoid matches (their client or channel is gone).
+pub(crate) fn forget_parked(matches: impl Fn(u32) -> bool) {
+    let dropped: Vec<Request> = {
+        let mut g = parked();
+        let ids: Vec<i32> = g.iter().filter(|(_, r)| matches(r.conn.scoid)).map(|(k, _)| *k).collect();
+        ids.into_iter().filter_map(|k| g.remove(&k)).collect()
+    };
+    drop(dropped);
+}

@@ -1,0 +1,172 @@
+//! Moving the parts of a message that do not fit the inline area.
+//!
+//! Two ways, chosen per connection:
+//! - **direct**: `process_vm_readv`/`process_vm_writev` between the client's
+//!   buffers (whose addresses it published in the slot) and ours: one copy,
+//!   no help from the client. Needs ptrace permission (same uid, or
+//!   `CAP_SYS_PTRACE`); the first `EPERM` switches the connection to
+//! - **assisted**: the server asks the blocked client thread, through the
+//!   slot, to copy a chunk between its buffers and the inline area, and
+//!   waits for it; one inline area's worth per round trip.
+//!
+//! The client's addresses are only ever used on the client's own process
+//! (its pid from the kernel), so a lying client can only fault itself.
+
+use super::accept::{ServerConn, REMOTE_DENIED, REMOTE_OK};
+use crate::proto::parts;
+use crate::proto::slot::{self, XFER_PENDING};
+use crate::shm::layout::{XFER_READ, XFER_WRITE};
+use crate::sys::futex;
+use crate::sys::remote::{self, RemoteRange};
+use crate::sys::thread;
+use crate::sys::time::Deadline;
+use crate::wait::SlotFutex;
+use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::Duration;
+
+/// A client's scatter/gather list: (address, length) in its address space.
+pub(crate) type Ranges = Vec<(u64, u64)>;
+
+/// How long a server waits for a client to serve one assisted chunk before
+/// failing the operation with `ETIMEDOUT` (a client that stopped helping
+/// must not hang the server).
+const ASSIST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reads message bytes `offset..offset + dst.len()` (of the client's send
+/// parts, described by `iov` = (address, count)) into `dst`.
+pub(crate) fn read(
+    conn: &ServerConn,
+    slot: u32,
+    iov: (u64, u32),
+    cache: &mut Option<Ranges>,
+    offset: u64,
+    dst: &mut [u8],
+) -> Result<usize, i32> {
+    if let Some(ranges) = direct_ranges(conn, iov, cache)? {
+        let win: Vec<RemoteRange> = to_remote(parts::window(ranges, offset, dst.len() as u64));
+        match remote::read(conn.cred.pid, &win, dst) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.raw_os_error() == libc::EPERM => conn.remote.store(REMOTE_DENIED, Relaxed),
+            Err(e) => return Err(e.raw_os_error()),
+        }
+    }
+    assisted(conn, slot, XFER_READ, offset, Buf::Read(dst))
+}
+
+/// Writes `src` into the client's reply parts at `offset`. The slot must be
+/// `BUSY`.
+pub(crate) fn write(
+    conn: &ServerConn,
+    slot: u32,
+    iov: (u64, u32),
+    cache: &mut Option<Ranges>,
+    offset: u64,
+    src: &[u8],
+) -> Result<usize, i32> {
+    if let Some(ranges) = direct_ranges(conn, iov, cache)? {
+        let win: Vec<RemoteRange> = to_remote(parts::window(ranges, offset, src.len() as u64));
+        match remote::write(conn.cred.pid, &win, src) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.raw_os_error() == libc::EPERM => conn.remote.store(REMOTE_DENIED, Relaxed),
+            Err(e) => return Err(e.raw_os_error()),
+        }
+    }
+    assisted(conn, slot, XFER_WRITE, offset, Buf::Write(src))
+}
+
+fn to_remote(v: Vec<(u64, u64)>) -> Vec<RemoteRange> {
+    v.into_iter().map(|(addr, len)| RemoteRange { addr, len }).collect()
+}
+
+/// The client's part list for direct copies, fetched once; `None` when
+/// direct copies are not possible for this connection.
+fn direct_ranges<'c>(
+    conn: &ServerConn,
+    iov: (u64, u32),
+    cache: &'c mut Option<Ranges>,
+) -> Result<Option<&'c Ranges>, i32> {
+    if conn.is_dead() || conn.pidfd().is_some_and(|p| !thread::pidfd_alive(p)) {
+        return Err(libc::ESRCH);
+    }
+    if conn.remote.load(Relaxed) == REMOTE_DENIED {
+        return Ok(None);
+    }
+    if cache.is_none() {
+        let (addr, count) = iov;
+        let mut raw = vec![0u8; count as usize * 16];
+        let n = match remote::read(conn.cred.pid, &[RemoteRange { addr, len: raw.len() as u64 }], &mut raw) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == libc::EPERM => {
+                conn.remote.store(REMOTE_DENIED, Relaxed);
+                return Ok(None);
+            }
+            Err(e) => return Err(e.raw_os_error()),
+        };
+        if n < raw.len() {
+            return Err(libc::EFAULT);
+        }
+        conn.remote.store(REMOTE_OK, Relaxed);
+        let ranges = raw
+            .chunks_exact(16)
+            .map(|c| {
+                let a = u64::from_ne_bytes(c[..8].try_into().expect("8 bytes"));
+                let l = u64::from_ne_bytes(c[8..].try_into().expect("8 bytes"));
+                (a, l)
+            })
+            .collect();
+        *cache = Some(ranges);
+    }
+    Ok(cache.as_ref())
+}
+
+enum Buf<'a> {
+    Read(&'a mut [u8]),
+    Write(&'a [u8]),
+}
+
+/// Moves the bytes through the inline area, one chunk per round trip with
+/// the blocked client thread.
+fn assisted(conn: &ServerConn, slot: u32, op: u32, offset: u64, mut buf: Buf<'_>) -> Result<usize, i32> {
+    let h = conn.seg.slot(slot);
+    let f = SlotFutex(h);
+    let chunk = conn.seg.layout().inline_size as usize;
+    let len = match &buf {
+        Buf::Read(b) => b.len(),
+        Buf::Write(b) => b.len(),
+    };
+    let mut done = 0;
+    while done < len {
+        let n = chunk.min(len - done);
+        if let Buf::Write(src) = &buf {
+            conn.seg.write_inline(slot, &[IoSlice::new(&src[done..done + n])], 0, n);
+        }
+        h.xfer_op.store(op, Relaxed);
+        h.xfer_offset.store(offset + done as u64, Relaxed);
+        h.xfer_len.store(n as u32, Relaxed);
+        h.xfer_done.store(0, Relaxed);
+        h.xfer.store(XFER_PENDING, Release);
+        if !slot::server_request_transfer(&f) {
+            return Err(libc::ESRCH);
+        }
+        let deadline = Deadline::after(ASSIST_TIMEOUT);
+        while h.xfer.load(Acquire) == XFER_PENDING {
+            if conn.is_dead() {
+                return Err(libc::ESRCH);
+            }
+            if deadline.expired() {
+                return Err(libc::ETIMEDOUT);
+            }
+            futex::wait(&h.xfer, XFER_PENDING, Deadline::after(Duration::from_millis(20)).min(deadline));
+        }
+        let got = (h.xfer_done.load(Acquire) as usize).min(n);
+        if let Buf::Read(dst) = &mut buf {
+            conn.seg.read_inline(slot, 0, got, &mut [IoSliceMut::new(&mut dst[done..done + got])], 0);
+        }
+        done += got;
+        if got < n {
+            break;
+        }
+    }
+    Ok(done)
+}

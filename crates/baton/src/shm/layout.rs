@@ -1,0 +1,187 @@
+//! Wire layout of a connection segment (version 1).
+
+use std::mem::size_of;
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64};
+
+/// `b"BATONSEG"` as a little-endian integer.
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BATONSEG");
+/// Version of this layout; bumped on any incompatible change.
+pub(crate) const VERSION: u32 = 1;
+/// Most slots (client threads with a call in flight) per connection.
+pub(crate) const MAX_SLOTS: u32 = 256;
+/// Words of the posted bitmap (one bit per slot).
+pub(crate) const POSTED_WORDS: usize = (MAX_SLOTS / 64) as usize;
+/// Largest inline area per slot.
+pub(crate) const MAX_INLINE: u32 = 1 << 20;
+/// Largest pulse ring.
+pub(crate) const MAX_PULSES: u32 = 4096;
+const PAGE: usize = 4096;
+
+/// Geometry written once by the server when it creates the segment.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct Fixed {
+    pub magic: AtomicU64,
+    pub version: AtomicU32,
+    pub slot_count: AtomicU32,
+    pub slot_stride: AtomicU32,
+    pub inline_size: AtomicU32,
+    pub pulse_capacity: AtomicU32,
+    pub slots_offset: AtomicU32,
+}
+
+/// Fields the client writes.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct ClientSide {
+    /// One bit per slot: "look at this slot" (new message or unblock request).
+    pub posted: [AtomicU64; POSTED_WORDS],
+    /// Pulses written so far (free-running).
+    pub pulse_tail: AtomicU32,
+}
+
+/// Fields the server writes.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct ServerSide {
+    /// Pulses consumed so far (free-running).
+    pub pulse_head: AtomicU32,
+    /// [`SERVER_CLOSED`] once the channel is destroyed.
+    pub flags: AtomicU32,
+}
+
+/// Set in [`ServerSide::flags`] when the server closed the connection.
+pub(crate) const SERVER_CLOSED: u32 = 1;
+
+/// The head of every segment.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct ConnHeader {
+    pub fixed: Fixed,
+    pub client: ClientSide,
+    pub server: ServerSide,
+}
+
+/// One pulse in the client → server ring.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct PulseEntry {
+    pub code: AtomicI32,
+    pub priority: AtomicI32,
+    pub value: AtomicI64,
+    pub policy: AtomicI32,
+    pub _reserved: AtomicU32,
+}
+
+/// The header of one slot; the inline area follows it.
+///
+/// The client owns a slot while its phase is `IDLE`, fills the request
+/// fields, then publishes with the state word (see `proto::slot`). The
+/// server fills the reply fields before it publishes `REPLIED`.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct SlotHeader {
+    /// The state word and futex the client sleeps on (`proto::slot`).
+    pub state: AtomicU32,
+    /// Reserved for the priority-inheritance futex.
+    pub pi: AtomicU32,
+    /// Transfer word: the server sleeps here during a client-assisted copy.
+    pub xfer: AtomicU32,
+    pub _r0: AtomicU32,
+    // Request, written by the client.
+    pub tid: AtomicI32,
+    pub priority: AtomicI32,
+    pub policy: AtomicI32,
+    pub coid: AtomicI32,
+    /// Total bytes the client sends (sum of its send parts).
+    pub send_len: AtomicU64,
+    /// Total bytes of the client's reply buffers.
+    pub reply_cap: AtomicU64,
+    /// Bytes of the message that are in the inline area.
+    pub inline_len: AtomicU32,
+    pub send_parts: AtomicU32,
+    /// Address (in the client) of its send `iovec` array.
+    pub send_iov: AtomicU64,
+    /// Address (in the client) of its reply `iovec` array.
+    pub reply_iov: AtomicU64,
+    pub reply_parts: AtomicU32,
+    pub _r1: AtomicU32,
+    // Reply, written by the server.
+    pub status: AtomicI64,
+    /// Full length of the server's reply (before truncation).
+    pub reply_len: AtomicU64,
+    /// Reply bytes the client must copy out of the inline area.
+    pub reply_inline: AtomicU32,
+    /// Errno if the call failed, else 0.
+    pub error: AtomicI32,
+    // Client-assisted transfer request (server → client).
+    pub xfer_op: AtomicU32,
+    pub xfer_len: AtomicU32,
+    pub xfer_offset: AtomicU64,
+    pub xfer_done: AtomicU64,
+}
+
+/// Transfer operations a server may ask of a client (`SlotHeader::xfer_op`).
+pub(crate) const XFER_READ: u32 = 1;
+pub(crate) const XFER_WRITE: u32 = 2;
+
+/// Geometry of one connection's segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub slot_count: u32,
+    pub inline_size: u32,
+    pub pulse_capacity: u32,
+}
+
+impl Layout {
+    /// Checks that the geometry is within the supported limits.
+    pub(crate) fn validate(self) -> Option<Layout> {
+        let ok = (1..=MAX_SLOTS).contains(&self.slot_count)
+            && (64..=MAX_INLINE).contains(&self.inline_size)
+            && self.inline_size % 8 == 0
+            && (1..=MAX_PULSES).contains(&self.pulse_capacity);
+        ok.then_some(self)
+    }
+
+    pub(crate) fn slot_stride(self) -> usize {
+        round_up(size_of::<SlotHeader>() + self.inline_size as usize, 64)
+    }
+
+    pub(crate) fn pulses_offset(self) -> usize {
+        size_of::<ConnHeader>()
+    }
+
+    pub(crate) fn slots_offset(self) -> usize {
+        round_up(self.pulses_offset() + self.pulse_capacity as usize * size_of::<PulseEntry>(), PAGE)
+    }
+
+    pub(crate) fn slot_offset(self, slot: u32) -> usize {
+        self.slots_offset() + slot as usize * self.slot_stride()
+    }
+
+    /// Bytes of the whole segment.
+    pub(crate) fn segment_len(self) -> usize {
+        round_up(self.slot_offset(self.slot_count), PAGE)
+    }
+}
+
+fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry() {
+        let l = Layout { slot_count: 64, inline_size: 4096 - 128, pulse_capacity: 64 }.validate().unwrap();
+        assert_eq!(size_of::<SlotHeader>(), 128);
+        assert_eq!(l.slot_stride(), 4096);
+        assert_eq!(l.slots_offset(), 4096);
+        assert_eq!(l.segment_len(), 4096 * 65);
+        assert!(Layout { slot_count: 0, ..l }.validate().is_none());
+        assert!(Layout { slot_count: MAX_SLOTS + 1, ..l }.validate().is_none());
+        assert!(Layout { inline_size: 12, ..l }.validate().is_none());
+    }
+}

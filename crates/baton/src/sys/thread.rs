@@ -1,0 +1,74 @@
+//! Thread and process identity, liveness and scheduling attributes.
+#![allow(unsafe_code)]
+
+use rustix::fd::AsFd;
+use rustix::io::Errno;
+
+/// The calling thread's kernel thread id.
+#[inline]
+pub(crate) fn tid() -> i32 {
+    rustix::thread::gettid().as_raw_nonzero().get()
+}
+
+/// The calling process's pid.
+pub(crate) fn pid() -> i32 {
+    rustix::process::getpid().as_raw_nonzero().get()
+}
+
+pub(crate) fn uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+pub(crate) fn gid() -> u32 {
+    rustix::process::getegid().as_raw()
+}
+
+/// Whether the process behind `pidfd` is still running (not exited).
+pub(crate) fn pidfd_alive(pidfd: impl AsFd) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut pfd = [PollFd::new(&pidfd, PollFlags::IN)];
+    // A pidfd becomes readable when the process exits.
+    !matches!(poll(&mut pfd, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0)
+}
+
+/// Whether a process with this pid exists (it may be a zombie).
+pub(crate) fn pid_exists(pid: i32) -> bool {
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        return false;
+    };
+    !matches!(rustix::process::test_kill_process(pid), Err(Errno::SRCH))
+}
+
+/// Scheduling policy and priority of the calling thread, as QNX-style
+/// priority: real-time threads map to their `sched_priority` (1..=99),
+/// normal threads to 10 (QNX's default priority) adjusted by niceness is not
+/// attempted here; see `priority` in the channel for ordering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SchedParams {
+    pub policy: i32,
+    pub priority: i32,
+}
+
+/// The calling thread's scheduling policy and real-time priority.
+pub(crate) fn sched_params() -> SchedParams {
+    let mut param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid, writable `sched_param`; pid 0 means the
+    // calling thread.
+    let (policy, rc) = unsafe {
+        let policy = libc::sched_getscheduler(0);
+        (policy, libc::sched_getparam(0, &mut param))
+    };
+    if policy < 0 || rc < 0 {
+        return SchedParams { policy: libc::SCHED_OTHER, priority: 0 };
+    }
+    SchedParams { policy: policy & !libc::SCHED_RESET_ON_FORK, priority: param.sched_priority }
+}
+
+/// Runs `f` when the process exits normally (`atexit`).
+pub(crate) fn at_exit(f: extern "C" fn()) {
+    // SAFETY: `f` is a plain `extern "C"` function taking no arguments; the
+    // caller's functions do not unwind (they ignore every error).
+    unsafe {
+        libc::atexit(f);
+    }
+}

@@ -1,0 +1,107 @@
+//! Plain values the API hands out: message info, pulses, flags.
+
+/// Channel flags, with their QNX values (`_NTO_CHF_*`).
+pub mod chf {
+    /// `_NTO_CHF_FIXED_PRIORITY`: receiving threads keep their own priority.
+    pub const FIXED_PRIORITY: u32 = 0x1;
+    /// `_NTO_CHF_UNBLOCK`: a REPLY-blocked client that times out stays
+    /// blocked; the server gets an unblock pulse and decides.
+    pub const UNBLOCK: u32 = 0x2;
+    /// `_NTO_CHF_THREAD_DEATH`: pulse when a thread of this process dies.
+    pub const THREAD_DEATH: u32 = 0x4;
+    /// `_NTO_CHF_DISCONNECT`: pulse when a client's last connection goes.
+    pub const DISCONNECT: u32 = 0x8;
+    /// `_NTO_CHF_SENDER_LEN`: report the sender's full message length.
+    pub const SENDER_LEN: u32 = 0x20;
+    /// `_NTO_CHF_COID_DISCONNECT`: pulse when a server we are connected to
+    /// goes away.
+    pub const COID_DISCONNECT: u32 = 0x40;
+    /// `_NTO_CHF_REPLY_LEN`: report the client's reply buffer size.
+    pub const REPLY_LEN: u32 = 0x80;
+    /// `_NTO_CHF_PRIVATE`: not connectable from other processes.
+    pub const PRIVATE: u32 = 0x1000;
+    /// Every flag baton understands.
+    pub const ALL: u32 =
+        FIXED_PRIORITY | UNBLOCK | THREAD_DEATH | DISCONNECT | SENDER_LEN | COID_DISCONNECT | REPLY_LEN | PRIVATE;
+}
+
+/// System pulse codes (`_PULSE_CODE_*`); user codes are 0..=127.
+pub mod pulse_code {
+    /// A REPLY-blocked client of an `UNBLOCK` channel wants to be released;
+    /// the pulse value is its receive id.
+    pub const UNBLOCK: i8 = -32;
+    /// A client's last connection went away; the pulse's scoid says which.
+    pub const DISCONNECT: i8 = -33;
+    /// A thread of this process died; the value is its thread id.
+    pub const THREADDEATH: i8 = -34;
+    /// A server this process was connected to went away; the value is the
+    /// connection id.
+    pub const COIDDEATH: i8 = -35;
+    /// Lowest user code (`_PULSE_CODE_MINAVAIL`).
+    pub const MIN_AVAIL: i8 = 0;
+    /// Highest user code (`_PULSE_CODE_MAXAVAIL`).
+    pub const MAX_AVAIL: i8 = 127;
+}
+
+/// `_NTO_MI_UNBLOCK_REQ`: the client asked to be unblocked.
+pub const MI_UNBLOCK_REQ: u32 = 0x100;
+
+/// A channel id (`chid`), unique within its process.
+pub type ChannelId = u32;
+
+/// What the server learns about a message with it. Corresponds to QNX's
+/// `struct _msg_info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsgInfo {
+    /// Client process id, from the kernel (`SO_PEERCRED`).
+    pub pid: i32,
+    /// Client thread id, as reported by the client.
+    pub tid: i32,
+    /// Client user id, from the kernel.
+    pub uid: u32,
+    /// Client group id, from the kernel.
+    pub gid: u32,
+    /// Channel the message arrived on.
+    pub chid: ChannelId,
+    /// Server connection id: which client process's connection.
+    pub scoid: u32,
+    /// The client's connection id, as reported by the client.
+    pub coid: i32,
+    /// Bytes delivered into the receive buffer.
+    pub msglen: usize,
+    /// Bytes the client sent in all.
+    pub srcmsglen: usize,
+    /// Bytes of room in the client's reply buffer.
+    pub dstmsglen: usize,
+    /// The sending thread's priority (real-time priority, or 0 for a
+    /// normal thread), as reported by the client.
+    pub priority: i32,
+    /// The sending thread's scheduling policy (`SCHED_*`).
+    pub policy: i32,
+    /// [`MI_UNBLOCK_REQ`] if the client asked to be unblocked.
+    pub flags: u32,
+}
+
+/// A pulse: a small notification that needs no reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pulse {
+    /// The code: 0..=127 from clients, negative for system pulses
+    /// ([`pulse_code`]).
+    pub code: i8,
+    /// The value (for an unblock pulse, the receive id).
+    pub value: i64,
+    /// The server connection it came from (or concerns).
+    pub scoid: u32,
+    /// Its priority.
+    pub priority: i32,
+}
+
+/// The answer a client got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The status the server gave to `reply`.
+    pub status: i64,
+    /// The full length of the server's reply; the bytes copied are
+    /// `min(len, reply buffer size)`.
+    pub len: usize,
+}
