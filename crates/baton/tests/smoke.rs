@@ -1,9 +1,45 @@
+//! A first two-process round trip, as a check of the test harness itself.
+mod common;
+
 use baton::{Channel, Connection, Received};
 
 #[test]
+fn child() {
+    common::child_main(&[("upper-server", upper_server)]);
+}
+
+fn upper_server() {
+    let ch = Channel::builder().name(&common::args()[0]).create().unwrap();
+    common::say("ready");
+    let mut buf = [0u8; 64];
+    loop {
+        match ch.receive(&mut buf).unwrap() {
+            Received::Message(req) => {
+                let up = buf[..req.len()].to_ascii_uppercase();
+                req.reply(up.len() as i64, &up).unwrap();
+            }
+            Received::Pulse(_) => {}
+        }
+    }
+}
+
+#[test]
+fn two_process_round_trip() {
+    common::setup();
+    let _dog = common::watchdog(30);
+    let server = common::spawn("upper-server", &["smoke/upper"]);
+    assert_eq!(server.line(10), "ready");
+    let c = Connection::open("smoke/upper").unwrap();
+    assert_eq!(c.server_pid(), server.pid());
+    let mut r = [0u8; 16];
+    let rep = c.send(b"ping", &mut r).unwrap();
+    assert_eq!((rep.status, &r[..rep.len]), (4, &b"PING"[..]));
+}
+
+#[test]
 fn same_process_round_trip() {
-    let dir = std::env::temp_dir().join(format!("baton-smoke-{}", std::process::id()));
-    std::env::set_var("BATON_RUNTIME_DIR", &dir);
+    common::setup();
+    let _dog = common::watchdog(30);
     let ch = Channel::create().unwrap();
     let chid = ch.id();
     let t = std::thread::spawn(move || {

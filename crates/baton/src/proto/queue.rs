@@ -1,14 +1,22 @@
 //! The channel's ready queue: what waits to be received, in order.
 //!
 //! Messages and pulses wait in one order: higher rank first, FIFO among
-//! equal ranks (a sequence number breaks ties). They are kept in two ordered
-//! maps so that a pulse-only receive finds the best pulse in O(log n) without
-//! walking past messages; a normal receive compares the two heads. Every
-//! operation is O(log n) in the number of waiting items, and any entry can
-//! be removed by its key (a withdrawn message, an answered request's unblock
-//! pulse, a dead client's work).
+//! equal ranks (a sequence number breaks ties). They are kept in two binary
+//! heaps so that a pulse-only receive finds the best pulse without walking
+//! past messages; a normal receive compares the two heads. Push and pop are
+//! O(log n) and allocate nothing once the heaps have grown to their working
+//! size.
+//!
+//! Entries are never removed from the middle. Whoever pops an entry checks
+//! that it is still wanted (the channel keeps, per slot, the key of the
+//! entry that stands for it; a withdrawn message, an answered request's
+//! unblock pulse or a dead client's pulse no longer matches) and skips it
+//! otherwise. Each slot has at most one message entry and each request at
+//! most one unblock pulse, and client pulses are capped per connection, so
+//! skipped entries are bounded too.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 /// Rank of the pulses that go ahead of everything (disconnect).
 pub(crate) const RANK_FIRST: u32 = u32::MAX;
@@ -27,17 +35,49 @@ pub(crate) fn rank_of(policy: i32, priority: i32) -> u32 {
     }
 }
 
-/// Position of an entry in the queue; also its handle for removal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Position of an entry in the queue, and its identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
-    /// `u32::MAX - rank`, so the map's first entry is the highest rank.
-    inv_rank: u32,
+    rank: u32,
     seq: u64,
 }
 
 impl Key {
     pub(crate) fn rank(self) -> u32 {
-        u32::MAX - self.inv_rank
+        self.rank
+    }
+}
+
+/// Served first = greatest: higher rank, then lower sequence number.
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank.cmp(&other.rank).then(other.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[derive(Debug)]
+struct Entry<T>(Key, T);
+
+impl<T> PartialEq for Entry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Entry<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp(&other.0)
     }
 }
 
@@ -51,65 +91,53 @@ pub(crate) enum Item<M, P> {
 /// Messages of type `M` and pulses of type `P` in priority order.
 #[derive(Debug)]
 pub(crate) struct ReadyQueue<M, P> {
-    messages: BTreeMap<Key, M>,
-    pulses: BTreeMap<Key, P>,
+    messages: BinaryHeap<Entry<M>>,
+    pulses: BinaryHeap<Entry<P>>,
     seq: u64,
 }
 
 impl<M, P> Default for ReadyQueue<M, P> {
     fn default() -> Self {
-        ReadyQueue { messages: BTreeMap::new(), pulses: BTreeMap::new(), seq: 0 }
+        ReadyQueue { messages: BinaryHeap::new(), pulses: BinaryHeap::new(), seq: 0 }
     }
 }
 
 impl<M, P> ReadyQueue<M, P> {
     fn key(&mut self, rank: u32) -> Key {
         self.seq += 1;
-        Key { inv_rank: u32::MAX - rank, seq: self.seq }
+        Key { rank, seq: self.seq }
     }
 
     pub(crate) fn push_message(&mut self, rank: u32, m: M) -> Key {
         let k = self.key(rank);
-        self.messages.insert(k, m);
+        self.messages.push(Entry(k, m));
         k
     }
 
     pub(crate) fn push_pulse(&mut self, rank: u32, p: P) -> Key {
         let k = self.key(rank);
-        self.pulses.insert(k, p);
+        self.pulses.push(Entry(k, p));
         k
-    }
-
-    pub(crate) fn remove_message(&mut self, k: Key) -> Option<M> {
-        self.messages.remove(&k)
-    }
-
-    pub(crate) fn remove_pulse(&mut self, k: Key) -> Option<P> {
-        self.pulses.remove(&k)
     }
 
     /// Takes the first entry; with `pulses_only`, the first pulse.
     pub(crate) fn pop(&mut self, pulses_only: bool) -> Option<(Key, Item<M, P>)> {
-        let pulse_first = match (self.pulses.first_key_value(), self.messages.first_key_value()) {
+        let pulse_first = match (self.pulses.peek(), self.messages.peek()) {
             (Some(_), _) if pulses_only => true,
-            (_, _) if pulses_only => return None,
-            (Some((p, _)), Some((m, _))) => p < m,
+            (None, _) if pulses_only => return None,
+            (Some(p), Some(m)) => p.0 > m.0,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => return None,
         };
         if pulse_first {
-            self.pulses.pop_first().map(|(k, p)| (k, Item::Pulse(p)))
+            self.pulses.pop().map(|Entry(k, p)| (k, Item::Pulse(p)))
         } else {
-            self.messages.pop_first().map(|(k, m)| (k, Item::Message(m)))
+            self.messages.pop().map(|Entry(k, m)| (k, Item::Message(m)))
         }
     }
 
-    /// Drops every pulse for which `keep` is false.
-    pub(crate) fn retain_pulses(&mut self, keep: impl FnMut(&Key, &mut P) -> bool) {
-        self.pulses.retain(keep);
-    }
-
+    /// Entries waiting (including ones their owners no longer want).
     pub(crate) fn len(&self) -> usize {
         self.messages.len() + self.pulses.len()
     }
@@ -127,9 +155,17 @@ impl<M, P> ReadyQueue<M, P> {
 mod tests {
     use super::*;
 
+    fn drain(q: &mut ReadyQueue<&'static str, &'static str>, pulses_only: bool) -> Vec<&'static str> {
+        std::iter::from_fn(|| q.pop(pulses_only))
+            .map(|(_, i)| match i {
+                Item::Message(m) | Item::Pulse(m) => m,
+            })
+            .collect()
+    }
+
     #[test]
     fn priority_then_fifo() {
-        let mut q: ReadyQueue<&str, &str> = ReadyQueue::default();
+        let mut q = ReadyQueue::default();
         q.push_message(rank_of(libc::SCHED_FIFO, 10), "rt10");
         q.push_message(RANK_NORMAL, "n1");
         q.push_message(rank_of(libc::SCHED_FIFO, 30), "rt30a");
@@ -137,25 +173,37 @@ mod tests {
         q.push_message(rank_of(libc::SCHED_FIFO, 30), "rt30b");
         q.push_message(RANK_NORMAL, "n2");
         q.push_pulse(RANK_FIRST, "disconnect");
-        let order: Vec<_> = std::iter::from_fn(|| q.pop(false))
-            .map(|(_, i)| match i {
-                Item::Message(m) | Item::Pulse(m) => m,
-            })
-            .collect();
-        assert_eq!(order, ["disconnect", "rt30a", "rt30b", "p20", "rt10", "n1", "n2"]);
+        q.push_message(RANK_NORMAL, "n3");
+        assert_eq!(drain(&mut q, false), ["disconnect", "rt30a", "rt30b", "p20", "rt10", "n1", "n2", "n3"]);
     }
 
     #[test]
-    fn pulses_only_skips_messages_and_removal_works() {
+    fn fifo_holds_for_many_equal_ranks() {
         let mut q: ReadyQueue<u32, u32> = ReadyQueue::default();
-        let m = q.push_message(RANK_FIRST, 1);
-        q.push_pulse(RANK_NORMAL, 2);
-        let p = q.push_pulse(RANK_NORMAL, 3);
-        assert_eq!(q.pop(true), Some((Key { inv_rank: u32::MAX - RANK_NORMAL, seq: 2 }, Item::Pulse(2))));
-        assert_eq!(q.remove_pulse(p), Some(3));
-        assert_eq!(q.pop(true), None);
+        for i in 0..1000 {
+            q.push_message(RANK_NORMAL + (i % 3), i);
+        }
+        let mut last = [None; 3];
+        let mut prev_rank = u32::MAX;
+        while let Some((k, Item::Message(i))) = q.pop(false) {
+            assert!(k.rank() <= prev_rank);
+            prev_rank = k.rank();
+            let r = (i % 3) as usize;
+            assert!(last[r].is_none_or(|l| l < i), "FIFO broken at {i}");
+            last[r] = Some(i);
+        }
+    }
+
+    #[test]
+    fn pulses_only_skips_messages() {
+        let mut q = ReadyQueue::default();
+        q.push_message(RANK_FIRST, "m");
+        q.push_pulse(RANK_NORMAL, "p1");
+        q.push_pulse(RANK_NORMAL, "p2");
+        assert_eq!(drain(&mut q, true), ["p1", "p2"]);
         assert_eq!(q.len(), 1);
-        assert_eq!(q.remove_message(m), Some(1));
+        assert!(!q.has_pulses());
+        assert_eq!(drain(&mut q, false), ["m"]);
         assert!(q.is_empty());
     }
 

@@ -214,7 +214,7 @@ impl ChannelShared {
             dead: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             tokens: Mutex::new(Vec::new()),
-            remote: AtomicU8::new(REMOTE_UNKNOWN),
+            remote: AtomicU8::new(if self.direct_copy { REMOTE_UNKNOWN } else { REMOTE_DENIED }),
         });
         {
             let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();

@@ -54,6 +54,7 @@ pub struct ChannelBuilder {
     slots: u32,
     pulses: u32,
     max_connections: u32,
+    direct_copy: bool,
 }
 
 impl Default for ChannelBuilder {
@@ -66,6 +67,7 @@ impl Default for ChannelBuilder {
             slots: 64,
             pulses: 64,
             max_connections: 4096,
+            direct_copy: true,
         }
     }
 }
@@ -168,6 +170,17 @@ impl ChannelBuilder {
         self
     }
 
+    /// Whether message bytes beyond the inline area may be copied straight
+    /// between the two address spaces with `process_vm_readv`/`writev`
+    /// (default: yes, when the kernel allows it). With `false` they always
+    /// travel through the slot, one inline area per round trip with the
+    /// client, as they do when the kernel refuses (a client of another
+    /// user, or a restrictive Yama ptrace scope).
+    pub fn direct_copy(mut self, on: bool) -> Self {
+        self.direct_copy = on;
+        self
+    }
+
     /// Creates the channel. Corresponds to `ChannelCreate` (and
     /// `name_attach` when a name was given).
     pub fn create(self) -> Result<Channel> {
@@ -260,6 +273,8 @@ pub(crate) struct ChannelShared {
     pub layout: Layout,
     pub mode: u32,
     pub max_connections: u32,
+    /// Try `process_vm_*` for bytes beyond the inline area.
+    pub direct_copy: bool,
     pub name: Option<String>,
     pub epoll: Epoll,
     wake: OwnedFd,
@@ -325,6 +340,7 @@ impl ChannelShared {
             layout,
             mode: b.mode,
             max_connections: b.max_connections,
+            direct_copy: b.direct_copy,
             name: b.name.clone(),
             epoll,
             wake,
@@ -410,25 +426,8 @@ pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
         conn.close();
         return;
     };
-    let found = {
-        let mut st = chan.lock();
-        match st.conns.remove(&conn.scoid) {
-            Some(e) => {
-                for s in &e.slots {
-                    if let Some(k) = s.queued {
-                        st.queue.remove_message(k);
-                    }
-                    if let Some(k) = s.held.and_then(|h| h.unblock) {
-                        st.queue.remove_pulse(k);
-                    }
-                }
-                let scoid = conn.scoid;
-                st.queue.retain_pulses(|_, p| p.client != Some(scoid));
-                true
-            }
-            None => false,
-        }
-    };
+    // Its entries left in the ready queue are skipped when they come up.
+    let found = chan.lock().conns.remove(&conn.scoid).is_some();
     if found {
         chan.epoll.remove(conn.doorbell());
         request::forget_parked(|s| s == conn.scoid);

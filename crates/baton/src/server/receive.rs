@@ -11,7 +11,7 @@
 use super::request::{Received, Request};
 use super::{ChanState, ChannelShared, ConnEntry, Held, QueuedMsg, QueuedPulse, WAKE_TOKEN};
 use crate::error::{Error, Result};
-use crate::proto::queue::{rank_of, Item};
+use crate::proto::queue::{rank_of, Item, Key};
 use crate::proto::rcvid::{Rcvid, GEN_MASK};
 use crate::proto::slot;
 use crate::shm::layout::POSTED_WORDS;
@@ -98,7 +98,9 @@ impl ChannelShared {
         while let Some((key, item)) = st.queue.pop(want == Want::PulsesOnly) {
             let took = match item {
                 Item::Pulse(p) => {
-                    took_pulse(st, &p);
+                    if !pulse_wanted(st, key, &p) {
+                        continue;
+                    }
                     Took::Pulse(p.pulse)
                 }
                 Item::Message(QueuedMsg { scoid, slot }) => {
@@ -143,27 +145,32 @@ fn has_work(st: &ChanState, want: Want) -> bool {
     }
 }
 
-/// Bookkeeping when a pulse leaves the queue.
-fn took_pulse(st: &mut ChanState, p: &QueuedPulse) {
+/// Whether a pulse taken from the queue is still wanted (its client is
+/// still connected; an unblock pulse's request is still unanswered), with
+/// the bookkeeping of its leaving.
+fn pulse_wanted(st: &mut ChanState, key: Key, p: &QueuedPulse) -> bool {
     match p.client {
         Some(scoid) => {
-            if let Some(e) = st.conns.get_mut(&scoid) {
-                e.pending_pulses = e.pending_pulses.saturating_sub(1);
-                // Pulses may be waiting in the ring because the queue was full.
-                drain_pulses(&mut st.queue, e, scoid);
-            }
+            let ChanState { queue, conns, .. } = st;
+            let Some(e) = conns.get_mut(&scoid) else { return false };
+            e.pending_pulses = e.pending_pulses.saturating_sub(1);
+            // Pulses may be waiting in the ring because the queue was full.
+            drain_pulses(queue, e, scoid);
+            true
         }
         None if p.pulse.code == pulse_code::UNBLOCK => {
-            let Some(r) = i32::try_from(p.pulse.value).ok().and_then(Rcvid::decode) else { return };
-            if let Some(h) =
-                st.conns.get_mut(&r.scoid).and_then(|e| e.slots.get_mut(r.slot as usize)).and_then(|s| s.held.as_mut())
-            {
-                if h.gen == r.gen {
+            let Some(r) = i32::try_from(p.pulse.value).ok().and_then(Rcvid::decode) else { return false };
+            let held =
+                st.conns.get_mut(&r.scoid).and_then(|e| e.slots.get_mut(r.slot as usize)).and_then(|s| s.held.as_mut());
+            match held {
+                Some(h) if h.gen == r.gen && h.unblock == Some(key) => {
                     h.unblock = None;
+                    true
                 }
+                _ => false,
             }
         }
-        None => {}
+        None => true,
     }
 }
 

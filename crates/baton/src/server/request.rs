@@ -386,8 +386,8 @@ impl Request {
             return false;
         }
         self.answered = true;
+        // Clearing `held` also voids a pending unblock pulse for it.
         let mut st = self.chan.lock();
-        let st = &mut *st;
         let Some(e) = st.conns.get_mut(&self.conn.scoid) else {
             return false;
         };
@@ -395,9 +395,6 @@ impl Request {
         match sp.held {
             Some(h) if h.gen == self.gen => {
                 sp.held = None;
-                if let Some(k) = h.unblock {
-                    st.queue.remove_pulse(k);
-                }
                 true
             }
             _ => false,

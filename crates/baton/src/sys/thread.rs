@@ -4,10 +4,19 @@
 use rustix::fd::AsFd;
 use rustix::io::Errno;
 
-/// The calling thread's kernel thread id.
+thread_local! {
+    static TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// The calling thread's kernel thread id (asked of the kernel once per thread).
 #[inline]
 pub(crate) fn tid() -> i32 {
-    rustix::thread::gettid().as_raw_nonzero().get()
+    TID.with(|t| {
+        if t.get() == 0 {
+            t.set(rustix::thread::gettid().as_raw_nonzero().get());
+        }
+        t.get()
+    })
 }
 
 /// The calling process's pid.
