@@ -81,6 +81,8 @@
 //! any number of channels may ask for death pulses.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// Under loom only the protocol state machines are built.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 #[cfg(not(loom))]
 mod client;

@@ -18,7 +18,7 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
@@ -154,11 +154,9 @@ impl ClientConn {
         self.dead.load(Relaxed)
     }
 
-    /// Whether the connection was found dead after a request was posted
-    /// (pairs with the fence in `server_gone`).
-    pub(crate) fn dead_after_post(&self) -> bool {
-        std::sync::atomic::fence(SeqCst);
-        self.dead.load(SeqCst)
+    /// The flag `proto::slot::client_post_checked` pairs with.
+    pub(crate) fn dead_flag(&self) -> &AtomicBool {
+        &self.dead
     }
 
     pub(crate) fn doorbell(&self) -> BorrowedFd<'_> {
@@ -215,12 +213,9 @@ impl ClientConn {
     /// The server process died, or destroyed the channel (runtime thread):
     /// fail the calls in flight with `ESRCH`; later sends fail with `EBADF`.
     pub(crate) fn server_gone(&self) {
-        if self.dead.swap(true, SeqCst) {
+        let slots = (0..self.seg.layout().slot_count).map(|i| SlotFutex(self.seg.slot(i)));
+        if !slot::runtime_close(&self.dead, slots) {
             return;
-        }
-        std::sync::atomic::fence(SeqCst);
-        for i in 0..self.seg.layout().slot_count {
-            slot::runtime_fail(&SlotFutex(self.seg.slot(i)));
         }
         self.unwatch();
         if self.shared {

@@ -100,8 +100,7 @@ impl ClientConn {
         h.send_parts.store(msg.len() as u32, Relaxed);
         h.reply_iov.store(reply.as_ptr() as u64, Relaxed);
         h.reply_parts.store(reply.len() as u32, Relaxed);
-        slot::client_post(&f);
-        if self.dead_after_post() && slot::client_withdraw(&f) {
+        if !slot::client_post_checked(&f, self.dead_flag()) {
             return Err(closed());
         }
         self.ring(s);

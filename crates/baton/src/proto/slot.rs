@@ -50,8 +50,8 @@
 //!    of a phase the client waits on wakes it if `WAITER` was set, so no
 //!    wake-up is lost and none is made when nobody sleeps.
 
-use crate::sync::AtomicU32;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use crate::sync::{fence, AtomicBool, AtomicU32};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
 pub(crate) const PHASE_MASK: u32 = 0xf;
 pub(crate) const IDLE: u32 = 0;
@@ -85,6 +85,25 @@ pub(crate) trait Futex {
     fn wake(&self);
     fn expired(&self, deadline: Self::Deadline) -> bool;
     fn never(&self) -> Self::Deadline;
+}
+
+impl<T: Futex> Futex for &T {
+    type Deadline = T::Deadline;
+    fn word(&self) -> &AtomicU32 {
+        (**self).word()
+    }
+    fn wait(&self, expected: u32, deadline: Self::Deadline) -> bool {
+        (**self).wait(expected, deadline)
+    }
+    fn wake(&self) {
+        (**self).wake()
+    }
+    fn expired(&self, deadline: Self::Deadline) -> bool {
+        (**self).expired(deadline)
+    }
+    fn never(&self) -> Self::Deadline {
+        (**self).never()
+    }
 }
 
 /// Deadlines and channel behaviour for one client wait.
@@ -126,6 +145,31 @@ pub(crate) enum Outcome {
 #[inline]
 pub(crate) fn client_post<F: Futex>(f: &F) {
     f.word().store(POSTED, Release);
+}
+
+/// Client: publishes a request on a connection that may be closing.
+/// Returns `false` if the connection was declared dead (and the request
+/// withdrawn); `true` means either the server will see it or
+/// [`runtime_close`] will fail it, so waiting for it cannot hang.
+pub(crate) fn client_post_checked<F: Futex>(f: &F, dead: &AtomicBool) -> bool {
+    client_post(f);
+    // Pairs with the fence in `runtime_close`: either we see `dead`, or the
+    // runtime's scan sees `POSTED`.
+    fence(SeqCst);
+    !(dead.load(Relaxed) && client_withdraw(f))
+}
+
+/// Client's runtime: declares a connection dead (its server is gone) and
+/// fails every call in flight on it. Returns `false` if it was dead already.
+pub(crate) fn runtime_close<F: Futex>(dead: &AtomicBool, slots: impl IntoIterator<Item = F>) -> bool {
+    if dead.swap(true, SeqCst) {
+        return false;
+    }
+    fence(SeqCst);
+    for f in slots {
+        runtime_fail(&f);
+    }
+    true
 }
 
 /// Client: withdraws a posted request if the server has not taken it.
@@ -338,10 +382,6 @@ pub(crate) fn unblock_requested(s: u32) -> bool {
     s & UNBLOCK_REQ != 0 && matches!(phase(s), RECEIVED | BUSY)
 }
 
-/// A relaxed snapshot of the word.
-pub(crate) fn peek<F: Futex>(f: &F) -> u32 {
-    f.word().load(Relaxed)
-}
 
 #[cfg(all(test, loom))]
 mod loom_tests {
@@ -512,6 +552,67 @@ mod loom_tests {
             }
             assert_eq!(out, Outcome::Replied);
             server.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn post_racing_server_death_never_hangs() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            let dead = Arc::new(AtomicBool::new(false));
+            let (s, d) = (f.clone(), dead.clone());
+            let runtime = thread::spawn(move || runtime_close(&d, [&*s]));
+            if client_post_checked(&*f, &dead) {
+                // Nobody serves: only the runtime can end this wait.
+                assert_eq!(client_wait(&*f, &spec(false, false, false)), Outcome::Failed);
+            } else {
+                assert_eq!(f.word.load(Acquire), IDLE);
+            }
+            assert!(runtime.join().unwrap());
+        });
+    }
+
+    #[test]
+    fn transfer_request_races_reply_timeout() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            let xfer = ModelFutex::new();
+            client_post(&*f);
+            assert!(server_claim(&*f));
+            let (s, x) = (f.clone(), xfer.clone());
+            let server = thread::spawn(move || {
+                x.word.store(XFER_PENDING, Release);
+                if !server_request_transfer(&*s) {
+                    return false; // abandoned first
+                }
+                while x.word.load(Acquire) == XFER_PENDING {
+                    x.wait(XFER_PENDING, false);
+                }
+                // Then the answer, unless the client has left meanwhile.
+                match server_begin(&*s) {
+                    Begin::Busy => {
+                        server_finish(&*s);
+                        true
+                    }
+                    b => {
+                        assert_eq!(b, Begin::Abandoned);
+                        false
+                    }
+                }
+            });
+            let replied = loop {
+                match client_wait(&*f, &spec(false, true, false)) {
+                    Outcome::Transfer => {
+                        client_transfer_done(&*f);
+                        xfer.word.store(XFER_DONE, Release);
+                        xfer.wake();
+                    }
+                    Outcome::ReplyTimedOut => break false,
+                    Outcome::Replied => break true,
+                    o => panic!("unexpected {o:?}"),
+                }
+            };
+            assert_eq!(server.join().unwrap(), replied);
         });
     }
 

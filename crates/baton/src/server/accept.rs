@@ -67,7 +67,7 @@ impl ServerConn {
         for i in 0..self.seg.layout().slot_count {
             let h = self.seg.slot(i);
             let f = SlotFutex(h);
-            let phase = slot::phase(slot::peek(&f));
+            let phase = slot::phase(h.state.load(Relaxed));
             let take = match phase {
                 slot::POSTED => slot::server_claim(&f),
                 slot::RECEIVED | slot::ABANDONED => true,
