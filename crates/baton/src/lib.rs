@@ -84,6 +84,11 @@
 // Under loom only the protocol state machines are built.
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
+/// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(not(loom))]
 mod client;
 #[cfg(not(loom))]

@@ -50,6 +50,7 @@ impl Runtime {
     /// The process's runtime, starting its thread on first use.
     pub(crate) fn get() -> &'static Runtime {
         RUNTIME.get_or_init(|| {
+            crate::sys::thread::raise_fd_limit();
             let epoll = Epoll::new().expect("baton: cannot create the runtime epoll set");
             std::thread::Builder::new()
                 .name("baton-runtime".into())

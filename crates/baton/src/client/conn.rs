@@ -26,13 +26,16 @@ use std::time::Duration;
 /// How long a client waits for a server's handshake.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Shared connections of this process, by (server pid, chid).
-static SHARED: LazyLock<Mutex<HashMap<(i32, u32), Weak<ClientConn>>>> = LazyLock::new(Default::default);
+/// A channel's address: (server pid, chid).
+type ChannelKey = (i32, u32);
+
+/// Shared connections of this process, by channel.
+static SHARED: LazyLock<Mutex<HashMap<ChannelKey, Weak<ClientConn>>>> = LazyLock::new(Default::default);
 
 /// One connection from this process to a channel.
 #[derive(Debug)]
 pub(crate) struct ClientConn {
-    pub key: (i32, u32),
+    pub key: ChannelKey,
     pub hello: Hello,
     pub seg: Segment,
     doorbell: OwnedFd,
@@ -92,7 +95,7 @@ impl ClientConn {
         Ok(conn)
     }
 
-    fn handshake(sock: OwnedFd, key: (i32, u32), shared: bool) -> Result<ClientConn> {
+    fn handshake(sock: OwnedFd, key: ChannelKey, shared: bool) -> Result<ClientConn> {
         let mut buf = [0u8; hello::LEN];
         let (n, mut fds) = unix::recv_with_fds(sock.as_fd(), &mut buf, Deadline::after(HELLO_TIMEOUT))
             .map_err(|e| Error::from(e).with_detail("waiting for the server's handshake"))?;

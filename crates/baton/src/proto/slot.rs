@@ -382,7 +382,6 @@ pub(crate) fn unblock_requested(s: u32) -> bool {
     s & UNBLOCK_REQ != 0 && matches!(phase(s), RECEIVED | BUSY)
 }
 
-
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! Model checks of the handshake and its timeout/cancel races.

@@ -316,7 +316,7 @@ pub(crate) fn alloc_scoid(chan: &Arc<ChannelShared>) -> Option<u32> {
     let mut map = lock(&SCOIDS);
     for _ in 0..=crate::proto::rcvid::MAX_SCOID {
         let s = NEXT_SCOID.fetch_add(1, Ordering::Relaxed) % (crate::proto::rcvid::MAX_SCOID + 1);
-        if s != 0 && !map.get(&s).is_some_and(|w| w.strong_count() > 0) {
+        if s != 0 && map.get(&s).is_none_or(|w| w.strong_count() == 0) {
             map.insert(s, Arc::downgrade(chan));
             return Some(s);
         }

@@ -81,3 +81,15 @@ pub(crate) fn at_exit(f: extern "C" fn()) {
         libc::atexit(f);
     }
 }
+
+/// Raises the soft limit on open descriptors to the hard limit (as the Go
+/// runtime does): a server holds three descriptors per connected client,
+/// so the traditional soft limit of 1024 would cap it near 340 clients.
+pub(crate) fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let hard = lim.maximum.unwrap_or(1 << 20).min(1 << 20);
+    if lim.current.is_some_and(|soft| soft < hard) {
+        let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(hard), maximum: lim.maximum });
+    }
+}
