@@ -102,9 +102,11 @@ impl fmt::Display for Error {
     }
 }
 
+/// The same sentence as `Display`, so that `main` returning an error prints
+/// something a user can read.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({self})")
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -19,7 +19,7 @@ use rustix::io::Errno;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
@@ -47,6 +47,8 @@ pub(crate) struct ClientConn {
     alloc: [AtomicU64; POSTED_WORDS],
     /// Pulses written so far; the lock serialises pulse senders.
     pub(crate) pulse_tail: Mutex<u32>,
+    /// Numbers the messages and pulses this process posts, in order.
+    seq: AtomicU32,
     /// Connection ids (coids) that refer to this connection.
     coids: Mutex<Vec<i32>>,
     tokens: Mutex<Vec<Token>>,
@@ -133,6 +135,7 @@ impl ClientConn {
             shared,
             alloc: Default::default(),
             pulse_tail: Mutex::new(0),
+            seq: AtomicU32::new(0),
             coids: Mutex::new(Vec::new()),
             tokens: Mutex::new(Vec::new()),
         })
@@ -171,6 +174,12 @@ impl ClientConn {
     pub(crate) fn ring(&self, slot: u32) {
         self.seg.header().client.posted[(slot / 64) as usize].fetch_or(1 << (slot % 64), Release);
         event::ring(self.doorbell());
+    }
+
+    /// The next sequence number for a message or pulse.
+    #[inline]
+    pub(crate) fn next_seq(&self) -> u32 {
+        self.seq.fetch_add(1, Relaxed)
     }
 
     pub(crate) fn add_coid(&self, coid: i32) {

@@ -100,6 +100,7 @@ impl ClientConn {
         h.send_parts.store(msg.len() as u32, Relaxed);
         h.reply_iov.store(reply.as_ptr() as u64, Relaxed);
         h.reply_parts.store(reply.len() as u32, Relaxed);
+        h.seq.store(self.next_seq(), Relaxed);
         if !slot::client_post_checked(&f, self.dead_flag()) {
             return Err(closed());
         }
@@ -196,6 +197,7 @@ impl ClientConn {
             e.priority.store(priority, Relaxed);
             e.policy.store(policy, Relaxed);
             e.value.store(value, Relaxed);
+            e.seq.store(self.next_seq(), Relaxed);
             *tail = tail.wrapping_add(1);
             hdr.client.pulse_tail.store(*tail, Release);
         }

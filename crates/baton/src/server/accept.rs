@@ -230,7 +230,8 @@ impl ChannelShared {
                     conn: conn.clone(),
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
                     pulse_head: 0,
-                    pending_pulses: 0,
+                    pulse_read: 0,
+                    pulse_done: vec![0; (self.layout.pulse_capacity as usize).div_ceil(64)],
                 },
             );
         }

@@ -17,6 +17,7 @@
 //! call into user code.
 
 mod accept;
+mod drain;
 mod receive;
 mod request;
 mod transfer;
@@ -209,12 +210,12 @@ pub(crate) struct QueuedMsg {
     pub slot: u32,
 }
 
-/// A pulse in the ready queue; `client` is the scoid that sent it, or
-/// `None` for a system pulse.
+/// A pulse in the ready queue; `client` is the (scoid, ring position) it
+/// occupies until received, or `None` for a system pulse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct QueuedPulse {
     pub pulse: Pulse,
-    pub client: Option<u32>,
+    pub client: Option<(u32, u32)>,
 }
 
 /// The channel's ready queue.
@@ -249,10 +250,13 @@ pub(crate) struct Held {
 pub(crate) struct ConnEntry {
     pub conn: Arc<ServerConn>,
     pub slots: Vec<SlotPriv>,
-    /// Pulses consumed from the ring (our copy; the segment's is for the client).
+    /// Oldest ring position not yet received (our copy; the segment's is
+    /// for the client).
     pub pulse_head: u32,
-    /// Client pulses of this connection waiting in the queue.
-    pub pending_pulses: u32,
+    /// Next ring position to read into the queue.
+    pub pulse_read: u32,
+    /// Ring positions received out of order (one bit per position).
+    pub pulse_done: Vec<u64>,
 }
 
 /// The channel's private, lock-protected state.
@@ -263,6 +267,8 @@ pub(crate) struct ChanState {
     pub conns: HashMap<u32, ConnEntry>,
     /// Threads blocked in receive on this channel.
     pub receivers: u32,
+    /// Scratch space for draining a connection (kept to avoid allocating).
+    pub fresh: Vec<drain::Fresh>,
 }
 
 /// What the process knows of one of its channels.
@@ -426,8 +432,13 @@ pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
         conn.close();
         return;
     };
-    // Its entries left in the ready queue are skipped when they come up.
-    let found = chan.lock().conns.remove(&conn.scoid).is_some();
+    // Its messages left in the ready queue are skipped when they come up;
+    // its pulses were accepted, so they stay and are delivered.
+    let found = {
+        let mut st = chan.lock();
+        drain::salvage_pulses(&mut st, conn.scoid);
+        st.conns.remove(&conn.scoid).is_some()
+    };
     if found {
         chan.epoll.remove(conn.doorbell());
         request::forget_parked(|s| s == conn.scoid);

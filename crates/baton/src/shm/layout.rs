@@ -70,7 +70,8 @@ pub(crate) struct PulseEntry {
     pub priority: AtomicI32,
     pub value: AtomicI64,
     pub policy: AtomicI32,
-    pub _reserved: AtomicU32,
+    /// The client's sequence number (orders its pulses and messages).
+    pub seq: AtomicU32,
 }
 
 /// The header of one slot; the inline area follows it.
@@ -87,7 +88,8 @@ pub(crate) struct SlotHeader {
     pub pi: AtomicU32,
     /// Transfer word: the server sleeps here during a client-assisted copy.
     pub xfer: AtomicU32,
-    pub _r0: AtomicU32,
+    /// The client's sequence number (orders its pulses and messages).
+    pub seq: AtomicU32,
     // Request, written by the client.
     pub tid: AtomicI32,
     pub priority: AtomicI32,

@@ -1,0 +1,198 @@
+//! Moving what a connection posted into the channel's ready queue.
+//!
+//! A doorbell means "look at this connection": its posted bits (new
+//! messages, unblock requests) and its pulse ring. New messages and pulses
+//! of one connection enter the queue in the order the client made them
+//! (each carries the client's sequence number), so a pulse sent before a
+//! message at the same priority is received first.
+//!
+//! Pulses stay in the client's ring until they are received: the queue
+//! holds a copy and the ring position, and the ring's head (which tells the
+//! client how much room it has) moves past a position once it has been
+//! received. So the ring's capacity is exactly how many of a client's pulses
+//! may wait; the next `send_pulse` fails with `EAGAIN`, and no pulse that was
+//! accepted is ever dropped, even if its sender exits before it is received.
+
+use super::{ChanState, ConnEntry, QueuedMsg, QueuedPulse};
+use crate::proto::queue::{rank_of, Key};
+use crate::proto::rcvid::Rcvid;
+use crate::proto::slot;
+use crate::shm::layout::POSTED_WORDS;
+use crate::types::{pulse_code, Pulse};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+/// New work of one connection, before it enters the queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fresh {
+    Message { seq: u32, rank: u32, slot: u32 },
+    Pulse { seq: u32, rank: u32, pulse: QueuedPulse },
+}
+
+impl Fresh {
+    fn seq(&self) -> u32 {
+        match self {
+            Fresh::Message { seq, .. } | Fresh::Pulse { seq, .. } => *seq,
+        }
+    }
+}
+
+/// Moves what connection `scoid` has posted into the ready queue.
+pub(crate) fn drain(st: &mut ChanState, scoid: u32) {
+    let ChanState { queue, conns, fresh, .. } = st;
+    let Some(e) = conns.get_mut(&scoid) else { return };
+    if e.conn.is_dead() {
+        return;
+    }
+    fresh.clear();
+    look_at_slots(queue, e, scoid, fresh);
+    read_pulses(e, scoid, fresh);
+    in_client_order(fresh);
+    for f in fresh.drain(..) {
+        match f {
+            Fresh::Message { rank, slot, .. } => {
+                e.slots[slot as usize].queued = Some(queue.push_message(rank, QueuedMsg { scoid, slot }));
+            }
+            Fresh::Pulse { rank, pulse, .. } => {
+                queue.push_pulse(rank, pulse);
+            }
+        }
+    }
+}
+
+/// Sorts one connection's new work by the client's sequence numbers. They
+/// wrap, so they are compared by their distance from the batch's first
+/// entry (a batch spans far fewer than 2^31 numbers). They come from the
+/// client and only order that client's own work.
+fn in_client_order(fresh: &mut [Fresh]) {
+    if let Some(first) = fresh.first().map(Fresh::seq) {
+        fresh.sort_by_key(|f| f.seq().wrapping_sub(first) as i32);
+    }
+}
+
+/// Collects new messages and queues unblock pulses for the slots whose
+/// posted bits are set.
+fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
+    let seg = &e.conn.seg;
+    let count = seg.layout().slot_count;
+    let words = (count as usize).div_ceil(64).min(POSTED_WORDS);
+    for w in 0..words {
+        let mut bits = seg.header().client.posted[w].swap(0, Acquire);
+        while bits != 0 {
+            let slot = (w * 64) as u32 + bits.trailing_zeros();
+            bits &= bits - 1;
+            if slot >= count {
+                continue; // bits a client set past its slots: ignore
+            }
+            let h = seg.slot(slot);
+            let s = h.state.load(Acquire);
+            let sp = &mut e.slots[slot as usize];
+            match slot::phase(s) {
+                slot::POSTED if sp.queued.is_none() && sp.held.is_none() => {
+                    let rank = rank_of(h.policy.load(Relaxed), h.priority.load(Relaxed));
+                    fresh.push(Fresh::Message { seq: h.seq.load(Relaxed), rank, slot });
+                }
+                _ if slot::unblock_requested(s) => {
+                    if let Some(held) = sp.held.as_mut().filter(|h| !h.unblock_sent) {
+                        held.unblock_sent = true;
+                        let rcvid = Rcvid { scoid, slot, gen: held.gen }.encode();
+                        let pulse =
+                            Pulse { code: pulse_code::UNBLOCK, value: i64::from(rcvid), scoid, priority: held.priority };
+                        held.unblock = Some(queue.push_pulse(held.rank, QueuedPulse { pulse, client: None }));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Collects the pulses written to the ring since the last look.
+fn read_pulses(e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
+    let conn = e.conn.clone();
+    let seg = &conn.seg;
+    let cap = seg.layout().pulse_capacity;
+    let tail = seg.header().client.pulse_tail.load(Acquire);
+    // Never read more than the ring holds beyond its head, whatever the
+    // client claims.
+    let end = if tail.wrapping_sub(e.pulse_head) <= cap { tail } else { e.pulse_head.wrapping_add(cap) };
+    while e.pulse_read != end && end.wrapping_sub(e.pulse_read) <= cap {
+        let pos = e.pulse_read;
+        e.pulse_read = pos.wrapping_add(1);
+        let p = seg.pulse(pos);
+        let (code, priority, policy, value, seq) =
+            (p.code.load(Relaxed), p.priority.load(Relaxed), p.policy.load(Relaxed), p.value.load(Relaxed), p.seq.load(Relaxed));
+        // Clients may only send user codes; system codes would be forgeries.
+        match i8::try_from(code) {
+            Ok(code) if code >= pulse_code::MIN_AVAIL => {
+                let pulse = QueuedPulse { pulse: Pulse { code, value, scoid, priority }, client: Some((scoid, pos)) };
+                fresh.push(Fresh::Pulse { seq, rank: rank_of(policy, priority), pulse });
+            }
+            _ => release_pulse(e, pos),
+        }
+    }
+}
+
+/// Frees ring position `pos` (its pulse was received or refused) and moves
+/// the head past every freed position, telling the client.
+fn release_pulse(e: &mut ConnEntry, pos: u32) {
+    let cap = e.conn.seg.layout().pulse_capacity;
+    let bit = |p: u32| ((p % cap) as usize / 64, 1u64 << (p % cap % 64));
+    let (w, b) = bit(pos);
+    e.pulse_done[w] |= b;
+    loop {
+        let (w, b) = bit(e.pulse_head);
+        if e.pulse_head == e.pulse_read || e.pulse_done[w] & b == 0 {
+            break;
+        }
+        e.pulse_done[w] &= !b;
+        e.pulse_head = e.pulse_head.wrapping_add(1);
+    }
+    e.conn.seg.header().server.pulse_head.store(e.pulse_head, Release);
+}
+
+/// Reads every pulse still in a departing client's ring into the queue:
+/// they were accepted, so they are delivered.
+pub(crate) fn salvage_pulses(st: &mut ChanState, scoid: u32) {
+    let ChanState { queue, conns, fresh, .. } = st;
+    let Some(e) = conns.get_mut(&scoid) else { return };
+    fresh.clear();
+    read_pulses(e, scoid, fresh);
+    in_client_order(fresh);
+    for f in fresh.drain(..) {
+        if let Fresh::Pulse { rank, mut pulse, .. } = f {
+            pulse.client = None; // nothing to release in a ring that is gone
+            queue.push_pulse(rank, pulse);
+        }
+    }
+}
+
+/// Whether a pulse taken from the queue is still wanted (an unblock
+/// pulse's request is still unanswered), with the bookkeeping of its
+/// leaving (a client pulse frees its ring position).
+pub(crate) fn pulse_wanted(st: &mut ChanState, key: Key, p: &QueuedPulse) -> bool {
+    match p.client {
+        Some((scoid, pos)) => {
+            // A client that has gone has left its pulses to us: deliver them.
+            if let Some(e) = st.conns.get_mut(&scoid) {
+                release_pulse(e, pos);
+            }
+            true
+        }
+        None if p.pulse.code == pulse_code::UNBLOCK => {
+            let Some(r) = i32::try_from(p.pulse.value).ok().and_then(Rcvid::decode) else { return false };
+            let held = st
+                .conns
+                .get_mut(&r.scoid)
+                .and_then(|e| e.slots.get_mut(r.slot as usize))
+                .and_then(|s| s.held.as_mut());
+            match held {
+                Some(h) if h.gen == r.gen && h.unblock == Some(key) => {
+                    h.unblock = None;
+                    true
+                }
+                _ => false,
+            }
+        }
+        None => true,
+    }
+}
