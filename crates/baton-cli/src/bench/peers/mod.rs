@@ -1,0 +1,111 @@
+//! The transports measured, each as two halves: a [`Client`] that sends a
+//! request and waits for the reply, and a [`Server`] that answers it with
+//! the same bytes. A transport is a [`Peer`]: the bench parent
+//! [prepares](Peer::prepare) what the halves share, then each half runs in
+//! its own process.
+//!
+//! - `baton.rs`: baton itself, blocking mode (`Channel::attach` + `send`).
+//! - `futex.rs`: the floor: a futex ping-pong on shared memory.
+//! - `pipe.rs`: a pipe pair.
+//! - `shm.rs`: the shared mapping the raw shared-memory peers use.
+
+mod baton;
+mod futex;
+mod pipe;
+mod shm;
+
+use rustix::fd::OwnedFd;
+use std::io;
+
+/// A transport the bench can measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Transport {
+    /// baton `send`/`receive`/`reply`, blocking mode.
+    Baton,
+    /// FUTEX_WAIT/FUTEX_WAKE ping-pong on a shared memfd page.
+    Futex,
+    /// A pair of pipes, one each way.
+    Pipe,
+}
+
+impl Transport {
+    /// Every transport, in table order (baton first: the others are compared
+    /// with it).
+    pub const ALL: [Transport; 3] = [Transport::Baton, Transport::Futex, Transport::Pipe];
+
+    /// The name in the table, the JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Baton => "baton",
+            Transport::Futex => "futex",
+            Transport::Pipe => "pipe",
+        }
+    }
+
+    /// How its waiting side waits. Every transport here blocks in the
+    /// kernel; spinning peers and baton's other modes come later.
+    pub fn mode(self) -> &'static str {
+        "blocking"
+    }
+
+    /// Its implementation.
+    pub fn peer(self) -> &'static dyn Peer {
+        match self {
+            Transport::Baton => &baton::Baton,
+            Transport::Futex => &futex::Futex,
+            Transport::Pipe => &pipe::Pipe,
+        }
+    }
+}
+
+/// What one half is given: descriptors (inherited from the parent) and a
+/// name, as its transport needs.
+#[derive(Debug, Default)]
+pub struct Endpoint {
+    pub fds: Vec<OwnedFd>,
+    pub name: Option<String>,
+}
+
+impl Endpoint {
+    /// The name, which this transport needs.
+    fn name(&self) -> io::Result<&str> {
+        self.name.as_deref().ok_or_else(|| io::Error::other("this transport needs --name"))
+    }
+
+    /// Exactly `N` descriptors, which this transport needs.
+    fn fds<const N: usize>(self) -> io::Result<[OwnedFd; N]> {
+        let got = self.fds.len();
+        self.fds.try_into().map_err(|_| io::Error::other(format!("this transport needs {N} descriptors, got {got}")))
+    }
+}
+
+/// The two halves' endpoints, as the parent prepared them.
+#[derive(Debug)]
+pub struct Pair {
+    pub server: Endpoint,
+    pub client: Endpoint,
+}
+
+/// A transport's code on both sides.
+pub trait Peer: Sync {
+    /// In the parent: makes what the halves share. `tag` is unique to this
+    /// run among all runs on the machine.
+    fn prepare(&self, size: usize, tag: &str) -> io::Result<Pair>;
+    /// In the server process: sets up the server half for `size`-byte
+    /// messages.
+    fn server(&self, end: Endpoint, size: usize) -> io::Result<Box<dyn Server>>;
+    /// In the client process (after the server is ready): the client half.
+    fn client(&self, end: Endpoint, size: usize) -> io::Result<Box<dyn Client>>;
+}
+
+/// The client half of a round trip.
+pub trait Client {
+    /// Sends `msg` and waits for the reply, copied into `reply`.
+    fn round_trip(&mut self, msg: &[u8], reply: &mut [u8]) -> io::Result<()>;
+}
+
+/// The server half of a round trip.
+pub trait Server {
+    /// Waits for one request, copies it into `buf` and replies with `buf`.
+    fn echo(&mut self, buf: &mut [u8]) -> io::Result<()>;
+}
