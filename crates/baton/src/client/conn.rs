@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::proto::hello::{self, Hello};
-use crate::proto::slot;
+use crate::proto::{doorbell, slot};
 use crate::rundir;
 use crate::runtime::{Runtime, Token, Watch};
 use crate::server;
@@ -169,11 +169,21 @@ impl ClientConn {
         self.doorbell.as_fd()
     }
 
-    /// Flags slot `slot` for the server and rings the doorbell.
+    /// Flags slot `slot` for the server and rings the doorbell unless a
+    /// server thread will look anyway.
     #[inline]
     pub(crate) fn ring(&self, slot: u32) {
-        self.seg.header().client.posted[(slot / 64) as usize].fetch_or(1 << (slot % 64), Release);
-        event::ring(self.doorbell());
+        let hdr = self.seg.header();
+        if doorbell::client_post_bit(&hdr.client.posted[(slot / 64) as usize], 1 << (slot % 64), &hdr.server.polling) {
+            event::ring(self.doorbell());
+        }
+    }
+
+    /// Rings the doorbell after a pulse, unless a server thread will look anyway.
+    pub(crate) fn ring_for_pulse(&self) {
+        if doorbell::client_must_ring(&self.seg.header().server.polling) {
+            event::ring(self.doorbell());
+        }
     }
 
     /// The next sequence number for a message or pulse.

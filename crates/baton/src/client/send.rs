@@ -201,7 +201,7 @@ impl ClientConn {
             *tail = tail.wrapping_add(1);
             hdr.client.pulse_tail.store(*tail, Release);
         }
-        crate::sys::event::ring(self.doorbell());
+        self.ring_for_pulse();
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! - `slot.rs`: the state machine of one call's slot, shared by client and
 //!   server, over a small wait/wake interface.
+//! - `doorbell.rs`: when a client may skip ringing the server's doorbell.
 //! - `queue.rs`: the channel's ready queue, ordered by priority, FIFO within
 //!   a priority.
 //! - `rcvid.rs`: encoding of receive ids.
@@ -10,6 +11,7 @@
 //! - `name.rs`: validation of names.
 //! - `parts.rs`: offset arithmetic over scatter/gather lists.
 
+pub(crate) mod doorbell;
 #[cfg(not(loom))]
 pub(crate) mod hello;
 #[cfg(not(loom))]

@@ -232,6 +232,7 @@ impl ChannelShared {
                     pulse_head: 0,
                     pulse_read: 0,
                     pulse_done: vec![0; (self.layout.pulse_capacity as usize).div_ceil(64)],
+                    hot: false,
                 },
             );
         }

@@ -16,7 +16,7 @@
 use super::{ChanState, ConnEntry, QueuedMsg, QueuedPulse};
 use crate::proto::queue::{rank_of, Key};
 use crate::proto::rcvid::Rcvid;
-use crate::proto::slot;
+use crate::proto::{doorbell, slot};
 use crate::shm::layout::POSTED_WORDS;
 use crate::types::{pulse_code, Pulse};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -76,7 +76,7 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
     let count = seg.layout().slot_count;
     let words = (count as usize).div_ceil(64).min(POSTED_WORDS);
     for w in 0..words {
-        let mut bits = seg.header().client.posted[w].swap(0, Acquire);
+        let mut bits = doorbell::server_take_bits(&seg.header().client.posted[w]);
         while bits != 0 {
             let slot = (w * 64) as u32 + bits.trailing_zeros();
             bits &= bits - 1;
@@ -95,8 +95,12 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
                     if let Some(held) = sp.held.as_mut().filter(|h| !h.unblock_sent) {
                         held.unblock_sent = true;
                         let rcvid = Rcvid { scoid, slot, gen: held.gen }.encode();
-                        let pulse =
-                            Pulse { code: pulse_code::UNBLOCK, value: i64::from(rcvid), scoid, priority: held.priority };
+                        let pulse = Pulse {
+                            code: pulse_code::UNBLOCK,
+                            value: i64::from(rcvid),
+                            scoid,
+                            priority: held.priority,
+                        };
                         held.unblock = Some(queue.push_pulse(held.rank, QueuedPulse { pulse, client: None }));
                     }
                 }
@@ -119,8 +123,13 @@ fn read_pulses(e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
         let pos = e.pulse_read;
         e.pulse_read = pos.wrapping_add(1);
         let p = seg.pulse(pos);
-        let (code, priority, policy, value, seq) =
-            (p.code.load(Relaxed), p.priority.load(Relaxed), p.policy.load(Relaxed), p.value.load(Relaxed), p.seq.load(Relaxed));
+        let (code, priority, policy, value, seq) = (
+            p.code.load(Relaxed),
+            p.priority.load(Relaxed),
+            p.policy.load(Relaxed),
+            p.value.load(Relaxed),
+            p.seq.load(Relaxed),
+        );
         // Clients may only send user codes; system codes would be forgeries.
         match i8::try_from(code) {
             Ok(code) if code >= pulse_code::MIN_AVAIL => {
@@ -148,6 +157,21 @@ fn release_pulse(e: &mut ConnEntry, pos: u32) {
         e.pulse_head = e.pulse_head.wrapping_add(1);
     }
     e.conn.seg.header().server.pulse_head.store(e.pulse_head, Release);
+}
+
+/// Takes back the promise to look at the hot connections (see
+/// `proto::doorbell`) by looking at them now. Returns whether anything
+/// new arrived.
+pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
+    let before = st.queue.len();
+    while let Some(scoid) = st.hot.pop() {
+        if let Some(e) = st.conns.get_mut(&scoid) {
+            e.hot = false;
+            doorbell::server_unpoll(&e.conn.seg.header().server.polling);
+            drain(st, scoid);
+        }
+    }
+    st.queue.len() > before
 }
 
 /// Reads every pulse still in a departing client's ring into the queue:
@@ -180,11 +204,8 @@ pub(crate) fn pulse_wanted(st: &mut ChanState, key: Key, p: &QueuedPulse) -> boo
         }
         None if p.pulse.code == pulse_code::UNBLOCK => {
             let Some(r) = i32::try_from(p.pulse.value).ok().and_then(Rcvid::decode) else { return false };
-            let held = st
-                .conns
-                .get_mut(&r.scoid)
-                .and_then(|e| e.slots.get_mut(r.slot as usize))
-                .and_then(|s| s.held.as_mut());
+            let held =
+                st.conns.get_mut(&r.scoid).and_then(|e| e.slots.get_mut(r.slot as usize)).and_then(|s| s.held.as_mut());
             match held {
                 Some(h) if h.gen == r.gen && h.unblock == Some(key) => {
                     h.unblock = None;

@@ -257,6 +257,8 @@ pub(crate) struct ConnEntry {
     pub pulse_read: u32,
     /// Ring positions received out of order (one bit per position).
     pub pulse_done: Vec<u64>,
+    /// On the channel's hot list: its `polling` word is set.
+    pub hot: bool,
 }
 
 /// The channel's private, lock-protected state.
@@ -269,6 +271,9 @@ pub(crate) struct ChanState {
     pub receivers: u32,
     /// Scratch space for draining a connection (kept to avoid allocating).
     pub fresh: Vec<drain::Fresh>,
+    /// Connections a server thread promised to look at before sleeping
+    /// (`proto::doorbell`).
+    pub hot: Vec<u32>,
 }
 
 /// What the process knows of one of its channels.

@@ -9,7 +9,7 @@
 //! is left and other receivers are waiting, it wakes one of them. (Moving
 //! posted work into the queue is in `drain.rs`.)
 
-use super::drain::{drain, pulse_wanted};
+use super::drain::{drain, drain_hot, pulse_wanted};
 use super::request::{Received, Request};
 use super::{ChanState, ChannelShared, Held, QueuedMsg, WAKE_TOKEN};
 use crate::error::{Error, Result};
@@ -61,7 +61,10 @@ impl ChannelShared {
                 if st.destroyed {
                     return Err(destroyed());
                 }
-                let took = self.take(&mut st, want);
+                let mut took = self.take(&mut st, want);
+                if matches!(took, Took::Nothing) && drain_hot(&mut st) {
+                    took = self.take(&mut st, want);
+                }
                 if matches!(took, Took::Nothing) {
                     // Counted before the lock is released, so whoever queues
                     // work next knows to wake us.

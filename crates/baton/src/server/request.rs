@@ -3,6 +3,7 @@
 use super::transfer::{self, Ranges};
 use super::{ChannelShared, ServerConn};
 use crate::error::{Error, Result};
+use crate::proto::doorbell;
 use crate::proto::rcvid::Rcvid;
 use crate::proto::slot::{self, Begin};
 use crate::shm::{Layout, SlotHeader};
@@ -388,6 +389,7 @@ impl Request {
         self.answered = true;
         // Clearing `held` also voids a pending unblock pulse for it.
         let mut st = self.chan.lock();
+        let st = &mut *st;
         let Some(e) = st.conns.get_mut(&self.conn.scoid) else {
             return false;
         };
@@ -395,6 +397,14 @@ impl Request {
         match sp.held {
             Some(h) if h.gen == self.gen => {
                 sp.held = None;
+                // The client is likely to call again at once; with no other
+                // thread waiting to receive, this one will look before it
+                // sleeps, and the client need not ring.
+                if st.receivers == 0 && !e.hot {
+                    e.hot = true;
+                    doorbell::server_poll(&e.conn.seg.header().server.polling);
+                    st.hot.push(self.conn.scoid);
+                }
                 true
             }
             _ => false,

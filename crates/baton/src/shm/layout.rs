@@ -48,6 +48,9 @@ pub(crate) struct ServerSide {
     pub pulse_head: AtomicU32,
     /// [`SERVER_CLOSED`] once the channel is destroyed.
     pub flags: AtomicU32,
+    /// Non-zero while a server thread has promised to look at this
+    /// connection before it sleeps (`proto::doorbell`).
+    pub polling: AtomicU32,
 }
 
 /// Set in [`ServerSide::flags`] when the server closed the connection.
