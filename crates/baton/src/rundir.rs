@@ -4,7 +4,7 @@
 //! <root>/pid/<pid>/lock        held (flock) by process <pid> while it lives
 //! <root>/pid/<pid>/<chid>      channel <chid>'s listening socket, mode = channel's
 //! <root>/names/<name>          symlink to the channel socket of the attached name
-//! <root>/names.lock            serialises name attach/replace/sweep
+//! (an flock on <root>/names itself serialises name attach/replace/sweep)
 //! ```
 //!
 //! The root is `$BATON_RUNTIME_DIR` if set, else `/run/baton` when it can be
@@ -212,21 +212,13 @@ pub(crate) fn unlisten_channel(path: &Path) {
     let _ = fs::remove_file(path);
 }
 
-/// Holds `names.lock` while alive.
+/// Holds an exclusive `flock` on the `names` directory while alive.
 struct NamesLock(File);
 
 impl NamesLock {
     fn take() -> Result<NamesLock> {
-        let p = runtime_dir().join("names.lock");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o666)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&p)
-            .map_err(|e| io_err(e, "cannot open the name lock", &p))?;
-        let _ = chmod(&p, 0o666);
+        let p = runtime_dir().join("names");
+        let f = File::open(&p).map_err(|e| io_err(e, "cannot open the names directory", &p))?;
         flock(&f, FlockOperation::LockExclusive).map_err(|e| Error::from(e).with_detail(p.display()))?;
         Ok(NamesLock(f))
     }

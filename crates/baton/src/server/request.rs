@@ -227,7 +227,7 @@ impl Request {
                 (offset + done) as u64,
                 &mut p[skip..skip + n],
             )?;
-            self.inline_stale |= got > 0 && self.conn.remote.load(Relaxed) == super::accept::REMOTE_DENIED;
+            self.note_window_use();
             done += got;
             if got < n {
                 break;
@@ -359,12 +359,21 @@ impl Request {
                 off as u64,
                 &p[..n],
             )?;
+            self.note_window_use();
             off += w;
             if w < n {
                 break;
             }
         }
         Ok(off - offset)
+    }
+
+    /// After a transfer: if it went through the slot (assisted), the inline
+    /// area no longer holds the start of the message.
+    fn note_window_use(&mut self) {
+        if self.conn.remote.load(Relaxed) == super::accept::REMOTE_DENIED {
+            self.inline_stale = true;
+        }
     }
 
     /// Gives up ownership, returning the id to answer it by later
