@@ -63,6 +63,7 @@ fn describe(errno: i32) -> &'static str {
         libc::EFAULT => "a buffer address was not valid",
         libc::EMSGSIZE => "message too large",
         libc::EIO => "the server failed the request",
+        libc::EMFILE | libc::ENFILE => "too many open files (connections use descriptors)",
         _ => "the server failed the request with an error",
     }
 }
@@ -88,6 +89,14 @@ pub(crate) fn errno_name(errno: i32) -> &'static str {
         libc::EPROTO => "EPROTO",
         libc::ECONNREFUSED => "ECONNREFUSED",
         libc::ENOTDIR => "ENOTDIR",
+        libc::EMFILE => "EMFILE",
+        libc::ENFILE => "ENFILE",
+        libc::EBUSY => "EBUSY",
+        libc::ENOSPC => "ENOSPC",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ENOTSUP => "ENOTSUP",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::EPIPE => "EPIPE",
         _ => "errno",
     }
 }

@@ -7,14 +7,17 @@
 //! - notices when a client of ours goes away (its socket hangs up or its
 //!   pidfd fires) and cleans up after it;
 //! - notices when a server we are connected to goes away and fails the
-//!   calls blocked on it.
+//!   calls blocked on it;
+//! - once a peer process has exited, removes the runtime-directory entries
+//!   it left behind.
 
 use crate::client::ClientConn;
 use crate::server::{ChannelShared, ServerConn};
 use crate::sys::event::{Epoll, Ready};
 use crate::sys::time::Deadline;
-use rustix::fd::AsFd;
-use std::sync::{Mutex, OnceLock, Weak};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// What a registered descriptor stands for.
 #[derive(Clone, Debug)]
@@ -25,6 +28,9 @@ pub(crate) enum Watch {
     Client(Weak<ServerConn>),
     /// A server's socket or pidfd (client side): the server went away.
     Server(Weak<ClientConn>),
+    /// A peer's pidfd: when it fires the process has exited and closed all
+    /// its files (so its runtime-directory lock is free); sweep its entries.
+    Exit(i32, Arc<OwnedFd>),
 }
 
 /// Handle of a registration, for [`Runtime::unwatch`].
@@ -35,6 +41,8 @@ pub(crate) struct Token(u64);
 struct Table {
     entries: Vec<(u32, Option<Watch>)>,
     free: Vec<u32>,
+    /// Pids with an `Exit` watch (at most one each).
+    exits: HashSet<i32>,
 }
 
 /// The background thread's shared state.
@@ -89,6 +97,21 @@ impl Runtime {
         self.release(token);
     }
 
+    /// Sweeps `pid`'s runtime-directory entries once it has exited
+    /// (`pidfd` is a pidfd of it; one watch per pid).
+    pub(crate) fn sweep_on_exit(&self, pid: i32, pidfd: BorrowedFd<'_>) {
+        if !self.table.lock().unwrap_or_else(|e| e.into_inner()).exits.insert(pid) {
+            return;
+        }
+        let watched = crate::sys::unix::dup_cloexec(pidfd).map(Arc::new).and_then(|fd| {
+            let w = Watch::Exit(pid, fd.clone());
+            self.watch(&*fd, w)
+        });
+        if watched.is_err() {
+            self.table.lock().unwrap_or_else(|e| e.into_inner()).exits.remove(&pid);
+        }
+    }
+
     fn release(&self, token: Token) {
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let idx = (token.0 & 0xffff_ffff) as u32;
@@ -132,6 +155,12 @@ impl Runtime {
                         if let Some(c) = c.upgrade() {
                             c.server_gone();
                         }
+                    }
+                    Some(Watch::Exit(pid, fd)) => {
+                        self.unwatch(&*fd, Token(r.token));
+                        self.table.lock().unwrap_or_else(|e| e.into_inner()).exits.remove(&pid);
+                        crate::rundir::sweep_pid(pid);
+                        crate::rundir::sweep();
                     }
                     None => {}
                 }

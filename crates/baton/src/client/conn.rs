@@ -4,13 +4,11 @@
 use crate::error::{Error, Result};
 use crate::proto::hello::{self, Hello};
 use crate::proto::{doorbell, slot};
-use crate::rundir;
 use crate::runtime::{Runtime, Token, Watch};
 use crate::server;
 use crate::shm::layout::POSTED_WORDS;
 use crate::shm::Segment;
 use crate::sys::event;
-use crate::sys::thread;
 use crate::sys::time::Deadline;
 use crate::sys::unix;
 use crate::wait::SlotFutex;
@@ -248,11 +246,10 @@ impl ClientConn {
         }
         let coids = lock(&self.coids).clone();
         server::notify_coid_death(&coids);
-        let server_dead =
-            self.pidfd.as_ref().is_some_and(|p| !thread::pidfd_alive(p)) || !thread::pid_exists(self.key.0);
-        if server_dead {
-            rundir::sweep_pid(self.key.0);
-            rundir::sweep();
+        // If the server process is exiting, remove what it left in the
+        // runtime directory once it is gone.
+        if let Some(p) = &self.pidfd {
+            Runtime::get().sweep_on_exit(self.key.0, p.as_fd());
         }
     }
 }

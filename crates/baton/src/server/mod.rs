@@ -433,6 +433,10 @@ impl ChannelShared {
 /// with `ESRCH`, and a `DISCONNECT` channel gets the disconnect pulse.
 pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
     conn.mark_dead();
+    // A client that owned channels and was killed leaves entries behind.
+    if let Some(p) = conn.pidfd() {
+        Runtime::get().sweep_on_exit(conn.cred.pid, p);
+    }
     let Some(chan) = conn.channel() else {
         conn.close();
         return;

@@ -6,6 +6,8 @@
 //! [`spawn`]. Children are killed when their handle drops, and every test
 //! that could hang arms a [`watchdog`].
 #![allow(dead_code)]
+// `atexit` to remove the test runtime directory.
+#![allow(unsafe_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -28,6 +30,16 @@ pub fn setup() -> PathBuf {
             let dir = std::env::temp_dir().join(format!("baton-test-{stem}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::env::set_var("BATON_RUNTIME_DIR", &dir);
+            // The test binary's children are gone when it exits: remove the
+            // directory then, so test runs do not pile up in /tmp.
+            extern "C" fn remove_runtime_dir() {
+                if let Some(dir) = std::env::var_os("BATON_RUNTIME_DIR") {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
+            // SAFETY: `remove_runtime_dir` takes no arguments, returns
+            // nothing and cannot unwind (it ignores every error).
+            unsafe { libc::atexit(remove_runtime_dir) };
         }
     });
     PathBuf::from(std::env::var_os("BATON_RUNTIME_DIR").unwrap())
@@ -172,4 +184,92 @@ pub fn runtime_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
     walk(&setup(), &mut out);
     out
+}
+
+/// How a call ended, in the one line a child prints for its parent
+/// (`errno ms status text`, errno 0 for a reply).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    /// 0 if the server replied, else the call's errno.
+    pub errno: i32,
+    /// Milliseconds from `t0` to the call's return.
+    pub ms: u64,
+    /// The reply's status (0 after an error).
+    pub status: i64,
+    /// The reply's bytes, as text.
+    pub text: String,
+}
+
+impl Ended {
+    /// What call `r`, started at `t0`, ended with; `reply` is its reply buffer.
+    pub fn new(r: baton::Result<baton::Reply>, reply: &[u8], t0: std::time::Instant) -> Ended {
+        let ms = t0.elapsed().as_millis() as u64;
+        match r {
+            Ok(rep) => Ended {
+                errno: 0,
+                ms,
+                status: rep.status,
+                text: String::from_utf8_lossy(&reply[..rep.len.min(reply.len())]).into_owned(),
+            },
+            Err(e) => Ended { errno: e.errno(), ms, status: 0, text: String::new() },
+        }
+    }
+
+    /// Parses a line printed with `Display`.
+    pub fn parse(line: &str) -> Ended {
+        let mut f = line.splitn(4, ' ');
+        let mut next = || f.next().unwrap_or_else(|| panic!("not a call outcome: {line:?}"));
+        let (errno, ms, status) = (next().parse(), next().parse(), next().parse());
+        let text = next().to_string();
+        match (errno, ms, status) {
+            (Ok(errno), Ok(ms), Ok(status)) => Ended { errno, ms, status, text },
+            _ => panic!("not a call outcome: {line:?}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {} {}", self.errno, self.ms, self.status, self.text)
+    }
+}
+
+/// Polls `done` every 10 ms until it holds or `secs` pass; whether it held.
+/// For effects that happen in the background (a peer's death noticed, a
+/// connection torn down): the bound only turns "never" into a failure.
+pub fn wait_for(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Serves `ch` until the channel is destroyed: each message goes to
+/// `answer` with its bytes (up to 4 KiB); pulses are ignored.
+pub fn serve(ch: &baton::Channel, mut answer: impl FnMut(baton::Request, &[u8])) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match ch.receive(&mut buf) {
+            Ok(baton::Received::Message(req)) => {
+                let n = req.len().min(buf.len());
+                answer(req, &buf[..n]);
+            }
+            Ok(baton::Received::Pulse(_)) => {}
+            Err(e) if e.errno() == libc::ESRCH => return,
+            Err(e) => panic!("receive failed: {e}"),
+        }
+    }
+}
+
+/// Prints `line` on stderr past the test harness's capture, so that it
+/// shows in every run (a check that was skipped, a number worth seeing).
+pub fn note(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "NOTE: {line}");
 }
