@@ -9,7 +9,12 @@
 //! - notices when a server we are connected to goes away and fails the
 //!   calls blocked on it;
 //! - once a peer process has exited, removes the runtime-directory entries
-//!   it left behind.
+//!   it left behind;
+//! - while a channel asks for thread-death pulses, watches every thread of
+//!   the process: it holds a thread pidfd for each (which fires when the
+//!   thread exits), for the threads that exist when the channel is created
+//!   and those it finds in `/proc/self/task` every [`THREAD_SCAN`] after.
+//!   A thread that starts and ends between two looks is not reported.
 
 use crate::client::ClientConn;
 use crate::server::{ChannelShared, ServerConn};
@@ -17,6 +22,7 @@ use crate::sys::event::{Epoll, Ready};
 use crate::sys::time::Deadline;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// What a registered descriptor stands for.
@@ -31,7 +37,15 @@ pub(crate) enum Watch {
     /// A peer's pidfd: when it fires the process has exited and closed all
     /// its files (so its runtime-directory lock is free); sweep its entries.
     Exit(i32, Arc<OwnedFd>),
+    /// A thread pidfd of one of our threads: it exited.
+    ThreadExit(i32, Arc<OwnedFd>),
+    /// The runtime's own wake-up (a channel started asking for thread deaths).
+    Wake,
 }
+
+/// How often the runtime looks for new threads while a channel asks for
+/// thread-death pulses.
+pub const THREAD_SCAN: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Handle of a registration, for [`Runtime::unwatch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +57,8 @@ struct Table {
     free: Vec<u32>,
     /// Pids with an `Exit` watch (at most one each).
     exits: HashSet<i32>,
+    /// Our threads with a `ThreadExit` watch.
+    threads: HashSet<i32>,
 }
 
 /// The background thread's shared state.
@@ -50,6 +66,11 @@ struct Table {
 pub(crate) struct Runtime {
     epoll: Epoll,
     table: Mutex<Table>,
+    wake: OwnedFd,
+    /// Channels asking for thread-death pulses.
+    thread_watchers: AtomicUsize,
+    /// The runtime thread's own id (not reported when it exits).
+    tid: AtomicI32,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -60,16 +81,29 @@ impl Runtime {
         RUNTIME.get_or_init(|| {
             crate::sys::thread::raise_fd_limit();
             let epoll = Epoll::new().expect("baton: cannot create the runtime epoll set");
+            let wake = crate::sys::event::doorbell().expect("baton: cannot create the runtime's eventfd");
             std::thread::Builder::new()
                 .name("baton-runtime".into())
                 .spawn(|| Runtime::get().run())
                 .expect("baton: cannot start the runtime thread");
-            Runtime { epoll, table: Mutex::new(Table::default()) }
+            let rt = Runtime {
+                epoll,
+                table: Mutex::new(Table::default()),
+                wake,
+                thread_watchers: AtomicUsize::new(0),
+                tid: AtomicI32::new(0),
+            };
+            let _ = rt.watch_raw(&rt.wake, Watch::Wake);
+            rt
         })
     }
 
     /// Watches `fd` (level-triggered: readable or hung up) for `w`.
     pub(crate) fn watch(&self, fd: impl AsFd, w: Watch) -> std::result::Result<Token, rustix::io::Errno> {
+        self.watch_raw(fd, w)
+    }
+
+    fn watch_raw(&self, fd: impl AsFd, w: Watch) -> std::result::Result<Token, rustix::io::Errno> {
         let token = {
             let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
             let idx = match t.free.pop() {
@@ -112,6 +146,35 @@ impl Runtime {
         }
     }
 
+    /// A channel starts (`true`) or stops asking for thread-death pulses.
+    pub(crate) fn want_thread_deaths(&self, on: bool) {
+        if on {
+            self.thread_watchers.fetch_add(1, Ordering::SeqCst);
+            // Threads that exist now are watched before this returns.
+            self.scan_threads();
+            crate::sys::event::ring(self.wake.as_fd());
+        } else {
+            self.thread_watchers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Watches every thread of the process not watched yet.
+    fn scan_threads(&self) {
+        let me = self.tid.load(Ordering::Relaxed);
+        for tid in crate::sys::thread::thread_ids() {
+            if tid == me || !self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.insert(tid) {
+                continue;
+            }
+            let watched = crate::sys::thread::thread_pidfd(tid)
+                .map(Arc::new)
+                .and_then(|fd| self.watch(&*fd, Watch::ThreadExit(tid, fd.clone())).ok());
+            if watched.is_none() {
+                // Gone already (or no thread pidfds on this kernel).
+                self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.remove(&tid);
+            }
+        }
+    }
+
     fn release(&self, token: Token) {
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let idx = (token.0 & 0xffff_ffff) as u32;
@@ -130,9 +193,15 @@ impl Runtime {
     }
 
     fn run(&self) {
+        self.tid.store(crate::sys::thread::tid(), Ordering::Relaxed);
         let mut ready = [Ready { token: 0 }; 32];
         loop {
-            let n = match self.epoll.wait(&mut ready, Deadline::NEVER) {
+            let scanning = self.thread_watchers.load(Ordering::SeqCst) > 0;
+            if scanning {
+                self.scan_threads();
+            }
+            let deadline = if scanning { Deadline::after(THREAD_SCAN) } else { Deadline::NEVER };
+            let n = match self.epoll.wait(&mut ready, deadline) {
                 Ok(n) => n,
                 Err(_) => {
                     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -156,6 +225,14 @@ impl Runtime {
                             c.server_gone();
                         }
                     }
+                    Some(Watch::ThreadExit(tid, fd)) => {
+                        self.unwatch(&*fd, Token(r.token));
+                        self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.remove(&tid);
+                        if self.thread_watchers.load(Ordering::SeqCst) > 0 {
+                            crate::server::notify_thread_death(tid);
+                        }
+                    }
+                    Some(Watch::Wake) => {}
                     Some(Watch::Exit(pid, fd)) => {
                         self.unwatch(&*fd, Token(r.token));
                         self.table.lock().unwrap_or_else(|e| e.into_inner()).exits.remove(&pid);

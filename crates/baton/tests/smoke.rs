@@ -1,4 +1,5 @@
-//! A first two-process round trip, as a check of the test harness itself.
+//! First checks: a two-process round trip (also a check of the test
+//! harness itself), a same-process one, and the thread-death pulse.
 mod common;
 
 use baton::{Channel, Connection, Received};
@@ -59,4 +60,30 @@ fn same_process_round_trip() {
         Received::Pulse(p) => panic!("pulse {p:?}"),
     }
     t.join().unwrap();
+}
+
+#[test]
+fn thread_death_pulse() {
+    common::setup();
+    let _dog = common::watchdog(60);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        tid_tx.send(rustix::thread::gettid().as_raw_nonzero().get()).unwrap();
+        rx.recv().unwrap();
+    });
+    let tid = tid_rx.recv().unwrap();
+    // The worker exists before the channel: it is watched from creation on.
+    let ch = Channel::builder().thread_death(true).create().unwrap();
+    tx.send(()).unwrap();
+    worker.join().unwrap();
+    // Other tests' threads die too; look for ours.
+    let deadline = baton::Deadline::after(std::time::Duration::from_secs(30));
+    loop {
+        let p = ch.receive_pulse(deadline).unwrap();
+        assert_eq!(p.code, baton::pulse_code::THREADDEATH);
+        if p.value == i64::from(tid) {
+            break;
+        }
+    }
 }

@@ -359,6 +359,9 @@ impl ChannelShared {
             listener: Mutex::new(None),
         });
         lock(&CHANNELS).insert(chid, Arc::downgrade(&shared));
+        if b.flags & chf::THREAD_DEATH != 0 {
+            Runtime::get().want_thread_deaths(true);
+        }
         let channel = Channel { shared };
         if b.flags & chf::PRIVATE == 0 {
             let (fd, path) = rundir::listen_channel(chid, b.mode)?;
@@ -425,6 +428,9 @@ impl ChannelShared {
             self.wake_receiver();
         }
         lock(&CHANNELS).remove(&self.chid);
+        if self.flags & chf::THREAD_DEATH != 0 {
+            Runtime::get().want_thread_deaths(false);
+        }
     }
 }
 
@@ -456,6 +462,14 @@ pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
         }
     }
     conn.close();
+}
+
+/// A thread of this process exited: channels with `THREAD_DEATH` get a
+/// THREADDEATH pulse whose value is its thread id.
+pub(crate) fn notify_thread_death(tid: i32) {
+    for ch in channels_with(chf::THREAD_DEATH) {
+        ch.push_system_pulse(RANK_FIRST - 1, pulse_code::THREADDEATH, i64::from(tid), 0);
+    }
 }
 
 /// A server this process was connected to went away: channels with

@@ -93,3 +93,22 @@ pub(crate) fn raise_fd_limit() {
         let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(hard), maximum: lim.maximum });
     }
 }
+
+/// A pidfd for thread `tid` of this process (`PIDFD_THREAD`, Linux 6.9):
+/// it becomes readable when that thread exits.
+pub(crate) fn thread_pidfd(tid: i32) -> Option<rustix::fd::OwnedFd> {
+    use rustix::fd::FromRawFd;
+    const PIDFD_THREAD: libc::c_long = libc::O_EXCL as libc::c_long;
+    // SAFETY: `pidfd_open` takes a pid and flags and returns a new
+    // descriptor or -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid as libc::c_long, PIDFD_THREAD) };
+    // SAFETY: a non-negative result is a new descriptor nothing else owns.
+    (fd >= 0).then(|| unsafe { rustix::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Thread ids of this process, from `/proc/self/task`.
+pub(crate) fn thread_ids() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default()
+}
