@@ -35,4 +35,8 @@ impl slot::Futex for SlotFutex<'_> {
     fn never(&self) -> Deadline {
         Deadline::NEVER
     }
+
+    fn earlier(&self, a: Deadline, b: Deadline) -> Deadline {
+        a.min(b)
+    }
 }

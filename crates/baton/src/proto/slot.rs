@@ -30,7 +30,9 @@
 //! ```
 //!
 //! Flags: `WAITER` (the client is asleep or about to be: the server must
-//! wake it), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
+//! wake it), `WAKE_ON_CLAIM` (a SEND-blocked client whose reply deadline has
+//! already passed: the server must wake it when it takes the message, so
+//! the client can time out or ask to be unblocked at once), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
 //! to be released), `ABANDON_WAIT` (the client wants to abandon and waits
 //! for `BUSY` to end), `XFER_REQ` (the server asks the client to copy part
 //! of its buffers through the inline area, see [`server_request_transfer`]).
@@ -65,6 +67,7 @@ pub(crate) const FAILED: u32 = 6;
 pub(crate) const UNBLOCK_REQ: u32 = 1 << 8;
 pub(crate) const ABANDON_WAIT: u32 = 1 << 9;
 pub(crate) const XFER_REQ: u32 = 1 << 10;
+pub(crate) const WAKE_ON_CLAIM: u32 = 1 << 11;
 pub(crate) const WAITER: u32 = 1 << 31;
 
 /// The phase of a state word.
@@ -85,6 +88,8 @@ pub(crate) trait Futex {
     fn wake(&self);
     fn expired(&self, deadline: Self::Deadline) -> bool;
     fn never(&self) -> Self::Deadline;
+    /// The earlier of two deadlines.
+    fn earlier(&self, a: Self::Deadline, b: Self::Deadline) -> Self::Deadline;
 }
 
 impl<T: Futex> Futex for &T {
@@ -103,6 +108,9 @@ impl<T: Futex> Futex for &T {
     }
     fn never(&self) -> Self::Deadline {
         (**self).never()
+    }
+    fn earlier(&self, a: Self::Deadline, b: Self::Deadline) -> Self::Deadline {
+        (**self).earlier(a, b)
     }
 }
 
@@ -201,7 +209,17 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     }
                     continue;
                 }
-                sleep(f, s, spec.send, &mut spins);
+                if !f.expired(spec.reply) {
+                    // Wake at whichever deadline comes first.
+                    sleep(f, s, f.earlier(spec.send, spec.reply), &mut spins);
+                } else if s & WAKE_ON_CLAIM == 0 {
+                    // The reply deadline passed before any server took the
+                    // message: it applies from the moment one does, so ask
+                    // to be woken then.
+                    let _ = w.compare_exchange(s, s | WAKE_ON_CLAIM | WAITER, AcqRel, Acquire);
+                } else {
+                    sleep(f, s, spec.send, &mut spins);
+                }
             }
             RECEIVED | BUSY => {
                 if s & XFER_REQ != 0 {
@@ -288,7 +306,12 @@ pub(crate) fn server_claim<F: Futex>(f: &F) -> bool {
     let mut s = w.load(Acquire);
     while phase(s) == POSTED {
         match w.compare_exchange(s, (s & WAITER) | RECEIVED, AcqRel, Acquire) {
-            Ok(_) => return true,
+            Ok(_) => {
+                if s & WAKE_ON_CLAIM != 0 {
+                    f.wake();
+                }
+                return true;
+            }
             Err(now) => s = now,
         }
     }
@@ -429,6 +452,9 @@ mod loom_tests {
         fn never(&self) -> bool {
             false
         }
+        fn earlier(&self, a: bool, b: bool) -> bool {
+            a || b
+        }
     }
 
     fn spec(send: bool, reply: bool, unblock: bool) -> WaitSpec<bool> {
@@ -497,6 +523,24 @@ mod loom_tests {
                     assert_eq!(served, Begin::Abandoned);
                     assert_eq!(f.word.load(Acquire), IDLE);
                 }
+                Outcome::Replied => assert_eq!(served, Begin::Busy),
+                o => panic!("unexpected {o:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn reply_deadline_passed_while_still_queued() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            let s = f.clone();
+            // The server takes the message only later, and answers.
+            let server = thread::spawn(move || serve(&s));
+            let out = client_wait(&*f, &spec(false, true, false));
+            let served = server.join().unwrap().expect("no send timeout");
+            match out {
+                Outcome::ReplyTimedOut => assert_eq!(served, Begin::Abandoned),
                 Outcome::Replied => assert_eq!(served, Begin::Busy),
                 o => panic!("unexpected {o:?}"),
             }

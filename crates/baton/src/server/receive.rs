@@ -59,6 +59,11 @@ impl ChannelShared {
             let took = {
                 let mut st = self.lock();
                 if st.destroyed {
+                    // Wake-ups of the (edge-triggered) wake fd merge: pass
+                    // this one on so every receiver hears of the destroy.
+                    if st.receivers > 0 {
+                        self.wake_receiver();
+                    }
                     return Err(destroyed());
                 }
                 let mut took = self.take(&mut st, want);
