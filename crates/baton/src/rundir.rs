@@ -89,19 +89,33 @@ fn io_err(e: std::io::Error, what: &'static str, path: &Path) -> Error {
     Error::new(e.raw_os_error().unwrap_or(libc::EIO), what).with_detail(path.display())
 }
 
-/// Creates `dir` (and parents) if missing; new directories get `mode`.
+/// Creates `dir` if missing (and missing parents, 0755), with `mode` set
+/// explicitly so the umask does not decide. A directory that exists
+/// already is left as it is.
 fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
-    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io_err(e, "cannot create the baton runtime directory", dir)),
+    if dir.is_dir() {
+        return Ok(());
     }
-    // Tighten or widen to `mode` only if we own it (the umask must not decide).
-    if let Ok(md) = fs::symlink_metadata(dir) {
-        use std::os::unix::fs::MetadataExt;
-        if md.uid() == thread::uid() && md.mode() & 0o7777 != mode {
-            let _ = chmod(dir, mode);
-        }
+    let fail = |e: std::io::Error| io_err(e, "cannot create the baton runtime directory", dir);
+    if let Some(parent) = dir.parent() {
+        DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(fail)?;
+    }
+    match DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => chmod(dir, mode).map_err(fail),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// Refuses a per-user runtime directory (`/tmp/baton-<uid>`) that someone
+/// else created, so another user cannot plant names for us.
+fn check_owner(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::symlink_metadata(dir).map_err(|e| io_err(e, "cannot inspect the baton runtime directory", dir))?;
+    if !md.is_dir() || (md.uid() != thread::uid() && md.uid() != 0) {
+        return Err(
+            Error::new(libc::EPERM, "the baton runtime directory belongs to another user").with_detail(dir.display())
+        );
     }
     Ok(())
 }
@@ -111,8 +125,12 @@ fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
 fn own_dir() -> Result<&'static OwnDir> {
     let r = OWN.get_or_init(|| {
         let root = runtime_dir();
-        let private = !root.starts_with("/run/baton") && std::env::var_os("BATON_RUNTIME_DIR").is_none();
-        ensure_dir(root, if private { 0o700 } else { 0o1777 }).map_err(|e| e.errno())?;
+        // Shared by every user only where it is meant to be: /run/baton.
+        let shared = root == Path::new("/run/baton");
+        ensure_dir(root, if shared { 0o1777 } else { 0o700 }).map_err(|e| e.errno())?;
+        if root.starts_with("/tmp/baton-") {
+            check_owner(root).map_err(|e| e.errno())?;
+        }
         ensure_dir(&root.join("pid"), 0o1777).map_err(|e| e.errno())?;
         ensure_dir(&root.join("names"), 0o1777).map_err(|e| e.errno())?;
         sweep();
