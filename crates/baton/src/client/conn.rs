@@ -172,14 +172,15 @@ impl ClientConn {
     #[inline]
     pub(crate) fn ring(&self, slot: u32) {
         let hdr = self.seg.header();
-        if doorbell::client_post_bit(&hdr.client.posted[(slot / 64) as usize], 1 << (slot % 64), &hdr.server.polling) {
+        let bell = &hdr.doorbell;
+        if doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling) {
             event::ring(self.doorbell());
         }
     }
 
     /// Rings the doorbell after a pulse, unless a server thread will look anyway.
     pub(crate) fn ring_for_pulse(&self) {
-        if doorbell::client_must_ring(&self.seg.header().server.polling) {
+        if doorbell::client_must_ring(&self.seg.header().doorbell.polling) {
             event::ring(self.doorbell());
         }
     }

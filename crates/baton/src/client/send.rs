@@ -4,7 +4,7 @@ use super::conn::ClientConn;
 use super::slots;
 use crate::error::{Error, Result};
 use crate::proto::slot::{self, Outcome, WaitSpec};
-use crate::shm::layout::{XFER_READ, XFER_WRITE};
+use crate::shm::layout::{pack_sched, XFER_READ, XFER_WRITE};
 use crate::sys::futex;
 use crate::sys::thread::{self, SchedParams};
 use crate::sys::time::Deadline;
@@ -88,8 +88,7 @@ impl ClientConn {
         let inline = self.seg.write_inline(s, msg, 0, total);
         let sp = sched();
         h.tid.store(thread::tid(), Relaxed);
-        h.priority.store(sp.priority, Relaxed);
-        h.policy.store(sp.policy, Relaxed);
+        h.sched.store(pack_sched(sp.policy, sp.priority), Relaxed);
         h.coid.store(coid, Relaxed);
         h.send_len.store(total as u64, Relaxed);
         h.reply_cap.store(cap as u64, Relaxed);
@@ -199,7 +198,7 @@ impl ClientConn {
             e.value.store(value, Relaxed);
             e.seq.store(self.next_seq(), Relaxed);
             *tail = tail.wrapping_add(1);
-            hdr.client.pulse_tail.store(*tail, Release);
+            hdr.doorbell.pulse_tail.store(*tail, Release);
         }
         self.ring_for_pulse();
         Ok(())

@@ -45,9 +45,13 @@ pub(crate) fn server_unpoll(polling: &AtomicU32) {
     fence(SeqCst);
 }
 
-/// Server: takes the posted bits of one word.
+/// Server: takes the posted bits of one word (a plain load first: no
+/// write to the client's cache line when there is nothing).
 #[inline]
 pub(crate) fn server_take_bits(posted: &AtomicU64) -> u64 {
+    if posted.load(Relaxed) == 0 {
+        return 0;
+    }
     posted.swap(0, Acquire)
 }
 

@@ -7,6 +7,7 @@
 //! - `queue.rs`: the channel's ready queue, ordered by priority, FIFO within
 //!   a priority.
 //! - `rcvid.rs`: encoding of receive ids.
+//! - `ring.rs`: the server's side of a client's pulse ring.
 //! - `hello.rs`: the connection handshake message.
 //! - `name.rs`: validation of names.
 //! - `parts.rs`: offset arithmetic over scatter/gather lists.
@@ -22,4 +23,6 @@ pub(crate) mod parts;
 pub(crate) mod queue;
 #[cfg(not(loom))]
 pub(crate) mod rcvid;
+#[cfg(not(loom))]
+pub(crate) mod ring;
 pub(crate) mod slot;

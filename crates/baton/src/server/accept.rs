@@ -2,6 +2,7 @@
 
 use super::{alloc_scoid, free_scoid, ChanState, ChannelShared, ConnEntry, SlotPriv};
 use crate::proto::hello::Hello;
+use crate::proto::ring::RingCursor;
 use crate::proto::slot::{self, Begin};
 use crate::runtime::{Runtime, Token, Watch};
 use crate::shm::layout::SERVER_CLOSED;
@@ -229,9 +230,7 @@ impl ChannelShared {
                 ConnEntry {
                     conn: conn.clone(),
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
-                    pulse_head: 0,
-                    pulse_read: 0,
-                    pulse_done: vec![0; (self.layout.pulse_capacity as usize).div_ceil(64)],
+                    ring: RingCursor::new(self.layout.pulse_capacity),
                     hot: false,
                 },
             );

@@ -16,8 +16,9 @@
 use super::{ChanState, ConnEntry, QueuedMsg, QueuedPulse};
 use crate::proto::queue::{rank_of, Key};
 use crate::proto::rcvid::Rcvid;
+use crate::proto::ring::RingCursor;
 use crate::proto::{doorbell, slot};
-use crate::shm::layout::POSTED_WORDS;
+use crate::shm::layout::{unpack_sched, POSTED_WORDS};
 use crate::types::{pulse_code, Pulse};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -76,7 +77,7 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
     let count = seg.layout().slot_count;
     let words = (count as usize).div_ceil(64).min(POSTED_WORDS);
     for w in 0..words {
-        let mut bits = doorbell::server_take_bits(&seg.header().client.posted[w]);
+        let mut bits = doorbell::server_take_bits(&seg.header().doorbell.posted[w]);
         while bits != 0 {
             let slot = (w * 64) as u32 + bits.trailing_zeros();
             bits &= bits - 1;
@@ -88,7 +89,8 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
             let sp = &mut e.slots[slot as usize];
             match slot::phase(s) {
                 slot::POSTED if sp.queued.is_none() && sp.held.is_none() => {
-                    let rank = rank_of(h.policy.load(Relaxed), h.priority.load(Relaxed));
+                    let (policy, priority) = unpack_sched(h.sched.load(Relaxed));
+                    let rank = rank_of(policy, priority);
                     fresh.push(Fresh::Message { seq: h.seq.load(Relaxed), rank, slot });
                 }
                 _ if slot::unblock_requested(s) => {
@@ -112,16 +114,10 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
 
 /// Collects the pulses written to the ring since the last look.
 fn read_pulses(e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
-    let conn = e.conn.clone();
+    let ConnEntry { conn, ring, .. } = e;
     let seg = &conn.seg;
-    let cap = seg.layout().pulse_capacity;
-    let tail = seg.header().client.pulse_tail.load(Acquire);
-    // Never read more than the ring holds beyond its head, whatever the
-    // client claims.
-    let end = if tail.wrapping_sub(e.pulse_head) <= cap { tail } else { e.pulse_head.wrapping_add(cap) };
-    while e.pulse_read != end && end.wrapping_sub(e.pulse_read) <= cap {
-        let pos = e.pulse_read;
-        e.pulse_read = pos.wrapping_add(1);
+    let (first, count) = ring.take_new(seg.header().doorbell.pulse_tail.load(Acquire));
+    for pos in (0..count).map(|i| first.wrapping_add(i)) {
         let p = seg.pulse(pos);
         let (code, priority, policy, value, seq) = (
             p.code.load(Relaxed),
@@ -136,27 +132,15 @@ fn read_pulses(e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
                 let pulse = QueuedPulse { pulse: Pulse { code, value, scoid, priority }, client: Some((scoid, pos)) };
                 fresh.push(Fresh::Pulse { seq, rank: rank_of(policy, priority), pulse });
             }
-            _ => release_pulse(e, pos),
+            _ => release_pulse(conn, ring, pos),
         }
     }
 }
 
-/// Frees ring position `pos` (its pulse was received or refused) and moves
-/// the head past every freed position, telling the client.
-fn release_pulse(e: &mut ConnEntry, pos: u32) {
-    let cap = e.conn.seg.layout().pulse_capacity;
-    let bit = |p: u32| ((p % cap) as usize / 64, 1u64 << (p % cap % 64));
-    let (w, b) = bit(pos);
-    e.pulse_done[w] |= b;
-    loop {
-        let (w, b) = bit(e.pulse_head);
-        if e.pulse_head == e.pulse_read || e.pulse_done[w] & b == 0 {
-            break;
-        }
-        e.pulse_done[w] &= !b;
-        e.pulse_head = e.pulse_head.wrapping_add(1);
-    }
-    e.conn.seg.header().server.pulse_head.store(e.pulse_head, Release);
+/// Frees ring position `pos` (its pulse was received or refused), telling
+/// the client how far the ring is free.
+fn release_pulse(conn: &super::ServerConn, ring: &mut RingCursor, pos: u32) {
+    conn.seg.header().server.pulse_head.store(ring.release(pos), Release);
 }
 
 /// Takes back the promise to look at the hot connections (see
@@ -167,7 +151,7 @@ pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
     while let Some(scoid) = st.hot.pop() {
         if let Some(e) = st.conns.get_mut(&scoid) {
             e.hot = false;
-            doorbell::server_unpoll(&e.conn.seg.header().server.polling);
+            doorbell::server_unpoll(&e.conn.seg.header().doorbell.polling);
             drain(st, scoid);
         }
     }
@@ -198,7 +182,7 @@ pub(crate) fn pulse_wanted(st: &mut ChanState, key: Key, p: &QueuedPulse) -> boo
         Some((scoid, pos)) => {
             // A client that has gone has left its pulses to us: deliver them.
             if let Some(e) = st.conns.get_mut(&scoid) {
-                release_pulse(e, pos);
+                release_pulse(&e.conn, &mut e.ring, pos);
             }
             true
         }

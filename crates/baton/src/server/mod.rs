@@ -27,6 +27,7 @@ pub use request::{ReceiveId, Received, Request};
 
 use crate::error::{Error, Result};
 use crate::proto::queue::{Key, ReadyQueue, RANK_FIRST};
+use crate::proto::ring::RingCursor;
 use crate::rundir;
 use crate::runtime::{Runtime, Token, Watch};
 use crate::shm::Layout;
@@ -250,13 +251,8 @@ pub(crate) struct Held {
 pub(crate) struct ConnEntry {
     pub conn: Arc<ServerConn>,
     pub slots: Vec<SlotPriv>,
-    /// Oldest ring position not yet received (our copy; the segment's is
-    /// for the client).
-    pub pulse_head: u32,
-    /// Next ring position to read into the queue.
-    pub pulse_read: u32,
-    /// Ring positions received out of order (one bit per position).
-    pub pulse_done: Vec<u64>,
+    /// Where we are in its pulse ring.
+    pub ring: RingCursor,
     /// On the channel's hot list: its `polling` word is set.
     pub hot: bool,
 }

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::proto::queue::Item;
 use crate::proto::rcvid::GEN_MASK;
 use crate::proto::slot;
+use crate::shm::layout::unpack_sched;
 use crate::sys::event::Ready;
 use crate::sys::time::Deadline;
 use crate::types::Pulse;
@@ -127,7 +128,7 @@ impl ChannelShared {
                     sp.held = Some(Held {
                         gen: sp.gen,
                         rank: key.rank(),
-                        priority: h.priority.load(Relaxed),
+                        priority: unpack_sched(h.sched.load(Relaxed)).1,
                         unblock: None,
                         unblock_sent: false,
                     });

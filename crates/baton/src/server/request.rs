@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::proto::doorbell;
 use crate::proto::rcvid::Rcvid;
 use crate::proto::slot::{self, Begin};
+use crate::shm::layout::unpack_sched;
 use crate::shm::{Layout, SlotHeader};
 use crate::types::{MsgInfo, Pulse, MI_UNBLOCK_REQ};
 use crate::wait::SlotFutex;
@@ -63,41 +64,30 @@ pub(crate) struct ReqHeader {
     pub send_len: u64,
     pub reply_cap: u64,
     pub inline_len: u32,
-    pub send_parts: u32,
-    pub send_iov: u64,
-    pub reply_parts: u32,
-    pub reply_iov: u64,
 }
 
-/// Most scatter/gather parts a client may describe (`IOV_MAX`).
-const MAX_PARTS: u32 = 1024;
-
 impl ReqHeader {
+    /// Reads the fields of the slot's first cache line (the part lists,
+    /// in the second, are read only when a large transfer needs them).
     fn read(h: &SlotHeader) -> ReqHeader {
+        let (policy, priority) = unpack_sched(h.sched.load(Relaxed));
         ReqHeader {
             tid: h.tid.load(Relaxed),
-            priority: h.priority.load(Relaxed),
-            policy: h.policy.load(Relaxed),
+            priority,
+            policy,
             coid: h.coid.load(Relaxed),
             send_len: h.send_len.load(Relaxed),
             reply_cap: h.reply_cap.load(Relaxed),
             inline_len: h.inline_len.load(Relaxed),
-            send_parts: h.send_parts.load(Relaxed),
-            send_iov: h.send_iov.load(Relaxed),
-            reply_parts: h.reply_parts.load(Relaxed),
-            reply_iov: h.reply_iov.load(Relaxed),
         }
     }
 
     /// Whether the fields are consistent: the inline part fits the inline
-    /// area and holds the start of the message, and the part lists are of
-    /// a sane size.
+    /// area and holds the start of the message.
     fn valid(&self, layout: Layout) -> bool {
         self.inline_len <= layout.inline_size
             && u64::from(self.inline_len) <= self.send_len
             && (self.send_len == u64::from(self.inline_len) || self.inline_len == layout.inline_size)
-            && self.send_parts <= MAX_PARTS
-            && self.reply_parts <= MAX_PARTS
             && usize::try_from(self.send_len).is_ok()
             && usize::try_from(self.reply_cap).is_ok()
     }
@@ -222,7 +212,7 @@ impl Request {
             let got = transfer::read(
                 &self.conn,
                 self.slot,
-                (self.hdr.send_iov, self.hdr.send_parts),
+                transfer::Parts::Send,
                 &mut self.send_ranges,
                 (offset + done) as u64,
                 &mut p[skip..skip + n],
@@ -354,7 +344,7 @@ impl Request {
             let w = transfer::write(
                 &self.conn,
                 self.slot,
-                (self.hdr.reply_iov, self.hdr.reply_parts),
+                transfer::Parts::Reply,
                 &mut self.reply_ranges,
                 off as u64,
                 &p[..n],
@@ -411,7 +401,7 @@ impl Request {
                 // sleeps, and the client need not ring.
                 if st.receivers == 0 && !e.hot {
                     e.hot = true;
-                    doorbell::server_poll(&e.conn.seg.header().server.polling);
+                    doorbell::server_poll(&e.conn.seg.header().doorbell.polling);
                     st.hot.push(self.conn.scoid);
                 }
                 true

@@ -28,22 +28,34 @@ use std::time::Duration;
 /// A client's scatter/gather list: (address, length) in its address space.
 pub(crate) type Ranges = Vec<(u64, u64)>;
 
+/// Which of the client's part lists a transfer uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parts {
+    /// The message it sends.
+    Send,
+    /// The buffers its reply goes to.
+    Reply,
+}
+
+/// Most scatter/gather parts a client may describe (`IOV_MAX`).
+const MAX_PARTS: u32 = 1024;
+
 /// How long a server waits for a client to serve one assisted chunk before
 /// failing the operation with `ETIMEDOUT` (a client that stopped helping
 /// must not hang the server).
 const ASSIST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Reads message bytes `offset..offset + dst.len()` (of the client's send
-/// parts, described by `iov` = (address, count)) into `dst`.
+/// Reads message bytes `offset..offset + dst.len()` of the client's send
+/// parts into `dst`.
 pub(crate) fn read(
     conn: &ServerConn,
     slot: u32,
-    iov: (u64, u32),
+    iov: Parts,
     cache: &mut Option<Ranges>,
     offset: u64,
     dst: &mut [u8],
 ) -> Result<usize, i32> {
-    if let Some(ranges) = direct_ranges(conn, iov, cache)? {
+    if let Some(ranges) = direct_ranges(conn, slot, iov, cache)? {
         let win: Vec<RemoteRange> = to_remote(parts::window(ranges, offset, dst.len() as u64));
         match remote::read(conn.cred.pid, &win, dst) {
             Ok(n) => return Ok(n),
@@ -59,12 +71,12 @@ pub(crate) fn read(
 pub(crate) fn write(
     conn: &ServerConn,
     slot: u32,
-    iov: (u64, u32),
+    iov: Parts,
     cache: &mut Option<Ranges>,
     offset: u64,
     src: &[u8],
 ) -> Result<usize, i32> {
-    if let Some(ranges) = direct_ranges(conn, iov, cache)? {
+    if let Some(ranges) = direct_ranges(conn, slot, iov, cache)? {
         let win: Vec<RemoteRange> = to_remote(parts::window(ranges, offset, src.len() as u64));
         match remote::write(conn.cred.pid, &win, src) {
             Ok(n) => return Ok(n),
@@ -83,7 +95,8 @@ fn to_remote(v: Vec<(u64, u64)>) -> Vec<RemoteRange> {
 /// direct copies are not possible for this connection.
 fn direct_ranges<'c>(
     conn: &ServerConn,
-    iov: (u64, u32),
+    slot: u32,
+    which: Parts,
     cache: &'c mut Option<Ranges>,
 ) -> Result<Option<&'c Ranges>, i32> {
     if conn.is_dead() || conn.pidfd().is_some_and(|p| !thread::pidfd_alive(p)) {
@@ -93,7 +106,14 @@ fn direct_ranges<'c>(
         return Ok(None);
     }
     if cache.is_none() {
-        let (addr, count) = iov;
+        let h = conn.seg.slot(slot);
+        let (addr, count) = match which {
+            Parts::Send => (h.send_iov.load(Relaxed), h.send_parts.load(Relaxed)),
+            Parts::Reply => (h.reply_iov.load(Relaxed), h.reply_parts.load(Relaxed)),
+        };
+        if count > MAX_PARTS {
+            return Err(libc::EINVAL);
+        }
         let mut raw = vec![0u8; count as usize * 16];
         let n = match remote::read(conn.cred.pid, &[RemoteRange { addr, len: raw.len() as u64 }], &mut raw) {
             Ok(n) => n,

@@ -30,27 +30,30 @@ pub(crate) struct Fixed {
     pub slots_offset: AtomicU32,
 }
 
-/// Fields the client writes.
+/// The doorbell line: what the client posts and whether a server thread
+/// will look without being rung (`proto::doorbell`). Both sides touch it on
+/// every call, so it is kept to one cache line.
 #[repr(C, align(64))]
 #[derive(Debug)]
-pub(crate) struct ClientSide {
-    /// One bit per slot: "look at this slot" (new message or unblock request).
+pub(crate) struct Doorbell {
+    /// One bit per slot: "look at this slot" (new message or unblock
+    /// request). Set by the client, taken by the server.
     pub posted: [AtomicU64; POSTED_WORDS],
-    /// Pulses written so far (free-running).
+    /// Pulses written so far (free-running; client).
     pub pulse_tail: AtomicU32,
+    /// Non-zero while a server thread has promised to look at this
+    /// connection before it sleeps (server).
+    pub polling: AtomicU32,
 }
 
-/// Fields the server writes.
+/// Fields the server writes for the client.
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub(crate) struct ServerSide {
-    /// Pulses consumed so far (free-running).
+    /// Pulses received so far (free-running): the ring has room again.
     pub pulse_head: AtomicU32,
     /// [`SERVER_CLOSED`] once the channel is destroyed.
     pub flags: AtomicU32,
-    /// Non-zero while a server thread has promised to look at this
-    /// connection before it sleeps (`proto::doorbell`).
-    pub polling: AtomicU32,
 }
 
 /// Set in [`ServerSide::flags`] when the server closed the connection.
@@ -61,7 +64,7 @@ pub(crate) const SERVER_CLOSED: u32 = 1;
 #[derive(Debug)]
 pub(crate) struct ConnHeader {
     pub fixed: Fixed,
-    pub client: ClientSide,
+    pub doorbell: Doorbell,
     pub server: ServerSide,
 }
 
@@ -81,49 +84,64 @@ pub(crate) struct PulseEntry {
 ///
 /// The client owns a slot while its phase is `IDLE`, fills the request
 /// fields, then publishes with the state word (see `proto::slot`). The
-/// server fills the reply fields before it publishes `REPLIED`.
+/// server fills the reply fields before it publishes `REPLIED`. Everything
+/// a small call touches is in the first cache line; the second holds what
+/// only large transfers and rarely used features need.
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub(crate) struct SlotHeader {
     /// The state word and futex the client sleeps on (`proto::slot`).
     pub state: AtomicU32,
-    /// Reserved for the priority-inheritance futex.
-    pub pi: AtomicU32,
-    /// Transfer word: the server sleeps here during a client-assisted copy.
-    pub xfer: AtomicU32,
     /// The client's sequence number (orders its pulses and messages).
     pub seq: AtomicU32,
     // Request, written by the client.
     pub tid: AtomicI32,
-    pub priority: AtomicI32,
-    pub policy: AtomicI32,
+    /// Scheduling policy and priority ([`pack_sched`]).
+    pub sched: AtomicU32,
     pub coid: AtomicI32,
-    /// Total bytes the client sends (sum of its send parts).
-    pub send_len: AtomicU64,
-    /// Total bytes of the client's reply buffers.
-    pub reply_cap: AtomicU64,
     /// Bytes of the message that are in the inline area.
     pub inline_len: AtomicU32,
-    pub send_parts: AtomicU32,
-    /// Address (in the client) of its send `iovec` array.
-    pub send_iov: AtomicU64,
-    /// Address (in the client) of its reply `iovec` array.
-    pub reply_iov: AtomicU64,
-    pub reply_parts: AtomicU32,
-    pub _r1: AtomicU32,
     // Reply, written by the server.
-    pub status: AtomicI64,
-    /// Full length of the server's reply (before truncation).
-    pub reply_len: AtomicU64,
     /// Reply bytes the client must copy out of the inline area.
     pub reply_inline: AtomicU32,
     /// Errno if the call failed, else 0.
     pub error: AtomicI32,
+    // Request.
+    /// Total bytes the client sends (sum of its send parts).
+    pub send_len: AtomicU64,
+    /// Total bytes of the client's reply buffers.
+    pub reply_cap: AtomicU64,
+    // Reply.
+    pub status: AtomicI64,
+    /// Full length of the server's reply (before truncation).
+    pub reply_len: AtomicU64,
+    // Second line: large transfers and the rest.
+    /// Reserved for the priority-inheritance futex.
+    pub pi: AtomicU32,
+    /// Transfer word: the server sleeps here during a client-assisted copy.
+    pub xfer: AtomicU32,
+    pub send_parts: AtomicU32,
+    pub reply_parts: AtomicU32,
+    /// Address (in the client) of its send `iovec` array.
+    pub send_iov: AtomicU64,
+    /// Address (in the client) of its reply `iovec` array.
+    pub reply_iov: AtomicU64,
     // Client-assisted transfer request (server → client).
     pub xfer_op: AtomicU32,
     pub xfer_len: AtomicU32,
     pub xfer_offset: AtomicU64,
     pub xfer_done: AtomicU64,
+    pub _reserved: AtomicU64,
+}
+
+/// Packs a scheduling policy and priority into [`SlotHeader::sched`].
+pub(crate) fn pack_sched(policy: i32, priority: i32) -> u32 {
+    ((policy as u32 & 0xffff) << 16) | (priority as u32 & 0xffff)
+}
+
+/// Unpacks [`SlotHeader::sched`] into (policy, priority).
+pub(crate) fn unpack_sched(v: u32) -> (i32, i32) {
+    (i32::from((v >> 16) as u16 as i16), i32::from(v as u16 as i16))
 }
 
 /// Transfer operations a server may ask of a client (`SlotHeader::xfer_op`).
@@ -182,6 +200,10 @@ mod tests {
     fn geometry() {
         let l = Layout { slot_count: 64, inline_size: 4096 - 128, pulse_capacity: 64 }.validate().unwrap();
         assert_eq!(size_of::<SlotHeader>(), 128);
+        assert_eq!(std::mem::offset_of!(SlotHeader, reply_len), 56, "the hot fields fit one line");
+        assert_eq!(size_of::<Doorbell>(), 64);
+        assert_eq!(unpack_sched(pack_sched(libc::SCHED_FIFO, 42)), (libc::SCHED_FIFO, 42));
+        assert_eq!(unpack_sched(pack_sched(libc::SCHED_OTHER, -1)), (libc::SCHED_OTHER, -1));
         assert_eq!(l.slot_stride(), 4096);
         assert_eq!(l.slots_offset(), 4096);
         assert_eq!(l.segment_len(), 4096 * 65);
