@@ -37,6 +37,7 @@ use crate::sys::time::Deadline;
 use crate::types::{chf, pulse_code, ChannelId, Pulse};
 use rustix::fd::{AsFd, OwnedFd};
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::io::IoSliceMut;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -257,12 +258,33 @@ pub(crate) struct ConnEntry {
     pub hot: bool,
 }
 
+/// Hashes a scoid to itself: scoids are small distinct integers chosen by
+/// this process, so a cryptographic hash would only cost time on every
+/// receive and reply.
+#[derive(Debug, Default)]
+pub(crate) struct ScoidHasher(u64);
+
+impl std::hash::Hasher for ScoidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        // Spread the bits over the whole word (hashbrown uses the top bits).
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// The channel's private, lock-protected state.
 #[derive(Debug, Default)]
 pub(crate) struct ChanState {
     pub destroyed: bool,
     pub queue: Queue,
-    pub conns: HashMap<u32, ConnEntry>,
+    pub conns: HashMap<u32, ConnEntry, BuildHasherDefault<ScoidHasher>>,
     /// Threads blocked in receive on this channel.
     pub receivers: u32,
     /// Scratch space for draining a connection (kept to avoid allocating).
