@@ -27,6 +27,23 @@ impl Error {
         self
     }
 
+    /// `ENOTSUP`: a forked child cannot use the baton state it inherited.
+    pub(crate) fn forked() -> Error {
+        Error::new(
+            libc::ENOTSUP,
+            "this process was forked from one that used baton; baton does not survive fork (exec a new program)",
+        )
+    }
+
+    /// Fails with [`Error::forked`] in such a child.
+    #[inline]
+    pub(crate) fn check_not_forked() -> Result<()> {
+        if crate::sys::thread::forked() {
+            return Err(Error::forked());
+        }
+        Ok(())
+    }
+
     /// An error carrying an errno that came from a peer (the server's
     /// `MsgError`, or a failed system call) without more context.
     pub fn from_errno(errno: i32) -> Error {

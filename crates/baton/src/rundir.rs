@@ -189,6 +189,9 @@ fn create_own_dir(root: &Path) -> Result<OwnDir> {
 
 fn register_exit_cleanup() {
     extern "C" fn cleanup() {
+        if thread::forked() {
+            return; // the entries are the parent's
+        }
         if let Some(Ok(own)) = OWN.get() {
             remove_pid_dir_contents(&own.path);
             let names = runtime_dir().join("names");

@@ -80,6 +80,7 @@ impl Runtime {
     pub(crate) fn get() -> &'static Runtime {
         RUNTIME.get_or_init(|| {
             crate::sys::thread::raise_fd_limit();
+            crate::sys::thread::watch_forks();
             let epoll = Epoll::new().expect("baton: cannot create the runtime epoll set");
             let wake = crate::sys::event::doorbell().expect("baton: cannot create the runtime's eventfd");
             std::thread::Builder::new()
@@ -127,6 +128,10 @@ impl Runtime {
 
     /// Stops watching `fd`.
     pub(crate) fn unwatch(&self, fd: impl AsFd, token: Token) {
+        // After a fork the epoll set is the parent's too: leave it alone.
+        if crate::sys::thread::forked() {
+            return;
+        }
         self.epoll.remove(fd);
         self.release(token);
     }

@@ -1,5 +1,7 @@
 //! First checks: a two-process round trip (also a check of the test
-//! harness itself), a same-process one, and the thread-death pulse.
+//! harness itself), a same-process one, the thread-death pulse, and a
+//! forked child that must neither use nor harm its parent's baton.
+#![allow(unsafe_code)] // fork, waitpid and _exit in the fork test
 mod common;
 
 use baton::{Channel, Connection, Received};
@@ -86,4 +88,44 @@ fn thread_death_pulse() {
             break;
         }
     }
+}
+
+#[test]
+fn a_forked_child_cannot_use_or_harm_the_parents_baton() {
+    common::setup();
+    let _dog = common::watchdog(60);
+    let ch = std::sync::Arc::new(Channel::create().unwrap());
+    let conn = Connection::attach(0, ch.id()).unwrap();
+    let server = {
+        let ch = ch.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            for _ in 0..2 {
+                if let Received::Message(r) = ch.receive(&mut buf).unwrap() {
+                    r.reply(0, b"ok").unwrap();
+                }
+            }
+        })
+    };
+    conn.send(b"before", &mut []).unwrap();
+    // SAFETY: the child only calls baton (which refuses and does nothing
+    // else) and `_exit`; it returns no memory to the parent.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let refused = conn.send(b"x", &mut []).is_err_and(|e| e.errno() == libc::ENOTSUP)
+            && Channel::create().is_err_and(|e| e.errno() == libc::ENOTSUP);
+        // Dropping what the child inherited must not touch the parent's
+        // channel or connection.
+        drop(conn);
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(if refused { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child we just forked.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status:#x}");
+    let mut r = [0u8; 2];
+    conn.send(b"after", &mut r).unwrap();
+    assert_eq!(&r, b"ok");
+    server.join().unwrap();
 }

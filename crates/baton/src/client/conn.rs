@@ -222,6 +222,10 @@ impl ClientConn {
     }
 
     fn unwatch(&self) {
+        // The epoll set is shared with the parent after a fork.
+        if crate::sys::thread::forked() {
+            return;
+        }
         let rt = Runtime::get();
         let tokens = std::mem::take(&mut *lock(&self.tokens));
         let mut fds = vec![self.sock.as_fd()];

@@ -13,7 +13,7 @@ mod slots;
 pub(crate) use conn::ClientConn;
 pub use send::Timeout;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rundir;
 use crate::sys::thread;
 use crate::types::{ChannelId, Reply};
@@ -43,6 +43,7 @@ impl ConnectBuilder {
 
     /// Opens the channel attached under `name`. Corresponds to `name_open`.
     pub fn open(self, name: &str) -> Result<Connection> {
+        Error::check_not_forked()?;
         let (pid, chid, path) = rundir::resolve_name(name)?;
         let path = (pid != thread::pid()).then_some(path);
         Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?)
@@ -51,6 +52,7 @@ impl ConnectBuilder {
     /// Connects to channel `chid` of process `pid` (0 = this process).
     /// Corresponds to `ConnectAttach(0, pid, chid, 0, flags)`.
     pub fn attach(self, pid: i32, chid: ChannelId) -> Result<Connection> {
+        Error::check_not_forked()?;
         let me = thread::pid();
         let pid = if pid == 0 { me } else { pid };
         let path = (pid != me).then(|| rundir::channel_path(pid, chid));

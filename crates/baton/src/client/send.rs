@@ -77,6 +77,7 @@ impl ClientConn {
         reply: &mut [IoSliceMut<'_>],
         t: Timeout,
     ) -> Result<Reply> {
+        Error::check_not_forked()?;
         if self.is_dead() {
             return Err(closed());
         }
@@ -169,6 +170,7 @@ impl ClientConn {
     /// Queues a pulse without blocking; `EAGAIN` if the server's room for
     /// this connection's pulses is full.
     pub(crate) fn send_pulse(&self, priority: Option<i32>, code: i8, value: i64) -> Result<()> {
+        Error::check_not_forked()?;
         if self.is_dead() {
             return Err(closed());
         }

@@ -87,7 +87,8 @@ impl ServerConn {
     /// Stops watching the client and shuts the socket down, so the client
     /// sees the hang-up now even while requests still hold this object.
     pub(crate) fn close(&self) {
-        if self.closed.swap(true, SeqCst) {
+        // Shutting the socket down in a forked child would cut the parent's.
+        if thread::forked() || self.closed.swap(true, SeqCst) {
             return;
         }
         self.seg.header().server.flags.fetch_or(SERVER_CLOSED, Release);

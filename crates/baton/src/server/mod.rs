@@ -187,6 +187,7 @@ impl ChannelBuilder {
     /// Creates the channel. Corresponds to `ChannelCreate` (and
     /// `name_attach` when a name was given).
     pub fn create(self) -> Result<Channel> {
+        Error::check_not_forked()?;
         if self.flags & !chf::ALL != 0 {
             return Err(
                 Error::new(libc::EINVAL, "unknown channel flags").with_detail(format!("{:#x}", self.flags & !chf::ALL))
@@ -418,6 +419,11 @@ impl ChannelShared {
     /// Destroys the channel: fails every blocked party with `ESRCH`, drops
     /// pulses, closes every connection. Idempotent.
     pub(crate) fn destroy(&self) {
+        // A forked child shares the parent's sockets and segments: touching
+        // them would destroy the parent's channel.
+        if thread::forked() {
+            return;
+        }
         let conns = {
             let mut st = self.lock();
             if st.destroyed {

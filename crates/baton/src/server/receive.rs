@@ -55,6 +55,7 @@ impl ChannelShared {
         deadline: Deadline,
         want: Want,
     ) -> Result<Received> {
+        Error::check_not_forked()?;
         let mut ready = [Ready { token: 0 }; 16];
         loop {
             let took = {

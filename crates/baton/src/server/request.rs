@@ -324,6 +324,7 @@ impl Request {
     }
 
     fn check_live(&self) -> Result<()> {
+        Error::check_not_forked()?;
         let phase = slot::phase(self.conn.seg.slot(self.slot).state.load(Relaxed));
         if self.answered || self.conn.is_dead() || phase == slot::ABANDONED {
             return Err(gone());
@@ -411,6 +412,8 @@ impl Request {
     }
 
     fn answer(&mut self, how: Answer<'_>) -> Result<()> {
+        // A forked child shares the parent's segments: it must not write.
+        Error::check_not_forked()?;
         if !self.forget() || self.conn.is_dead() {
             return Err(gone());
         }

@@ -112,3 +112,29 @@ pub(crate) fn thread_ids() -> Vec<i32> {
         .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default()
 }
+
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn in_forked_child() {
+    FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Arranges for [`forked`] to become true in a child created by `fork`
+/// after this call (once per process).
+pub(crate) fn watch_forks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `in_forked_child` only stores to an atomic, which is
+        // async-signal-safe as `pthread_atfork` child handlers must be.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(in_forked_child));
+        }
+    });
+}
+
+/// Whether this process is a child forked from one that had started using
+/// baton: its channels, connections and runtime thread did not survive.
+#[inline]
+pub(crate) fn forked() -> bool {
+    FORKED.load(std::sync::atomic::Ordering::Relaxed)
+}
