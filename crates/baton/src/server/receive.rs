@@ -57,42 +57,39 @@ impl ChannelShared {
     ) -> Result<Received> {
         Error::check_not_forked()?;
         let mut ready = [Ready { token: 0 }; 16];
+        let mut st = self.lock();
         loop {
-            let took = {
-                let mut st = self.lock();
-                if st.destroyed {
-                    // Wake-ups of the (edge-triggered) wake fd merge: pass
-                    // this one on so every receiver hears of the destroy.
-                    if st.receivers > 0 {
-                        self.wake_receiver();
-                    }
-                    return Err(destroyed());
+            if st.destroyed {
+                // Wake-ups of the (edge-triggered) wake fd merge: pass this
+                // one on so every receiver hears of the destroy.
+                if st.receivers > 0 {
+                    self.wake_receiver();
                 }
-                let mut took = self.take(&mut st, want);
-                if matches!(took, Took::Nothing) && drain_hot(&mut st) {
-                    took = self.take(&mut st, want);
-                }
-                if matches!(took, Took::Nothing) {
-                    // Counted before the lock is released, so whoever queues
-                    // work next knows to wake us.
-                    st.receivers += 1;
-                }
-                took
-            };
+                return Err(destroyed());
+            }
+            let mut took = self.take(&mut st, want);
+            if matches!(took, Took::Nothing) && drain_hot(&mut st) {
+                took = self.take(&mut st, want);
+            }
             match took {
                 Took::Pulse(p) => return Ok(Received::Pulse(p)),
                 Took::Message { conn, slot, gen } => {
+                    drop(st);
                     if let Some(r) = Request::deliver(self.clone(), conn, slot, gen, parts) {
                         return Ok(Received::Message(r));
                     }
+                    st = self.lock();
                     continue;
                 }
                 Took::Nothing => {}
             }
-            let n = self.epoll.wait(&mut ready, deadline);
-            let mut st = self.lock();
+            // Counted before the lock is released, so whoever queues work
+            // next knows to wake us.
+            st.receivers += 1;
+            drop(st);
+            let n = self.epoll.wait(&mut ready, deadline).unwrap_or(0);
+            st = self.lock();
             st.receivers -= 1;
-            let n = n.unwrap_or(0);
             for r in &ready[..n] {
                 if r.token != WAKE_TOKEN {
                     drain(&mut st, r.token as u32);
