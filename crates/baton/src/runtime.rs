@@ -17,12 +17,13 @@
 //!   A thread that starts and ends between two looks is not reported.
 
 use crate::client::ClientConn;
+use crate::error::Error;
 use crate::server::{ChannelShared, ServerConn};
 use crate::sys::event::{Epoll, Ready};
 use crate::sys::time::Deadline;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// What a registered descriptor stands for.
@@ -71,40 +72,56 @@ pub(crate) struct Runtime {
     thread_watchers: AtomicUsize,
     /// The runtime thread's own id (not reported when it exits).
     tid: AtomicI32,
+    /// Its thread has been started.
+    running: AtomicBool,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
 impl Runtime {
-    /// The process's runtime, starting its thread on first use.
+    /// Starts the process's runtime (once; a failure is not remembered, so
+    /// a later call tries again). Called before any channel or connection
+    /// exists.
+    pub(crate) fn start() -> Result<&'static Runtime, Error> {
+        static STARTING: Mutex<()> = Mutex::new(());
+        if let Some(rt) = RUNTIME.get().filter(|rt| rt.running.load(Ordering::Acquire)) {
+            return Ok(rt);
+        }
+        let _one = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        let rt = match RUNTIME.get() {
+            Some(rt) => rt,
+            None => {
+                crate::sys::thread::raise_fd_limit();
+                crate::sys::thread::watch_forks();
+                let rt = Runtime {
+                    epoll: Epoll::new()?,
+                    table: Mutex::new(Table::default()),
+                    wake: crate::sys::event::doorbell()?,
+                    thread_watchers: AtomicUsize::new(0),
+                    tid: AtomicI32::new(0),
+                    running: AtomicBool::new(false),
+                };
+                rt.watch(&rt.wake, Watch::Wake)?;
+                RUNTIME.get_or_init(|| rt)
+            }
+        };
+        if !rt.running.load(Ordering::Acquire) {
+            std::thread::Builder::new().name("baton-runtime".into()).spawn(|| Runtime::get().run()).map_err(|e| {
+                Error::new(e.raw_os_error().unwrap_or(libc::EAGAIN), "cannot start baton's runtime thread")
+            })?;
+            rt.running.store(true, Ordering::Release);
+        }
+        Ok(rt)
+    }
+
+    /// The process's runtime, once [`Runtime::start`] has succeeded (every
+    /// channel and connection exists only after it did).
     pub(crate) fn get() -> &'static Runtime {
-        RUNTIME.get_or_init(|| {
-            crate::sys::thread::raise_fd_limit();
-            crate::sys::thread::watch_forks();
-            let epoll = Epoll::new().expect("baton: cannot create the runtime epoll set");
-            let wake = crate::sys::event::doorbell().expect("baton: cannot create the runtime's eventfd");
-            std::thread::Builder::new()
-                .name("baton-runtime".into())
-                .spawn(|| Runtime::get().run())
-                .expect("baton: cannot start the runtime thread");
-            let rt = Runtime {
-                epoll,
-                table: Mutex::new(Table::default()),
-                wake,
-                thread_watchers: AtomicUsize::new(0),
-                tid: AtomicI32::new(0),
-            };
-            let _ = rt.watch_raw(&rt.wake, Watch::Wake);
-            rt
-        })
+        RUNTIME.get().expect("baton's runtime starts before any channel or connection exists")
     }
 
     /// Watches `fd` (level-triggered: readable or hung up) for `w`.
     pub(crate) fn watch(&self, fd: impl AsFd, w: Watch) -> std::result::Result<Token, rustix::io::Errno> {
-        self.watch_raw(fd, w)
-    }
-
-    fn watch_raw(&self, fd: impl AsFd, w: Watch) -> std::result::Result<Token, rustix::io::Errno> {
         let token = {
             let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
             let idx = match t.free.pop() {

@@ -64,6 +64,7 @@ impl ClientConn {
     /// Connects to channel `chid` of process `pid` (at `path` for another
     /// process), sharing an existing connection unless `no_share`.
     pub(crate) fn connect(pid: i32, chid: u32, path: Option<&Path>, no_share: bool) -> Result<Arc<ClientConn>> {
+        Runtime::start()?;
         let key = (pid, chid);
         if !no_share {
             if let Some(c) = lock(&SHARED).get(&key).and_then(Weak::upgrade).filter(|c| !c.is_dead()) {

@@ -360,6 +360,7 @@ pub(crate) fn free_scoid(scoid: u32) {
 
 impl ChannelShared {
     fn create(b: ChannelBuilder, layout: Layout) -> Result<Channel> {
+        Runtime::start()?;
         let chid = NEXT_CHID.fetch_add(1, Ordering::Relaxed);
         let epoll = Epoll::new()?;
         let wake = event::doorbell()?;
