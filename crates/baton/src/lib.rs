@@ -99,6 +99,8 @@ mod rundir;
 #[cfg(not(loom))]
 mod runtime;
 #[cfg(not(loom))]
+pub mod sched;
+#[cfg(not(loom))]
 mod server;
 #[cfg(not(loom))]
 mod shm;
@@ -116,6 +118,8 @@ pub use client::{ConnectBuilder, Connection, Timeout};
 pub use error::{Error, Result};
 #[cfg(not(loom))]
 pub use rundir::{runtime_dir, set_runtime_dir, sweep};
+#[cfg(not(loom))]
+pub use sched::{refresh_thread_priority, set_thread_priority, thread_priority, Policy};
 #[cfg(not(loom))]
 pub use server::{Channel, ChannelBuilder, ReceiveId, Received, Request};
 #[cfg(not(loom))]

@@ -73,10 +73,12 @@ pub struct MsgInfo {
     pub srcmsglen: usize,
     /// Bytes of room in the client's reply buffer.
     pub dstmsglen: usize,
-    /// The sending thread's priority (real-time priority, or 0 for a
-    /// normal thread), as reported by the client.
+    /// The sending thread's priority: its real-time priority (1..=99) for a
+    /// real-time `policy`, else its nice value. Checked against the kernel
+    /// when it claims more than normal (see [`crate::sched`]).
     pub priority: i32,
-    /// The sending thread's scheduling policy (`SCHED_*`).
+    /// The sending thread's scheduling policy (`SCHED_*`, see
+    /// [`Policy`](crate::Policy)), checked like `priority`.
     pub policy: i32,
     /// [`MI_UNBLOCK_REQ`] if the client asked to be unblocked.
     pub flags: u32,
@@ -92,8 +94,11 @@ pub struct Pulse {
     pub value: i64,
     /// The server connection it came from (or concerns).
     pub scoid: u32,
-    /// Its priority.
+    /// Its priority: the real-time priority (1..=99) for a real-time
+    /// `policy`, else the sender's nice value.
     pub priority: i32,
+    /// The scheduling policy it carries (`SCHED_*`).
+    pub policy: i32,
 }
 
 /// The answer a client got.

@@ -1,14 +1,25 @@
-//! The slot state machine of `proto::slot` over a real futex: the state
+//! The slot state machine of `proto::slot` over real futexes: the state
 //! word in the shared segment, waits with absolute `CLOCK_MONOTONIC`
-//! deadlines.
+//! deadlines, and (for real-time clients) priority-inheritance waits on the
+//! slot's and the connection's PI words.
 
-use crate::proto::slot;
+use crate::proto::slot::{self, PiWord};
 use crate::shm::SlotHeader;
-use crate::sys::futex;
+use crate::sys::futex::{self, PiLock, PI_TID_MASK, PI_WAITERS};
+use crate::sys::thread;
 use crate::sys::time::Deadline;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
+use std::sync::atomic::{fence, AtomicU32};
+use std::time::Duration;
 
-/// A slot's state word as a futex.
+/// How long a priority-inheritance wait lasts before the client looks at
+/// the state word again. It bounds how long a client can stay behind a
+/// lock whose owner will not release it (a request answered by another
+/// thread than the one that took it, or taken by another thread than the
+/// one its boost went to).
+const PI_SLICE: Duration = Duration::from_millis(2);
+
+/// A slot's state word as a futex (the server's view: no PI waits).
 pub(crate) struct SlotFutex<'a>(pub &'a SlotHeader);
 
 impl slot::Futex for SlotFutex<'_> {
@@ -38,5 +49,87 @@ impl slot::Futex for SlotFutex<'_> {
 
     fn earlier(&self, a: Deadline, b: Deadline) -> Deadline {
         a.min(b)
+    }
+
+    fn pi_wait(&self, _: PiWord, _: u32, _: Deadline) -> bool {
+        false
+    }
+
+    fn pi_slice(&self) -> Deadline {
+        Deadline::after(PI_SLICE)
+    }
+}
+
+/// A client's view of its slot: the state word, plus the PI words it may
+/// wait on.
+pub(crate) struct ClientFutex<'a> {
+    pub slot: SlotFutex<'a>,
+    /// The connection's boost word.
+    pub boost: &'a AtomicU32,
+}
+
+impl slot::Futex for ClientFutex<'_> {
+    type Deadline = Deadline;
+
+    #[inline]
+    fn word(&self) -> &AtomicU32 {
+        self.slot.word()
+    }
+    fn wait(&self, expected: u32, deadline: Deadline) -> bool {
+        self.slot.wait(expected, deadline)
+    }
+    fn wake(&self) {
+        self.slot.wake()
+    }
+    #[inline]
+    fn expired(&self, d: Deadline) -> bool {
+        d.expired()
+    }
+    fn never(&self) -> Deadline {
+        Deadline::NEVER
+    }
+    fn earlier(&self, a: Deadline, b: Deadline) -> Deadline {
+        a.min(b)
+    }
+    fn pi_slice(&self) -> Deadline {
+        Deadline::after(PI_SLICE)
+    }
+
+    /// Announces itself as a waiter in the PI word, looks at the state word
+    /// a last time (the server publishes its answer, then releases the PI
+    /// word if it sees a waiter: so either we see the answer or the server
+    /// sees us), then blocks in `FUTEX_LOCK_PI2`. Once it gets the lock it
+    /// gives it straight back.
+    fn pi_wait(&self, which: PiWord, expected: u32, deadline: Deadline) -> bool {
+        let word = match which {
+            PiWord::Slot => &self.slot.0.pi,
+            PiWord::Boost => self.boost,
+        };
+        let me = thread::tid() as u32;
+        let owner = word.load(Acquire);
+        let tid = owner & PI_TID_MASK;
+        if tid == 0 || tid == me {
+            return false;
+        }
+        if owner & PI_WAITERS == 0 && word.compare_exchange(owner, owner | PI_WAITERS, AcqRel, Acquire).is_err() {
+            return true; // the word moved: look again
+        }
+        fence(SeqCst);
+        if self.slot.0.state.load(Relaxed) != expected {
+            return true;
+        }
+        match futex::lock_pi(word, deadline) {
+            PiLock::Acquired => futex::unlock_pi(word, me),
+            PiLock::TimedOut => {}
+            PiLock::NoOwner => {
+                // The owner is gone: clear its name so nobody waits for it.
+                let now = word.load(Relaxed);
+                if now & PI_TID_MASK == tid {
+                    let _ = word.compare_exchange(now, 0, AcqRel, Relaxed);
+                }
+                return false;
+            }
+        }
+        true
     }
 }

@@ -290,12 +290,28 @@ fn unblock_pulse_is_dropped_when_the_request_is_answered_first() {
     let (client, req) = hold_reply_only_call(&ch, name);
     assert!(common::wait_for(SECS, || req.unblock_requested()), "the client never asked to be unblocked");
     std::thread::sleep(SETTLE); // the client rings after flagging
+                                // A pulse ranked above the unblock pulse: sent by a real-time thread
+                                // (a claimed priority alone would be checked and refused), which stays
+                                // alive until its claim has been checked.
     let own = Connection::attach(0, ch.id()).unwrap();
-    own.send_pulse_priority(50, 9, 0).unwrap();
-    match ch.receive_deadline(&mut [0u8; 64], secs()).unwrap() {
-        Received::Pulse(p) => assert_eq!(p.code, 9, "{p:?}"),
-        Received::Message(m) => panic!("unexpected message {:?}", m.info()),
-    }
+    std::thread::scope(|s| {
+        let (sent_tx, sent_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        s.spawn(move || {
+            let sent = baton::set_thread_priority(baton::Policy::Fifo, 50).and_then(|()| own.send_pulse(9, 0));
+            sent_tx.send(sent).unwrap();
+            let _ = done_rx.recv();
+        });
+        if let Err(e) = sent_rx.recv().unwrap() {
+            eprintln!("NOTE: cannot run a SCHED_FIFO thread here ({e}); the pulse cannot outrank the unblock pulse");
+            return;
+        }
+        match ch.receive_deadline(&mut [0u8; 64], secs()).unwrap() {
+            Received::Pulse(p) => assert_eq!(p.code, 9, "{p:?}"),
+            Received::Message(m) => panic!("unexpected message {:?}", m.info()),
+        }
+        done_tx.send(()).unwrap();
+    });
     req.reply(2, b"answered").unwrap();
     assert_replied(&ended(&client), 2, "answered");
     // The next thing received is the client's next call, not the pulse.

@@ -6,11 +6,11 @@ use crate::error::{Error, Result};
 use crate::proto::slot::{self, Outcome, WaitSpec};
 use crate::shm::layout::{pack_sched, XFER_READ, XFER_WRITE};
 use crate::sys::futex;
-use crate::sys::thread::{self, SchedParams};
+use crate::sys::sched::Sched;
+use crate::sys::thread;
 use crate::sys::time::Deadline;
 use crate::types::{chf, Reply};
-use crate::wait::SlotFutex;
-use std::cell::Cell;
+use crate::wait::{ClientFutex, SlotFutex};
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::Arc;
@@ -49,20 +49,10 @@ impl Timeout {
     }
 }
 
-thread_local! {
-    static SCHED: Cell<Option<SchedParams>> = const { Cell::new(None) };
-}
-
-/// The calling thread's scheduling attributes, read once per thread.
-fn sched() -> SchedParams {
-    SCHED.with(|c| {
-        c.get().unwrap_or_else(|| {
-            let p = thread::sched_params();
-            c.set(Some(p));
-            p
-        })
-    })
-}
+/// How long a real-time caller stays SEND-blocked before it boosts the
+/// server thread that last served its connection (if no server thread takes
+/// the message sooner, they are all busy).
+const BOOST_DELAY: std::time::Duration = std::time::Duration::from_micros(50);
 
 fn closed() -> Error {
     Error::new(libc::EBADF, "the connection is closed: its server went away or destroyed the channel")
@@ -83,13 +73,13 @@ impl ClientConn {
         }
         let s = slots::acquire(self)?;
         let h = self.seg.slot(s);
-        let f = SlotFutex(h);
+        let f = ClientFutex { slot: SlotFutex(h), boost: &self.seg.header().server.boost };
         let total: usize = msg.iter().map(|p| p.len()).sum();
         let cap: usize = reply.iter().map(|p| p.len()).sum();
         let inline = self.seg.write_inline(s, msg, 0, total);
-        let sp = sched();
+        let claim = crate::sched::claim();
         h.tid.store(thread::tid(), Relaxed);
-        h.sched.store(pack_sched(sp.policy, sp.priority), Relaxed);
+        h.sched.store(pack_sched(claim.policy, claim.level), Relaxed);
         h.coid.store(coid, Relaxed);
         h.send_len.store(total as u64, Relaxed);
         h.reply_cap.store(cap as u64, Relaxed);
@@ -105,11 +95,16 @@ impl ClientConn {
             return Err(closed());
         }
         self.ring(s);
+        // A real-time caller waits so that the server thread working for
+        // it inherits its priority, unless the channel opted out.
+        let pi = claim.is_realtime() && self.hello.chan_flags & chf::FIXED_PRIORITY == 0;
         let spec = WaitSpec {
             send: if t.send { t.deadline } else { Deadline::NEVER },
             reply: if t.reply { t.deadline } else { Deadline::NEVER },
             unblock_channel: self.hello.chan_flags & chf::UNBLOCK != 0,
             spin: 0,
+            pi,
+            boost: if pi { Deadline::after(BOOST_DELAY) } else { Deadline::NEVER },
         };
         loop {
             match slot::client_wait(&f, &spec) {
@@ -177,12 +172,11 @@ impl ClientConn {
         if code < 0 {
             return Err(Error::new(libc::EINVAL, "pulse codes from clients are 0..=127").with_detail(code));
         }
-        let (policy, priority) = match priority {
-            Some(p) => (if (1..=99).contains(&p) { libc::SCHED_FIFO } else { libc::SCHED_OTHER }, p),
-            None => {
-                let sp = sched();
-                (sp.policy, sp.priority)
-            }
+        // A given priority is a real-time priority (QNX's 1..=255 map onto
+        // 1..=99); the server still caps it at what the sender has.
+        let claim = match priority {
+            Some(p) if p > 0 => Sched { policy: libc::SCHED_FIFO, level: p.min(99) },
+            _ => crate::sched::claim(),
         };
         let hdr = self.seg.header();
         let cap = self.seg.layout().pulse_capacity;
@@ -195,8 +189,9 @@ impl ClientConn {
             }
             let e = self.seg.pulse(*tail);
             e.code.store(i32::from(code), Relaxed);
-            e.priority.store(priority, Relaxed);
-            e.policy.store(policy, Relaxed);
+            e.priority.store(claim.level, Relaxed);
+            e.policy.store(claim.policy, Relaxed);
+            e.tid.store(thread::tid(), Relaxed);
             e.value.store(value, Relaxed);
             e.seq.store(self.next_seq(), Relaxed);
             *tail = tail.wrapping_add(1);

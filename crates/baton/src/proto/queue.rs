@@ -20,18 +20,24 @@ use std::collections::BinaryHeap;
 
 /// Rank of the pulses that go ahead of everything (disconnect).
 pub(crate) const RANK_FIRST: u32 = u32::MAX;
-/// Rank of a normal (`SCHED_OTHER`) sender.
+/// Rank of a real-time sender of priority 0 (real-time priorities are
+/// 1..=99, so every real-time sender ranks above [`RANK_RT`]).
+pub(crate) const RANK_RT: u32 = 2000;
+/// Rank of a normal (`SCHED_OTHER`, nice 0) sender; nice `n` ranks at
+/// `RANK_NORMAL - n`.
 pub(crate) const RANK_NORMAL: u32 = 1000;
+/// Rank of `SCHED_IDLE` senders and of claims that make no sense.
+pub(crate) const RANK_LAST: u32 = 900;
 
-/// The queue rank of a sender from its claimed scheduling attributes:
-/// every real-time thread (`SCHED_FIFO`/`SCHED_RR`, priority 1..=99) ahead of
-/// every normal one, higher priority first.
-pub(crate) fn rank_of(policy: i32, priority: i32) -> u32 {
-    let realtime = policy == libc::SCHED_FIFO || policy == libc::SCHED_RR;
-    if realtime && (1..=99).contains(&priority) {
-        RANK_NORMAL + 1 + priority as u32
-    } else {
-        RANK_NORMAL
+/// The queue rank of a sender's scheduling attributes: every real-time
+/// thread (`SCHED_FIFO`/`SCHED_RR`, priority 1..=99) ahead of every normal
+/// one, higher priority first; among normal threads (`SCHED_OTHER`,
+/// `SCHED_BATCH`) lower nice first; `SCHED_IDLE` last.
+pub(crate) fn rank_of(policy: i32, level: i32) -> u32 {
+    match policy {
+        libc::SCHED_FIFO | libc::SCHED_RR if (1..=99).contains(&level) => RANK_RT + level as u32,
+        libc::SCHED_OTHER | libc::SCHED_BATCH if (-20..=19).contains(&level) => (RANK_NORMAL as i32 - level) as u32,
+        _ => RANK_LAST,
     }
 }
 
@@ -208,10 +214,21 @@ mod tests {
     }
 
     #[test]
-    fn bogus_priorities_rank_as_normal() {
-        assert_eq!(rank_of(libc::SCHED_FIFO, 1000), RANK_NORMAL);
-        assert_eq!(rank_of(libc::SCHED_OTHER, 99), RANK_NORMAL);
-        assert_eq!(rank_of(-5, -5), RANK_NORMAL);
-        assert!(rank_of(libc::SCHED_FIFO, 1) > RANK_NORMAL);
+    fn ranks_follow_policy_then_level() {
+        let fifo = |p| rank_of(libc::SCHED_FIFO, p);
+        let other = |n| rank_of(libc::SCHED_OTHER, n);
+        assert!(fifo(1) > other(-20), "any real-time thread before any normal one");
+        assert!(fifo(30) > fifo(20) && rank_of(libc::SCHED_RR, 30) == fifo(30));
+        assert!(other(-5) > other(0) && other(0) > other(19), "lower nice first");
+        assert_eq!(other(0), RANK_NORMAL);
+        assert!(other(19) > rank_of(libc::SCHED_IDLE, 0));
+    }
+
+    #[test]
+    fn nonsense_claims_rank_last() {
+        assert_eq!(rank_of(libc::SCHED_FIFO, 1000), RANK_LAST);
+        assert_eq!(rank_of(libc::SCHED_FIFO, 0), RANK_LAST);
+        assert_eq!(rank_of(libc::SCHED_OTHER, 99), RANK_LAST);
+        assert_eq!(rank_of(-5, -5), RANK_LAST);
     }
 }

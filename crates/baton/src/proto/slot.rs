@@ -90,6 +90,25 @@ pub(crate) trait Futex {
     fn never(&self) -> Self::Deadline;
     /// The earlier of two deadlines.
     fn earlier(&self, a: Self::Deadline, b: Self::Deadline) -> Self::Deadline;
+    /// Waits on a priority-inheritance word instead of the state word, so
+    /// that its owner (a server thread) runs at our priority meanwhile:
+    /// `word` says which. `expected` is the state value the caller saw;
+    /// the wait must not begin if it has changed. Returns `false` if there
+    /// is no owner to wait for (the caller sleeps the plain way instead).
+    fn pi_wait(&self, word: PiWord, expected: u32, deadline: Self::Deadline) -> bool;
+    /// A deadline a short while from now: how long a priority-inheritance
+    /// wait lasts before the caller looks at the state word again.
+    fn pi_slice(&self) -> Self::Deadline;
+}
+
+/// Which priority-inheritance word a client waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PiWord {
+    /// The slot's: owned by the server thread that took the request.
+    Slot,
+    /// The connection's boost word: owned by the server thread that last
+    /// took a request from this connection (the send-time boost).
+    Boost,
 }
 
 impl<T: Futex> Futex for &T {
@@ -112,6 +131,12 @@ impl<T: Futex> Futex for &T {
     fn earlier(&self, a: Self::Deadline, b: Self::Deadline) -> Self::Deadline {
         (**self).earlier(a, b)
     }
+    fn pi_wait(&self, word: PiWord, expected: u32, deadline: Self::Deadline) -> bool {
+        (**self).pi_wait(word, expected, deadline)
+    }
+    fn pi_slice(&self) -> Self::Deadline {
+        (**self).pi_slice()
+    }
 }
 
 /// Deadlines and channel behaviour for one client wait.
@@ -126,6 +151,13 @@ pub(crate) struct WaitSpec<D> {
     pub unblock_channel: bool,
     /// Busy-wait iterations before sleeping.
     pub spin: u32,
+    /// The caller is real-time on a channel with priority inheritance: it
+    /// waits on the priority-inheritance words so that the server thread
+    /// working for it runs at its priority.
+    pub pi: bool,
+    /// From this moment a real-time caller still SEND-blocked boosts the
+    /// server thread that last served its connection.
+    pub boost: D,
 }
 
 /// How a client's wait ended.
@@ -209,24 +241,32 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     }
                     continue;
                 }
-                if !f.expired(spec.reply) {
-                    // Wake at whichever deadline comes first.
-                    sleep(f, s, f.earlier(spec.send, spec.reply), &mut spins);
-                } else if s & WAKE_ON_CLAIM == 0 {
-                    // The reply deadline passed before any server took the
-                    // message: it applies from the moment one does, so ask
-                    // to be woken then.
+                let reply_due = f.expired(spec.reply);
+                // Ask to be woken the moment a server takes the message if
+                // the reply deadline already passed (it applies from then),
+                // or to move to the priority-inheritance wait.
+                if (reply_due || spec.pi) && s & WAKE_ON_CLAIM == 0 {
                     let _ = w.compare_exchange(s, s | WAKE_ON_CLAIM | WAITER, AcqRel, Acquire);
-                } else {
-                    sleep(f, s, spec.send, &mut spins);
+                    continue;
                 }
+                if spec.pi && f.expired(spec.boost) && f.pi_wait(PiWord::Boost, s, f.earlier(spec.send, f.pi_slice())) {
+                    continue;
+                }
+                let mut until = if reply_due { spec.send } else { f.earlier(spec.send, spec.reply) };
+                if spec.pi && !f.expired(spec.boost) {
+                    until = f.earlier(until, spec.boost);
+                }
+                sleep(f, s, until, &mut spins);
             }
             RECEIVED | BUSY => {
                 if s & XFER_REQ != 0 {
                     return Outcome::Transfer;
                 }
                 if !f.expired(spec.reply) {
-                    sleep(f, s, spec.reply, &mut spins);
+                    let slice = f.earlier(spec.reply, f.pi_slice());
+                    if !(spec.pi && f.pi_wait(PiWord::Slot, s, slice)) {
+                        sleep(f, s, spec.reply, &mut spins);
+                    }
                 } else if spec.unblock_channel {
                     if s & UNBLOCK_REQ == 0 {
                         if w.compare_exchange(s, s | UNBLOCK_REQ, AcqRel, Acquire).is_ok() {
@@ -235,7 +275,9 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                         continue;
                     }
                     // Asked already: stay blocked until the server answers.
-                    sleep(f, s, f.never(), &mut spins);
+                    if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.pi_slice())) {
+                        sleep(f, s, f.never(), &mut spins);
+                    }
                 } else if phase(s) == RECEIVED {
                     if w.compare_exchange(s, ABANDONED, AcqRel, Acquire).is_ok() {
                         return Outcome::ReplyTimedOut;
@@ -455,10 +497,16 @@ mod loom_tests {
         fn earlier(&self, a: bool, b: bool) -> bool {
             a || b
         }
+        fn pi_wait(&self, _: PiWord, _: u32, _: bool) -> bool {
+            false
+        }
+        fn pi_slice(&self) -> bool {
+            true
+        }
     }
 
     fn spec(send: bool, reply: bool, unblock: bool) -> WaitSpec<bool> {
-        WaitSpec { send, reply, unblock_channel: unblock, spin: 0 }
+        WaitSpec { send, reply, unblock_channel: unblock, spin: 0, pi: false, boost: false }
     }
 
     /// Server side of one call: claim, write, answer. Returns whether the

@@ -13,7 +13,7 @@ use crate::sys::unix::{self, PeerCred};
 use crate::types::chf;
 use crate::wait::SlotFutex;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -248,6 +248,12 @@ impl ChannelShared {
             }
         }
         *conn.tokens.lock().unwrap_or_else(|e| e.into_inner()) = tokens;
+        if self.flags & chf::FIXED_PRIORITY == 0 {
+            // Until a server thread takes one of its real-time requests, a
+            // new connection's send-time boost goes to the last receiver.
+            let last = self.lock().last_receiver;
+            let _ = conn.seg.header().server.boost.compare_exchange(0, last, AcqRel, Relaxed);
+        }
         let hello = Hello {
             scoid,
             chid: self.chid,

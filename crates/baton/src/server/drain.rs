@@ -18,7 +18,9 @@ use crate::proto::queue::{rank_of, Key};
 use crate::proto::rcvid::Rcvid;
 use crate::proto::ring::RingCursor;
 use crate::proto::{doorbell, slot};
+use crate::server::priority;
 use crate::shm::layout::{unpack_sched, POSTED_WORDS};
+use crate::sys::sched::Sched;
 use crate::types::{pulse_code, Pulse};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -89,8 +91,10 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
             let sp = &mut e.slots[slot as usize];
             match slot::phase(s) {
                 slot::POSTED if sp.queued.is_none() && sp.held.is_none() => {
-                    let (policy, priority) = unpack_sched(h.sched.load(Relaxed));
-                    let rank = rank_of(policy, priority);
+                    let (policy, level) = unpack_sched(h.sched.load(Relaxed));
+                    let claim = Sched { policy, level };
+                    sp.sched = priority::checked(e.conn.cred.pid, h.tid.load(Relaxed), claim);
+                    let rank = rank_of(sp.sched.policy, sp.sched.level);
                     fresh.push(Fresh::Message { seq: h.seq.load(Relaxed), rank, slot });
                 }
                 _ if slot::unblock_requested(s) => {
@@ -101,7 +105,8 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
                             code: pulse_code::UNBLOCK,
                             value: i64::from(rcvid),
                             scoid,
-                            priority: held.priority,
+                            priority: held.sched.level,
+                            policy: held.sched.policy,
                         };
                         held.unblock = Some(queue.push_pulse(held.rank, QueuedPulse { pulse, client: None }));
                     }
@@ -119,18 +124,21 @@ fn read_pulses(e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
     let (first, count) = ring.take_new(seg.header().doorbell.pulse_tail.load(Acquire));
     for pos in (0..count).map(|i| first.wrapping_add(i)) {
         let p = seg.pulse(pos);
-        let (code, priority, policy, value, seq) = (
+        let (code, level, policy, value, seq, tid) = (
             p.code.load(Relaxed),
             p.priority.load(Relaxed),
             p.policy.load(Relaxed),
             p.value.load(Relaxed),
             p.seq.load(Relaxed),
+            p.tid.load(Relaxed),
         );
         // Clients may only send user codes; system codes would be forgeries.
         match i8::try_from(code) {
             Ok(code) if code >= pulse_code::MIN_AVAIL => {
-                let pulse = QueuedPulse { pulse: Pulse { code, value, scoid, priority }, client: Some((scoid, pos)) };
-                fresh.push(Fresh::Pulse { seq, rank: rank_of(policy, priority), pulse });
+                let s = priority::checked(conn.cred.pid, tid, Sched { policy, level });
+                let pulse = Pulse { code, value, scoid, priority: s.level, policy: s.policy };
+                let pulse = QueuedPulse { pulse, client: Some((scoid, pos)) };
+                fresh.push(Fresh::Pulse { seq, rank: rank_of(s.policy, s.level), pulse });
             }
             _ => release_pulse(conn, ring, pos),
         }

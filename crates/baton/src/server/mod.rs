@@ -18,6 +18,8 @@
 
 mod accept;
 mod drain;
+mod inherit;
+mod priority;
 mod receive;
 mod request;
 mod transfer;
@@ -32,6 +34,7 @@ use crate::rundir;
 use crate::runtime::{Runtime, Token, Watch};
 use crate::shm::Layout;
 use crate::sys::event::{self, Epoll};
+use crate::sys::sched::Sched;
 use crate::sys::thread;
 use crate::sys::time::Deadline;
 use crate::types::{chf, pulse_code, ChannelId, Pulse};
@@ -231,6 +234,8 @@ pub(crate) struct SlotPriv {
     pub queued: Option<Key>,
     /// Generation of the current/next request (part of the receive id).
     pub gen: u32,
+    /// The checked scheduling attributes of the queued message.
+    pub sched: Sched,
     /// Set while a server thread holds the request (REPLY-blocked client).
     pub held: Option<Held>,
 }
@@ -241,8 +246,11 @@ pub(crate) struct Held {
     pub gen: u32,
     /// Rank the request was queued at (for its unblock pulse).
     pub rank: u32,
-    /// The sender's claimed priority (for its unblock pulse).
-    pub priority: i32,
+    /// The sender's checked scheduling attributes.
+    pub sched: Sched,
+    /// The taking thread owns the slot's PI word (real-time client,
+    /// channel without `FIXED_PRIORITY`).
+    pub pi: bool,
     /// The unblock pulse in the queue, if one was sent and not yet received.
     pub unblock: Option<Key>,
     pub unblock_sent: bool,
@@ -293,6 +301,9 @@ pub(crate) struct ChanState {
     /// Connections a server thread promised to look at before sleeping
     /// (`proto::doorbell`).
     pub hot: Vec<u32>,
+    /// The thread that last entered receive (new connections' boost word
+    /// names it).
+    pub last_receiver: u32,
 }
 
 /// What the process knows of one of its channels.
@@ -412,7 +423,8 @@ impl ChannelShared {
         if st.destroyed {
             return;
         }
-        st.queue.push_pulse(rank, QueuedPulse { pulse: Pulse { code, value, scoid, priority: 0 }, client: None });
+        let pulse = Pulse { code, value, scoid, priority: 0, policy: libc::SCHED_OTHER };
+        st.queue.push_pulse(rank, QueuedPulse { pulse, client: None });
         drop(st);
         self.wake_receiver();
     }

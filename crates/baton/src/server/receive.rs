@@ -10,19 +10,19 @@
 //! posted work into the queue is in `drain.rs`.)
 
 use super::drain::{drain, drain_hot, pulse_wanted};
+use super::inherit;
 use super::request::{Received, Request};
 use super::{ChanState, ChannelShared, Held, QueuedMsg, WAKE_TOKEN};
 use crate::error::{Error, Result};
 use crate::proto::queue::Item;
 use crate::proto::rcvid::GEN_MASK;
 use crate::proto::slot;
-use crate::shm::layout::unpack_sched;
 use crate::sys::event::Ready;
+use crate::sys::sched::Sched;
 use crate::sys::time::Deadline;
-use crate::types::Pulse;
+use crate::types::{chf, Pulse};
 use crate::wait::SlotFutex;
 use std::io::IoSliceMut;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// What a receive accepts.
@@ -43,7 +43,7 @@ fn timed_out() -> Error {
 /// Outcome of one look at the queue.
 enum Took {
     Pulse(Pulse),
-    Message { conn: Arc<super::ServerConn>, slot: u32, gen: u32 },
+    Message { conn: Arc<super::ServerConn>, slot: u32, gen: u32, sched: Sched },
     Nothing,
 }
 
@@ -56,8 +56,10 @@ impl ChannelShared {
         want: Want,
     ) -> Result<Received> {
         Error::check_not_forked()?;
+        inherit::entering_receive();
         let mut ready = [Ready { token: 0 }; 16];
         let mut st = self.lock();
+        st.last_receiver = crate::sys::thread::tid() as u32;
         loop {
             if st.destroyed {
                 // Wake-ups of the (edge-triggered) wake fd merge: pass this
@@ -73,9 +75,9 @@ impl ChannelShared {
             }
             match took {
                 Took::Pulse(p) => return Ok(Received::Pulse(p)),
-                Took::Message { conn, slot, gen } => {
+                Took::Message { conn, slot, gen, sched } => {
                     drop(st);
-                    if let Some(r) = Request::deliver(self.clone(), conn, slot, gen, parts) {
+                    if let Some(r) = Request::deliver(self.clone(), conn, slot, gen, sched, parts) {
                         return Ok(Received::Message(r));
                     }
                     st = self.lock();
@@ -109,6 +111,9 @@ impl ChannelShared {
                     if !pulse_wanted(st, key, &p) {
                         continue;
                     }
+                    if self.flags & chf::FIXED_PRIORITY == 0 {
+                        inherit::pulse_taken(p.pulse.policy, p.pulse.priority);
+                    }
                     Took::Pulse(p.pulse)
                 }
                 Item::Message(QueuedMsg { scoid, slot }) => {
@@ -118,19 +123,33 @@ impl ChannelShared {
                         continue;
                     }
                     sp.queued = None;
-                    if sp.held.is_some() || !slot::server_claim(&SlotFutex(e.conn.seg.slot(slot))) {
-                        continue; // withdrawn (send timeout) or inconsistent
+                    if sp.held.is_some() {
+                        continue; // inconsistent (a client wrote over a held slot)
+                    }
+                    let h = e.conn.seg.slot(slot);
+                    let pi = sp.sched.is_realtime() && self.flags & chf::FIXED_PRIORITY == 0;
+                    if pi {
+                        inherit::before_claim(h);
+                    }
+                    if !slot::server_claim(&SlotFutex(h)) {
+                        if pi {
+                            inherit::claim_failed(h);
+                        }
+                        continue; // withdrawn (send timeout)
+                    }
+                    if pi {
+                        inherit::claimed(&e.conn, slot, sp.sched.level);
                     }
                     sp.gen = (sp.gen + 1) & GEN_MASK;
-                    let h = e.conn.seg.slot(slot);
                     sp.held = Some(Held {
                         gen: sp.gen,
                         rank: key.rank(),
-                        priority: unpack_sched(h.sched.load(Relaxed)).1,
+                        sched: sp.sched,
+                        pi,
                         unblock: None,
                         unblock_sent: false,
                     });
-                    Took::Message { conn: e.conn.clone(), slot, gen: sp.gen }
+                    Took::Message { conn: e.conn.clone(), slot, gen: sp.gen, sched: sp.sched }
                 }
             };
             if !st.queue.is_empty() && st.receivers > 0 {

@@ -1,13 +1,14 @@
 //! A received message and the obligation to answer it.
 
+use super::inherit;
 use super::transfer::{self, Ranges};
-use super::{ChannelShared, ServerConn};
+use super::{ChannelShared, Held, ServerConn};
 use crate::error::{Error, Result};
 use crate::proto::doorbell;
 use crate::proto::rcvid::Rcvid;
 use crate::proto::slot::{self, Begin};
-use crate::shm::layout::unpack_sched;
 use crate::shm::{Layout, SlotHeader};
+use crate::sys::sched::Sched;
 use crate::types::{MsgInfo, Pulse, MI_UNBLOCK_REQ};
 use crate::wait::SlotFutex;
 use std::collections::HashMap;
@@ -58,8 +59,6 @@ impl ReceiveId {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReqHeader {
     pub tid: i32,
-    pub priority: i32,
-    pub policy: i32,
     pub coid: i32,
     pub send_len: u64,
     pub reply_cap: u64,
@@ -70,11 +69,8 @@ impl ReqHeader {
     /// Reads the fields of the slot's first cache line (the part lists,
     /// in the second, are read only when a large transfer needs them).
     fn read(h: &SlotHeader) -> ReqHeader {
-        let (policy, priority) = unpack_sched(h.sched.load(Relaxed));
         ReqHeader {
             tid: h.tid.load(Relaxed),
-            priority,
-            policy,
             coid: h.coid.load(Relaxed),
             send_len: h.send_len.load(Relaxed),
             reply_cap: h.reply_cap.load(Relaxed),
@@ -137,6 +133,7 @@ impl Request {
         conn: Arc<ServerConn>,
         slot: u32,
         gen: u32,
+        sched: Sched,
         parts: &mut [IoSliceMut<'_>],
     ) -> Option<Request> {
         let layout = conn.seg.layout();
@@ -152,8 +149,8 @@ impl Request {
             msglen: 0,
             srcmsglen: hdr.send_len as usize,
             dstmsglen: hdr.reply_cap as usize,
-            priority: hdr.priority,
-            policy: hdr.policy,
+            priority: sched.level,
+            policy: sched.policy,
             flags: 0,
         };
         let mut req = Request {
@@ -314,7 +311,9 @@ impl Request {
         match slot::server_begin(&f) {
             Begin::Busy => {}
             Begin::Abandoned | Begin::Corrupt => {
-                self.forget();
+                if self.forget().is_some_and(|h| h.pi) {
+                    inherit::release(&self.conn, self.slot);
+                }
                 return Err(gone());
             }
         }
@@ -369,7 +368,11 @@ impl Request {
 
     /// Gives up ownership, returning the id to answer it by later
     /// ([`ReceiveId::reply`], [`Request::unpark`]).
+    ///
+    /// A parked request no longer lends its client's priority to this
+    /// thread (it is no longer being worked on by it).
     pub fn park(self) -> ReceiveId {
+        inherit::release(&self.conn, self.slot);
         let id = self.id();
         parked().insert(id.as_raw(), self);
         id
@@ -380,19 +383,17 @@ impl Request {
         parked().remove(&id.as_raw()).ok_or_else(gone)
     }
 
-    /// Marks this request answered in the channel's books; returns whether
-    /// it was still ours to answer.
-    fn forget(&mut self) -> bool {
+    /// Marks this request answered in the channel's books; returns its
+    /// bookkeeping if it was still ours to answer.
+    fn forget(&mut self) -> Option<Held> {
         if self.answered {
-            return false;
+            return None;
         }
         self.answered = true;
         // Clearing `held` also voids a pending unblock pulse for it.
         let mut st = self.chan.lock();
         let st = &mut *st;
-        let Some(e) = st.conns.get_mut(&self.conn.scoid) else {
-            return false;
-        };
+        let e = st.conns.get_mut(&self.conn.scoid)?;
         let sp = &mut e.slots[self.slot as usize];
         match sp.held {
             Some(h) if h.gen == self.gen => {
@@ -405,16 +406,28 @@ impl Request {
                     doorbell::server_poll(&e.conn.seg.header().doorbell.polling);
                     st.hot.push(self.conn.scoid);
                 }
-                true
+                Some(h)
             }
-            _ => false,
+            _ => None,
         }
     }
 
     fn answer(&mut self, how: Answer<'_>) -> Result<()> {
         // A forked child shares the parent's segments: it must not write.
         Error::check_not_forked()?;
-        if !self.forget() || self.conn.is_dead() {
+        let Some(held) = self.forget() else { return Err(gone()) };
+        let r = self.publish(how);
+        if held.pi {
+            // After the answer is out: a client waiting on the PI word
+            // wakes to find it.
+            inherit::release(&self.conn, self.slot);
+        }
+        r
+    }
+
+    /// Writes the answer into the slot and publishes it.
+    fn publish(&mut self, how: Answer<'_>) -> Result<()> {
+        if self.conn.is_dead() {
             return Err(gone());
         }
         let conn = self.conn.clone();

@@ -54,6 +54,10 @@ pub(crate) struct ServerSide {
     pub pulse_head: AtomicU32,
     /// [`SERVER_CLOSED`] once the channel is destroyed.
     pub flags: AtomicU32,
+    /// Priority-inheritance word naming the server thread that last took a
+    /// request from this connection: a real-time client still SEND-blocked
+    /// waits on it, which boosts that thread (the send-time boost).
+    pub boost: AtomicU32,
 }
 
 /// Set in [`ServerSide::flags`] when the server closed the connection.
@@ -78,6 +82,9 @@ pub(crate) struct PulseEntry {
     pub policy: AtomicI32,
     /// The client's sequence number (orders its pulses and messages).
     pub seq: AtomicU32,
+    /// The sending thread (its claimed priority is checked against it).
+    pub tid: AtomicI32,
+    pub _reserved: AtomicU32,
 }
 
 /// The header of one slot; the inline area follows it.

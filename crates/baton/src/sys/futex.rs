@@ -40,3 +40,54 @@ pub(crate) fn wake(word: &AtomicU32, n: u32) {
     // caller's reference rules out.
     let _ = futex::wake(word, futex::Flags::empty(), n);
 }
+
+/// Bits of a priority-inheritance futex word besides the owner's thread id.
+pub(crate) const PI_WAITERS: u32 = 0x8000_0000;
+pub(crate) const PI_TID_MASK: u32 = 0x3fff_ffff;
+
+/// How a priority-inheritance lock attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PiLock {
+    /// We own the lock now (its owner released it, or died).
+    Acquired,
+    /// The deadline passed.
+    TimedOut,
+    /// The owner named in the word does not exist (`ESRCH`), or the word
+    /// names us (`EDEADLK`): nobody to wait for.
+    NoOwner,
+}
+
+/// Blocks on the PI futex `word` until it is ours or `deadline`
+/// (`FUTEX_LOCK_PI2`: absolute `CLOCK_MONOTONIC`). While we wait, the
+/// kernel runs the owner at our priority if that is higher.
+pub(crate) fn lock_pi(word: &AtomicU32, deadline: Deadline) -> PiLock {
+    let ts = deadline.timespec();
+    loop {
+        match futex::lock_pi2(word, futex::Flags::empty(), ts.as_ref()) {
+            Ok(()) => return PiLock::Acquired,
+            Err(Errno::TIMEDOUT) => return PiLock::TimedOut,
+            Err(Errno::INTR) | Err(Errno::AGAIN) => {
+                if deadline.expired() {
+                    return PiLock::TimedOut;
+                }
+            }
+            Err(_) => return PiLock::NoOwner,
+        }
+    }
+}
+
+/// Releases the PI futex `word` held by thread `me`: without a system call
+/// if nobody waits, else `FUTEX_UNLOCK_PI`, which hands it to the
+/// highest-priority waiter and ends the boost it gave us.
+pub(crate) fn unlock_pi(word: &AtomicU32, me: u32) {
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    let now = word.load(Relaxed);
+    if now & PI_TID_MASK != me {
+        return;
+    }
+    if now & PI_WAITERS == 0 && word.compare_exchange(now, 0, Release, Acquire).is_ok() {
+        return;
+    }
+    // EPERM (not ours after all) or EINVAL: nothing more we can do.
+    let _ = futex::unlock_pi(word, futex::Flags::empty());
+}

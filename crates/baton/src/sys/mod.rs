@@ -12,12 +12,14 @@
 //!   `SCM_RIGHTS`, `SO_PEERCRED`, `SO_PEERPIDFD`.
 //! - `event.rs`: eventfd doorbells and epoll sets.
 //! - `remote.rs`: `process_vm_readv`/`process_vm_writev` between address spaces.
-//! - `thread.rs`: thread ids, pids, liveness and scheduling attributes.
+//! - `sched.rs`: scheduling attributes, set, read, and as boosted now.
+//! - `thread.rs`: thread ids, pids, liveness, thread pidfds, fork.
 
 pub(crate) mod event;
 pub(crate) mod futex;
 pub(crate) mod mem;
 pub(crate) mod remote;
+pub(crate) mod sched;
 pub(crate) mod thread;
 pub mod time;
 pub(crate) mod unix;

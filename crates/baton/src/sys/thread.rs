@@ -48,31 +48,6 @@ pub(crate) fn pid_exists(pid: i32) -> bool {
     !matches!(rustix::process::test_kill_process(pid), Err(Errno::SRCH))
 }
 
-/// Scheduling policy and priority of the calling thread, as QNX-style
-/// priority: real-time threads map to their `sched_priority` (1..=99),
-/// normal threads to 10 (QNX's default priority) adjusted by niceness is not
-/// attempted here; see `priority` in the channel for ordering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SchedParams {
-    pub policy: i32,
-    pub priority: i32,
-}
-
-/// The calling thread's scheduling policy and real-time priority.
-pub(crate) fn sched_params() -> SchedParams {
-    let mut param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: `param` is a valid, writable `sched_param`; pid 0 means the
-    // calling thread.
-    let (policy, rc) = unsafe {
-        let policy = libc::sched_getscheduler(0);
-        (policy, libc::sched_getparam(0, &mut param))
-    };
-    if policy < 0 || rc < 0 {
-        return SchedParams { policy: libc::SCHED_OTHER, priority: 0 };
-    }
-    SchedParams { policy: policy & !libc::SCHED_RESET_ON_FORK, priority: param.sched_priority }
-}
-
 /// Runs `f` when the process exits normally (`atexit`).
 pub(crate) fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain `extern "C"` function taking no arguments; the

@@ -1,0 +1,164 @@
+//! The calling thread's scheduling attributes, as baton sees and claims them.
+//!
+//! Every message and pulse carries its sender thread's scheduling class and
+//! level: the ready queue serves real-time senders first (higher priority
+//! first), then normal ones (lower nice first), FIFO among equals. The
+//! server checks every claim above normal (real-time, or negative nice)
+//! against the kernel, so a client cannot buy a better place by writing a
+//! better number. A thread that is serving a real-time request claims that
+//! request's priority for the calls it makes on its behalf, which is what
+//! makes inheritance transitive.
+//!
+//! A thread's attributes are read from the kernel once and cached; change
+//! them with [`set_thread_priority`] (or call [`refresh_thread_priority`]
+//! after changing them some other way).
+
+use crate::error::{Error, Result};
+use crate::sys::sched::{self, Sched};
+use std::cell::{Cell, RefCell};
+
+/// A scheduling policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// `SCHED_FIFO`: real-time, priority 1..=99.
+    Fifo,
+    /// `SCHED_RR`: real-time with time slices, priority 1..=99.
+    RoundRobin,
+    /// `SCHED_OTHER`: normal time sharing; the level is the nice value
+    /// (-20..=19, lower first).
+    Other,
+    /// `SCHED_BATCH`: like `Other`, for batch work.
+    Batch,
+    /// `SCHED_IDLE`: runs only when nothing else does; served last.
+    Idle,
+}
+
+impl Policy {
+    /// The `SCHED_*` constant.
+    pub fn as_raw(self) -> i32 {
+        match self {
+            Policy::Fifo => libc::SCHED_FIFO,
+            Policy::RoundRobin => libc::SCHED_RR,
+            Policy::Other => libc::SCHED_OTHER,
+            Policy::Batch => libc::SCHED_BATCH,
+            Policy::Idle => libc::SCHED_IDLE,
+        }
+    }
+
+    /// The policy for a `SCHED_*` constant.
+    pub fn from_raw(raw: i32) -> Option<Policy> {
+        match raw {
+            libc::SCHED_FIFO => Some(Policy::Fifo),
+            libc::SCHED_RR => Some(Policy::RoundRobin),
+            libc::SCHED_OTHER => Some(Policy::Other),
+            libc::SCHED_BATCH => Some(Policy::Batch),
+            libc::SCHED_IDLE => Some(Policy::Idle),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a real-time policy.
+    pub fn is_realtime(self) -> bool {
+        matches!(self, Policy::Fifo | Policy::RoundRobin)
+    }
+}
+
+thread_local! {
+    /// The thread's own attributes, read once.
+    static OWN: Cell<Option<Sched>> = const { Cell::new(None) };
+    /// Real-time priorities of the requests this thread is serving.
+    static INHERITED: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets the calling thread's scheduling policy and level: the real-time
+/// priority (1..=99) for [`Policy::Fifo`]/[`Policy::RoundRobin`], the nice
+/// value (-20..=19) otherwise. Raising needs `CAP_SYS_NICE` or a matching
+/// `RLIMIT_RTPRIO`/`RLIMIT_NICE`.
+pub fn set_thread_priority(policy: Policy, level: i32) -> Result<()> {
+    let s = Sched { policy: policy.as_raw(), level };
+    sched::set_own(s)
+        .map_err(|e| Error::from_errno(e.raw_os_error()).with_detail(format!("setting {policy:?} at level {level}")))?;
+    OWN.with(|c| c.set(Some(s)));
+    Ok(())
+}
+
+/// The calling thread's policy and level as the kernel reports them now
+/// (without any inherited boost).
+pub fn thread_priority() -> Result<(Policy, i32)> {
+    let s = sched::get(0).map_err(|e| Error::from_errno(e.raw_os_error()))?;
+    OWN.with(|c| c.set(Some(s)));
+    Ok((Policy::from_raw(s.policy).unwrap_or(Policy::Other), s.level))
+}
+
+/// Forgets the cached attributes of the calling thread, after they were
+/// changed other than with [`set_thread_priority`].
+pub fn refresh_thread_priority() {
+    OWN.with(|c| c.set(None));
+}
+
+/// What the calling thread claims for a message or pulse: its own
+/// attributes, or the highest real-time priority it is serving on behalf
+/// of a client, whichever ranks higher.
+pub(crate) fn claim() -> Sched {
+    let own = OWN.with(|c| {
+        c.get().unwrap_or_else(|| {
+            let s = sched::get(0).unwrap_or(Sched::NORMAL);
+            c.set(Some(s));
+            s
+        })
+    });
+    let inherited = INHERITED.with(|v| v.borrow().iter().copied().max());
+    match inherited {
+        Some(p) if !own.is_realtime() || p > own.level => Sched { policy: libc::SCHED_FIFO, level: p },
+        _ => own,
+    }
+}
+
+/// The calling thread starts serving a request at real-time priority `p`.
+pub(crate) fn inherit(p: i32) {
+    INHERITED.with(|v| v.borrow_mut().push(p));
+}
+
+/// The calling thread stops serving a request at priority `p`.
+pub(crate) fn disinherit(p: i32) {
+    INHERITED.with(|v| {
+        let mut v = v.borrow_mut();
+        if let Some(i) = v.iter().position(|&x| x == p) {
+            v.swap_remove(i);
+        }
+    });
+}
+
+/// The calling thread serves nothing any more (it is back in receive).
+pub(crate) fn disinherit_all() {
+    INHERITED.with(|v| v.borrow_mut().clear());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inherited_priority_raises_the_claim() {
+        std::thread::spawn(|| {
+            let own = claim();
+            inherit(40);
+            inherit(60);
+            assert_eq!(claim(), Sched { policy: libc::SCHED_FIFO, level: 60 });
+            disinherit(60);
+            assert_eq!(claim().level, if own.is_realtime() && own.level > 40 { own.level } else { 40 });
+            disinherit_all();
+            assert_eq!(claim(), own);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn policies_round_trip() {
+        for p in [Policy::Fifo, Policy::RoundRobin, Policy::Other, Policy::Batch, Policy::Idle] {
+            assert_eq!(Policy::from_raw(p.as_raw()), Some(p));
+        }
+        assert_eq!(Policy::from_raw(77), None);
+    }
+}

@@ -1,0 +1,67 @@
+//! Checking the priority a client claims for a message or pulse.
+//!
+//! A claim no better than normal (`SCHED_OTHER` at nice 0, or worse) is
+//! taken as given: it cannot buy a better place than the default. A better
+//! claim is checked against the kernel: the thread must belong to the
+//! client's process (`tgkill(pid, tid, 0)`), and the claim must not exceed
+//! the thread's own attributes (`sched_getattr`) or, for a real-time claim,
+//! the priority it runs at right now (a server thread boosted by priority
+//! inheritance claims its client's priority for the calls it makes on that
+//! client's behalf). A claim that fails is replaced by what the kernel
+//! says. Only senders that claim more than normal pay for the check.
+
+use crate::proto::queue::{rank_of, RANK_NORMAL};
+use crate::sys::sched::{self, Sched};
+
+fn rank(s: Sched) -> u32 {
+    rank_of(s.policy, s.level)
+}
+
+/// The attributes to serve a claim from thread `tid` of process `pid` at.
+pub(crate) fn checked(pid: i32, tid: i32, claim: Sched) -> Sched {
+    if rank(claim) <= RANK_NORMAL {
+        return claim;
+    }
+    if !sched::thread_of(pid, tid) {
+        return Sched::NORMAL;
+    }
+    let base = sched::get(tid).unwrap_or(Sched::NORMAL);
+    if rank(claim) <= rank(base) {
+        return claim;
+    }
+    match sched::effective_rt_priority(pid, tid) {
+        Some(now) if claim.is_realtime() && now >= claim.level => claim,
+        Some(now) if now > 0 && rank(Sched { policy: libc::SCHED_FIFO, level: now }) > rank(base) => {
+            Sched { policy: libc::SCHED_FIFO, level: now }
+        }
+        _ => base,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> (i32, i32) {
+        (std::process::id() as i32, rustix::thread::gettid().as_raw_nonzero().get())
+    }
+
+    #[test]
+    fn modest_claims_pass_unchecked() {
+        let low = Sched { policy: libc::SCHED_OTHER, level: 10 };
+        assert_eq!(checked(1, 1, low), low, "no system call, whatever the ids");
+    }
+
+    #[test]
+    fn inflated_claims_fall_back_to_the_truth() {
+        let (pid, tid) = me();
+        let truth = sched::get(0).unwrap();
+        let bogus = Sched { policy: libc::SCHED_FIFO, level: 99 };
+        if !(truth.is_realtime() && truth.level == 99) {
+            assert_eq!(checked(pid, tid, bogus), truth);
+        }
+        // Another process's thread id, or none at all, counts as normal.
+        assert_eq!(checked(pid, 1, bogus), Sched::NORMAL);
+        assert_eq!(checked(pid, i32::MAX - 3, bogus), Sched::NORMAL);
+    }
+}
