@@ -10,14 +10,18 @@ use crate::sys::thread;
 use crate::sys::time::Deadline;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::sync::atomic::{fence, AtomicU32};
+use std::cell::Cell;
 use std::time::Duration;
 
 /// How long a priority-inheritance wait lasts before the client looks at
-/// the state word again. It bounds how long a client can stay behind a
+/// the state word again: it bounds how long a client can stay behind a
 /// lock whose owner will not release it (a request answered by another
 /// thread than the one that took it, or taken by another thread than the
-/// one its boost went to).
-const PI_SLICE: Duration = Duration::from_millis(2);
+/// one its boost went to). The first wait of a call is short, each next one
+/// twice as long, up to the longest, so a mismatch costs little and a long
+/// call few wake-ups.
+const PI_SLICE_FIRST: Duration = Duration::from_micros(100);
+const PI_SLICE_LONGEST: Duration = Duration::from_millis(2);
 
 /// A slot's state word as a futex (the server's view: no PI waits).
 pub(crate) struct SlotFutex<'a>(pub &'a SlotHeader);
@@ -56,7 +60,7 @@ impl slot::Futex for SlotFutex<'_> {
     }
 
     fn pi_slice(&self) -> Deadline {
-        Deadline::after(PI_SLICE)
+        Deadline::after(PI_SLICE_LONGEST)
     }
 }
 
@@ -66,6 +70,14 @@ pub(crate) struct ClientFutex<'a> {
     pub slot: SlotFutex<'a>,
     /// The connection's boost word.
     pub boost: &'a AtomicU32,
+    /// Priority-inheritance waits so far in this call.
+    pub slices: Cell<u32>,
+}
+
+impl<'a> ClientFutex<'a> {
+    pub(crate) fn new(slot: &'a SlotHeader, boost: &'a AtomicU32) -> Self {
+        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0) }
+    }
 }
 
 impl slot::Futex for ClientFutex<'_> {
@@ -92,7 +104,9 @@ impl slot::Futex for ClientFutex<'_> {
         a.min(b)
     }
     fn pi_slice(&self) -> Deadline {
-        Deadline::after(PI_SLICE)
+        let n = self.slices.get();
+        self.slices.set(n.saturating_add(1));
+        Deadline::after(PI_SLICE_FIRST.saturating_mul(1 << n.min(5)).min(PI_SLICE_LONGEST))
     }
 
     /// Announces itself as a waiter in the PI word, looks at the state word

@@ -73,7 +73,7 @@ impl ClientConn {
         }
         let s = slots::acquire(self)?;
         let h = self.seg.slot(s);
-        let f = ClientFutex { slot: SlotFutex(h), boost: &self.seg.header().server.boost };
+        let f = ClientFutex::new(h, &self.seg.header().server.boost);
         let total: usize = msg.iter().map(|p| p.len()).sum();
         let cap: usize = reply.iter().map(|p| p.len()).sum();
         let inline = self.seg.write_inline(s, msg, 0, total);

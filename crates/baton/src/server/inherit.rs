@@ -12,9 +12,10 @@
 //! The boost follows the thread that took the request, as QNX's does:
 //! - it ends when that thread answers, parks the request, or next
 //!   receives (a thread back in receive is not working for anyone);
-//! - a request answered by another thread releases its client at once, but
-//!   the boost stays with the taker until that thread next receives (the
-//!   client looks again every few milliseconds meanwhile).
+//! - a request answered by another thread releases its client within the
+//!   client's next look at its state (it looks after 100 µs, then at
+//!   doubling intervals up to 2 ms); the boost stays with the taker until
+//!   that thread next receives.
 //!
 //! The send-time boost: each connection's boost word names the server
 //! thread that last took a real-time request from it (or, for a new
