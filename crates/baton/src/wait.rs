@@ -8,9 +8,9 @@ use crate::shm::SlotHeader;
 use crate::sys::futex::{self, PiLock, PI_TID_MASK, PI_WAITERS};
 use crate::sys::thread;
 use crate::sys::time::Deadline;
+use std::cell::Cell;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::sync::atomic::{fence, AtomicU32};
-use std::cell::Cell;
 use std::time::Duration;
 
 /// How long a priority-inheritance wait lasts before the client looks at
@@ -62,6 +62,19 @@ impl slot::Futex for SlotFutex<'_> {
     fn pi_slice(&self) -> Deadline {
         Deadline::after(PI_SLICE_LONGEST)
     }
+
+    fn rq_wait(&self, expected: u32, deadline: Deadline) -> bool {
+        match futex::wait_requeue_pi(&self.0.state, expected, &self.0.pi, deadline) {
+            futex::Requeue::Owner => release_slot_pi(&self.0.pi),
+            futex::Requeue::Retry => {}
+            futex::Requeue::Unsupported => return false,
+        }
+        true
+    }
+
+    fn requeue(&self, now: u32) {
+        futex::cmp_requeue_pi(&self.0.state, now, &self.0.pi);
+    }
 }
 
 /// A client's view of its slot: the state word, plus the PI words it may
@@ -103,6 +116,14 @@ impl slot::Futex for ClientFutex<'_> {
     fn earlier(&self, a: Deadline, b: Deadline) -> Deadline {
         a.min(b)
     }
+    fn rq_wait(&self, expected: u32, deadline: Deadline) -> bool {
+        self.slot.rq_wait(expected, deadline)
+    }
+
+    fn requeue(&self, now: u32) {
+        self.slot.requeue(now)
+    }
+
     fn pi_slice(&self) -> Deadline {
         let n = self.slices.get();
         self.slices.set(n.saturating_add(1));
@@ -133,6 +154,7 @@ impl slot::Futex for ClientFutex<'_> {
             return true;
         }
         match futex::lock_pi(word, deadline) {
+            PiLock::Acquired if which == PiWord::Slot => release_slot_pi(word),
             PiLock::Acquired => futex::unlock_pi(word, me),
             PiLock::TimedOut => {}
             PiLock::NoOwner => {
@@ -146,4 +168,14 @@ impl slot::Futex for ClientFutex<'_> {
         }
         true
     }
+}
+
+/// Gives back a slot's PI word that the client was handed (the server
+/// released it to us, or its owner died). Only this client thread ever
+/// waits on its slot's word, so once the kernel has handed it over no
+/// kernel state is left behind it: a plain store frees it, without the
+/// `FUTEX_UNLOCK_PI` the kernel's `FUTEX_WAITERS` mark would otherwise call
+/// for.
+fn release_slot_pi(word: &AtomicU32) {
+    word.store(0, std::sync::atomic::Ordering::Release);
 }

@@ -32,7 +32,11 @@
 //! Flags: `WAITER` (the client is asleep or about to be: the server must
 //! wake it), `WAKE_ON_CLAIM` (a SEND-blocked client whose reply deadline has
 //! already passed: the server must wake it when it takes the message, so
-//! the client can time out or ask to be unblocked at once), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
+//! the client can time out or ask to be unblocked at once), `RQ_WAITER` (a
+//! real-time client sleeps on the word in `FUTEX_WAIT_REQUEUE_PI`: the
+//! server that takes the message moves it onto the slot's priority-
+//! inheritance word with `FUTEX_CMP_REQUEUE_PI` instead of waking it, and
+//! anyone else who must wake it does the same), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
 //! to be released), `ABANDON_WAIT` (the client wants to abandon and waits
 //! for `BUSY` to end), `XFER_REQ` (the server asks the client to copy part
 //! of its buffers through the inline area, see [`server_request_transfer`]).
@@ -68,6 +72,7 @@ pub(crate) const UNBLOCK_REQ: u32 = 1 << 8;
 pub(crate) const ABANDON_WAIT: u32 = 1 << 9;
 pub(crate) const XFER_REQ: u32 = 1 << 10;
 pub(crate) const WAKE_ON_CLAIM: u32 = 1 << 11;
+pub(crate) const RQ_WAITER: u32 = 1 << 12;
 pub(crate) const WAITER: u32 = 1 << 31;
 
 /// The phase of a state word.
@@ -99,6 +104,14 @@ pub(crate) trait Futex {
     /// A deadline a short while from now: how long a priority-inheritance
     /// wait lasts before the caller looks at the state word again.
     fn pi_slice(&self) -> Self::Deadline;
+    /// Sleeps while the word holds `expected`, ready to be moved onto the
+    /// slot's PI word by [`Futex::requeue`] (`FUTEX_WAIT_REQUEUE_PI`).
+    /// Returns `false` if that is not possible here (sleep plainly).
+    fn rq_wait(&self, expected: u32, deadline: Self::Deadline) -> bool;
+    /// Moves a client sleeping in [`Futex::rq_wait`] onto the slot's PI
+    /// word (waking it if nobody owns that word), given the state word's
+    /// current value.
+    fn requeue(&self, now: u32);
 }
 
 /// Which priority-inheritance word a client waits on.
@@ -136,6 +149,12 @@ impl<T: Futex> Futex for &T {
     }
     fn pi_slice(&self) -> Self::Deadline {
         (**self).pi_slice()
+    }
+    fn rq_wait(&self, expected: u32, deadline: Self::Deadline) -> bool {
+        (**self).rq_wait(expected, deadline)
+    }
+    fn requeue(&self, now: u32) {
+        (**self).requeue(now)
     }
 }
 
@@ -242,11 +261,22 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     continue;
                 }
                 let reply_due = f.expired(spec.reply);
+                if spec.pi && !reply_due && !f.expired(spec.boost) {
+                    // Sleep so that the server taking the message moves us
+                    // straight onto the slot's PI word (no extra wake-up).
+                    if s & RQ_WAITER == 0 {
+                        let _ = w.compare_exchange(s, s | RQ_WAITER, AcqRel, Acquire);
+                    } else if !f.rq_wait(s, f.earlier(spec.send, spec.boost)) {
+                        sleep(f, s, f.earlier(spec.send, spec.boost), &mut spins);
+                    }
+                    continue;
+                }
                 // Ask to be woken the moment a server takes the message if
                 // the reply deadline already passed (it applies from then),
                 // or to move to the priority-inheritance wait.
                 if (reply_due || spec.pi) && s & WAKE_ON_CLAIM == 0 {
-                    let _ = w.compare_exchange(s, s | WAKE_ON_CLAIM | WAITER, AcqRel, Acquire);
+                    let next = (s & !RQ_WAITER) | WAKE_ON_CLAIM | WAITER;
+                    let _ = w.compare_exchange(s, next, AcqRel, Acquire);
                     continue;
                 }
                 if spec.pi && f.expired(spec.boost) && f.pi_wait(PiWord::Boost, s, f.earlier(spec.send, f.pi_slice())) {
@@ -263,6 +293,12 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     return Outcome::Transfer;
                 }
                 if !f.expired(spec.reply) {
+                    if spec.pi && s & WAITER != 0 {
+                        // We wait on the PI word from now on: spare the
+                        // server a useless wake of the state word.
+                        let _ = w.compare_exchange(s, s & !WAITER, AcqRel, Acquire);
+                        continue;
+                    }
                     let slice = f.earlier(spec.reply, f.pi_slice());
                     if !(spec.pi && f.pi_wait(PiWord::Slot, s, slice)) {
                         sleep(f, s, spec.reply, &mut spins);
@@ -334,6 +370,9 @@ pub(crate) fn runtime_fail<F: Futex>(f: &F) -> bool {
                 if s & WAITER != 0 {
                     f.wake();
                 }
+                if s & RQ_WAITER != 0 {
+                    f.requeue(FAILED | (s & WAITER));
+                }
                 return true;
             }
             Err(now) => s = now,
@@ -347,8 +386,12 @@ pub(crate) fn server_claim<F: Futex>(f: &F) -> bool {
     let w = f.word();
     let mut s = w.load(Acquire);
     while phase(s) == POSTED {
-        match w.compare_exchange(s, (s & WAITER) | RECEIVED, AcqRel, Acquire) {
+        let next = (s & WAITER) | RECEIVED;
+        match w.compare_exchange(s, next, AcqRel, Acquire) {
             Ok(_) => {
+                if s & RQ_WAITER != 0 {
+                    f.requeue(next);
+                }
                 if s & WAKE_ON_CLAIM != 0 {
                     f.wake();
                 }
@@ -502,6 +545,12 @@ mod loom_tests {
         }
         fn pi_slice(&self) -> bool {
             true
+        }
+        fn rq_wait(&self, _: u32, _: bool) -> bool {
+            false
+        }
+        fn requeue(&self, _: u32) {
+            self.wake();
         }
     }
 

@@ -236,6 +236,8 @@ pub(crate) struct SlotPriv {
     pub gen: u32,
     /// The checked scheduling attributes of the queued message.
     pub sched: Sched,
+    /// The last check of a claim from this slot.
+    pub checked: priority::LastCheck,
     /// Set while a server thread holds the request (REPLY-blocked client).
     pub held: Option<Held>,
 }

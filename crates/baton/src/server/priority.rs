@@ -8,10 +8,41 @@
 //! the priority it runs at right now (a server thread boosted by priority
 //! inheritance claims its client's priority for the calls it makes on that
 //! client's behalf). A claim that fails is replaced by what the kernel
-//! says. Only senders that claim more than normal pay for the check.
+//! says. Only senders that claim more than normal pay for the check, and a
+//! slot remembers its last check for [`RECHECK_NS`], so a real-time client
+//! calling in a loop pays for it once per interval, not once per call.
 
 use crate::proto::queue::{rank_of, RANK_NORMAL};
 use crate::sys::sched::{self, Sched};
+
+/// How long a checked claim stays good for the same thread and claim.
+pub(crate) const RECHECK_NS: u64 = 10_000_000;
+
+/// The last check made for one slot.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LastCheck {
+    tid: i32,
+    claim: Sched,
+    result: Sched,
+    at_ns: u64,
+}
+
+impl LastCheck {
+    /// [`checked`], remembering the answer for the next calls of the same
+    /// thread with the same claim.
+    pub(crate) fn checked(&mut self, pid: i32, tid: i32, claim: Sched) -> Sched {
+        if rank(claim) <= RANK_NORMAL {
+            return claim;
+        }
+        let now = crate::sys::time::now_ns();
+        if self.tid == tid && self.claim == claim && now.saturating_sub(self.at_ns) < RECHECK_NS {
+            return self.result;
+        }
+        let result = checked(pid, tid, claim);
+        *self = LastCheck { tid, claim, result, at_ns: now };
+        result
+    }
+}
 
 fn rank(s: Sched) -> u32 {
     rank_of(s.policy, s.level)

@@ -91,3 +91,45 @@ pub(crate) fn unlock_pi(word: &AtomicU32, me: u32) {
     // EPERM (not ours after all) or EINVAL: nothing more we can do.
     let _ = futex::unlock_pi(word, futex::Flags::empty());
 }
+
+/// How a [`wait_requeue_pi`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Requeue {
+    /// We were moved to the PI word and now own it.
+    Owner,
+    /// Woken some other way, timed out, or the word changed: look again.
+    Retry,
+    /// The kernel refused the wait (sleep the plain way).
+    Unsupported,
+}
+
+/// Sleeps while `*word == expected` (`FUTEX_WAIT_REQUEUE_PI`), until
+/// `deadline`, or until moved onto `pi` by [`cmp_requeue_pi`] and given it.
+pub(crate) fn wait_requeue_pi(word: &AtomicU32, expected: u32, pi: &AtomicU32, deadline: Deadline) -> Requeue {
+    if deadline == Deadline::IMMEDIATE {
+        return Requeue::Retry;
+    }
+    let ts = deadline.timespec();
+    match futex::wait_requeue_pi(word, futex::Flags::empty(), expected, ts.as_ref(), pi) {
+        Ok(()) => Requeue::Owner,
+        Err(Errno::TIMEDOUT) | Err(Errno::AGAIN) | Err(Errno::INTR) => Requeue::Retry,
+        Err(_) => Requeue::Unsupported,
+    }
+}
+
+/// Moves one waiter of `word` (in [`wait_requeue_pi`]) onto `pi`, provided
+/// `*word == now`: it then waits there, lending its priority to `pi`'s
+/// owner, or owns `pi` at once and wakes if nobody does. A `pi` word naming
+/// a thread that no longer exists is cleared first.
+pub(crate) fn cmp_requeue_pi(word: &AtomicU32, now: u32, pi: &AtomicU32) {
+    use std::sync::atomic::Ordering::{Acquire, Relaxed};
+    for _ in 0..2 {
+        match futex::cmp_requeue_pi(word, futex::Flags::empty(), 0, pi, now) {
+            Err(Errno::SRCH) => {
+                let owner = pi.load(Relaxed);
+                let _ = pi.compare_exchange(owner, 0, Acquire, Relaxed);
+            }
+            _ => return,
+        }
+    }
+}
