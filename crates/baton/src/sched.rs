@@ -109,10 +109,29 @@ pub(crate) fn claim() -> Sched {
     });
     let inherited = INHERITED.with(|v| v.borrow().iter().copied().max());
     match inherited {
-        Some(p) if !own.is_realtime() || p > own.level => Sched { policy: libc::SCHED_FIFO, level: p },
+        Some(p) if !own.is_realtime() || p > own.level => {
+            await_boost(p);
+            Sched { policy: libc::SCHED_FIFO, level: p }
+        }
         _ => own,
     }
 }
+
+/// Waits (briefly, at most [`AWAIT_BOOST`]) until the kernel runs the
+/// calling thread at the real-time priority `p` it inherits: a client that
+/// has just blocked on our PI word takes a moment to be queued on it, and
+/// the server we are about to call checks our claim against the priority
+/// we run at. Only calls made on a real-time client's behalf pay for this
+/// (a read of `/proc/thread-self/stat`, usually once).
+fn await_boost(p: i32) {
+    let until = crate::sys::time::now_ns() + AWAIT_BOOST.as_nanos() as u64;
+    while sched::own_effective_rt_priority().is_none_or(|now| now < p) && crate::sys::time::now_ns() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// How long [`await_boost`] waits at most.
+const AWAIT_BOOST: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// The calling thread starts serving a request at real-time priority `p`.
 pub(crate) fn inherit(p: i32) {

@@ -5,23 +5,30 @@
 
 use crate::proto::slot::{self, PiWord};
 use crate::shm::SlotHeader;
-use crate::sys::futex::{self, PiLock, PI_TID_MASK, PI_WAITERS};
+use crate::sys::futex::{self, PiLock, PI_TID_MASK};
 use crate::sys::thread;
 use crate::sys::time::Deadline;
 use std::cell::Cell;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
-use std::sync::atomic::{fence, AtomicU32};
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::Duration;
 
-/// How long a priority-inheritance wait lasts before the client looks at
-/// the state word again: it bounds how long a client can stay behind a
-/// lock whose owner will not release it (a request answered by another
-/// thread than the one that took it, or taken by another thread than the
-/// one its boost went to). The first wait of a call is short, each next one
-/// twice as long, up to the longest, so a mismatch costs little and a long
-/// call few wake-ups.
-const PI_SLICE_FIRST: Duration = Duration::from_micros(100);
-const PI_SLICE_LONGEST: Duration = Duration::from_millis(2);
+/// How long a wait on the connection's boost word lasts before the client
+/// looks at its state again: the thread that takes its request is often
+/// not the one the boost went to, and only the boost word's owner can end
+/// that wait. The first wait of a call is short, each next one twice as
+/// long, up to the longest, so a mismatch costs little and a long wait few
+/// wake-ups.
+const BOOST_SLICE_FIRST: Duration = Duration::from_micros(100);
+const BOOST_SLICE_LONGEST: Duration = Duration::from_millis(2);
+
+/// How long a wait on the slot's PI word lasts before the client looks at
+/// its state again. The word's owner is the thread working on the request,
+/// which releases it as it answers; the slice only bounds how long a
+/// client waits when the answer came from elsewhere (another thread, or
+/// the channel's destruction) and the owner has not come back to receive.
+/// Each look briefly lets the boost go, so it is long.
+const SLOT_SLICE: Duration = Duration::from_millis(10);
 
 /// A slot's state word as a futex (the server's view: no PI waits).
 pub(crate) struct SlotFutex<'a>(pub &'a SlotHeader);
@@ -59,8 +66,8 @@ impl slot::Futex for SlotFutex<'_> {
         false
     }
 
-    fn pi_slice(&self) -> Deadline {
-        Deadline::after(PI_SLICE_LONGEST)
+    fn pi_slice(&self, _: PiWord) -> Deadline {
+        Deadline::after(SLOT_SLICE)
     }
 
     fn rq_wait(&self, expected: u32, deadline: Deadline) -> bool {
@@ -83,7 +90,7 @@ pub(crate) struct ClientFutex<'a> {
     pub slot: SlotFutex<'a>,
     /// The connection's boost word.
     pub boost: &'a AtomicU32,
-    /// Priority-inheritance waits so far in this call.
+    /// Waits on the boost word so far in this call.
     pub slices: Cell<u32>,
 }
 
@@ -124,33 +131,30 @@ impl slot::Futex for ClientFutex<'_> {
         self.slot.requeue(now)
     }
 
-    fn pi_slice(&self) -> Deadline {
+    fn pi_slice(&self, word: PiWord) -> Deadline {
+        if word == PiWord::Slot {
+            return Deadline::after(SLOT_SLICE);
+        }
         let n = self.slices.get();
         self.slices.set(n.saturating_add(1));
-        Deadline::after(PI_SLICE_FIRST.saturating_mul(1 << n.min(5)).min(PI_SLICE_LONGEST))
+        Deadline::after(BOOST_SLICE_FIRST.saturating_mul(1 << n.min(5)).min(BOOST_SLICE_LONGEST))
     }
 
-    /// Announces itself as a waiter in the PI word, looks at the state word
-    /// a last time (the server publishes its answer, then releases the PI
-    /// word if it sees a waiter: so either we see the answer or the server
-    /// sees us), then blocks in `FUTEX_LOCK_PI2`. Once it gets the lock it
-    /// gives it straight back.
+    /// Blocks in `FUTEX_LOCK_PI2` on the PI word while its owner works for
+    /// us. No wake-up can be lost: the server publishes its answer before
+    /// it releases the word, so if the word is free by the time we lock it
+    /// we get it at once and look at the state word again.
     fn pi_wait(&self, which: PiWord, expected: u32, deadline: Deadline) -> bool {
         let word = match which {
             PiWord::Slot => &self.slot.0.pi,
             PiWord::Boost => self.boost,
         };
         let me = thread::tid() as u32;
-        let owner = word.load(Acquire);
-        let tid = owner & PI_TID_MASK;
+        let tid = word.load(Acquire) & PI_TID_MASK;
         if tid == 0 || tid == me {
             return false;
         }
-        if owner & PI_WAITERS == 0 && word.compare_exchange(owner, owner | PI_WAITERS, AcqRel, Acquire).is_err() {
-            return true; // the word moved: look again
-        }
-        fence(SeqCst);
-        if self.slot.0.state.load(Relaxed) != expected {
+        if self.slot.0.state.load(Acquire) != expected {
             return true;
         }
         match futex::lock_pi(word, deadline) {

@@ -101,9 +101,9 @@ pub(crate) trait Futex {
     /// the wait must not begin if it has changed. Returns `false` if there
     /// is no owner to wait for (the caller sleeps the plain way instead).
     fn pi_wait(&self, word: PiWord, expected: u32, deadline: Self::Deadline) -> bool;
-    /// A deadline a short while from now: how long a priority-inheritance
-    /// wait lasts before the caller looks at the state word again.
-    fn pi_slice(&self) -> Self::Deadline;
+    /// How long a priority-inheritance wait on `word` lasts before the
+    /// caller looks at the state word again.
+    fn pi_slice(&self, word: PiWord) -> Self::Deadline;
     /// Sleeps while the word holds `expected`, ready to be moved onto the
     /// slot's PI word by [`Futex::requeue`] (`FUTEX_WAIT_REQUEUE_PI`).
     /// Returns `false` if that is not possible here (sleep plainly).
@@ -147,8 +147,8 @@ impl<T: Futex> Futex for &T {
     fn pi_wait(&self, word: PiWord, expected: u32, deadline: Self::Deadline) -> bool {
         (**self).pi_wait(word, expected, deadline)
     }
-    fn pi_slice(&self) -> Self::Deadline {
-        (**self).pi_slice()
+    fn pi_slice(&self, word: PiWord) -> Self::Deadline {
+        (**self).pi_slice(word)
     }
     fn rq_wait(&self, expected: u32, deadline: Self::Deadline) -> bool {
         (**self).rq_wait(expected, deadline)
@@ -279,7 +279,10 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     let _ = w.compare_exchange(s, next, AcqRel, Acquire);
                     continue;
                 }
-                if spec.pi && f.expired(spec.boost) && f.pi_wait(PiWord::Boost, s, f.earlier(spec.send, f.pi_slice())) {
+                if spec.pi
+                    && f.expired(spec.boost)
+                    && f.pi_wait(PiWord::Boost, s, f.earlier(spec.send, f.pi_slice(PiWord::Boost)))
+                {
                     continue;
                 }
                 let mut until = if reply_due { spec.send } else { f.earlier(spec.send, spec.reply) };
@@ -299,7 +302,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                         let _ = w.compare_exchange(s, s & !WAITER, AcqRel, Acquire);
                         continue;
                     }
-                    let slice = f.earlier(spec.reply, f.pi_slice());
+                    let slice = f.earlier(spec.reply, f.pi_slice(PiWord::Slot));
                     if !(spec.pi && f.pi_wait(PiWord::Slot, s, slice)) {
                         sleep(f, s, spec.reply, &mut spins);
                     }
@@ -311,7 +314,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                         continue;
                     }
                     // Asked already: stay blocked until the server answers.
-                    if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.pi_slice())) {
+                    if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.pi_slice(PiWord::Slot))) {
                         sleep(f, s, f.never(), &mut spins);
                     }
                 } else if phase(s) == RECEIVED {
@@ -543,7 +546,7 @@ mod loom_tests {
         fn pi_wait(&self, _: PiWord, _: u32, _: bool) -> bool {
             false
         }
-        fn pi_slice(&self) -> bool {
+        fn pi_slice(&self, _: PiWord) -> bool {
             true
         }
         fn rq_wait(&self, _: u32, _: bool) -> bool {

@@ -92,8 +92,8 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
             match slot::phase(s) {
                 slot::POSTED if sp.queued.is_none() && sp.held.is_none() => {
                     let (policy, level) = unpack_sched(h.sched.load(Relaxed));
-                    let claim = Sched { policy, level };
-                    sp.sched = sp.checked.checked(e.conn.cred.pid, h.tid.load(Relaxed), claim);
+                    sp.claim = Sched { policy, level };
+                    sp.sched = sp.checked.checked(e.conn.cred.pid, h.tid.load(Relaxed), sp.claim);
                     let rank = rank_of(sp.sched.policy, sp.sched.level);
                     fresh.push(Fresh::Message { seq: h.seq.load(Relaxed), rank, slot });
                 }

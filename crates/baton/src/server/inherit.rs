@@ -38,8 +38,8 @@ use crate::sys::futex::{self, PI_TID_MASK, PI_WAITERS};
 use crate::sys::sched::{self as sys_sched, Sched};
 use crate::sys::thread;
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{fence, AtomicU32};
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::Arc;
 
 thread_local! {
@@ -79,6 +79,26 @@ pub(crate) fn claimed(conn: &Arc<ServerConn>, slot: u32, level: i32) {
     designate(boost);
 }
 
+/// After taking a real-time request: waits (at most [`AWAIT_WAITER`]) until
+/// the client is blocked on the slot's PI word (the kernel marks the word
+/// `FUTEX_WAITERS` when it queues a waiter and lends its priority), so this thread carries the
+/// client's priority before it does anything on the client's behalf (a
+/// call it makes next is then ranked and boosted by the server it calls).
+/// A client asleep when the request was taken was moved there by the claim
+/// itself; one still running gets there within microseconds.
+pub(crate) fn await_waiter(h: &SlotHeader) {
+    let until = crate::sys::time::now_ns() + AWAIT_WAITER.as_nanos() as u64;
+    while h.pi.load(Acquire) & PI_WAITERS == 0 && crate::sys::time::now_ns() < until {
+        if crate::proto::slot::phase(h.state.load(Relaxed)) != crate::proto::slot::RECEIVED {
+            return; // answered, abandoned or failed meanwhile
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// How long [`await_waiter`] waits for a client to block at most.
+const AWAIT_WAITER: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// Names this thread in a boost word that names nobody.
 pub(crate) fn designate(boost: &AtomicU32) {
     let _ = boost.compare_exchange(0, me(), AcqRel, Relaxed);
@@ -95,9 +115,6 @@ pub(crate) fn release(conn: &Arc<ServerConn>, slot: u32) {
     });
     let Some(level) = found else { return };
     sched::disinherit(level);
-    // Pairs with the client's fence in its PI wait: it announced itself in
-    // the word, or it sees the answer.
-    fence(SeqCst);
     futex::unlock_pi(&conn.seg.slot(slot).pi, me());
     designate(&conn.seg.header().server.boost);
 }
@@ -109,7 +126,6 @@ pub(crate) fn entering_receive() {
     let owned = OWNED.with(|o| std::mem::take(&mut *o.borrow_mut()));
     if !owned.is_empty() {
         sched::disinherit_all();
-        fence(SeqCst);
         for (conn, slot, _) in owned {
             futex::unlock_pi(&conn.seg.slot(slot).pi, me());
         }

@@ -234,7 +234,9 @@ pub(crate) struct SlotPriv {
     pub queued: Option<Key>,
     /// Generation of the current/next request (part of the receive id).
     pub gen: u32,
-    /// The checked scheduling attributes of the queued message.
+    /// The scheduling attributes the queued message claims, and those it
+    /// is ranked and reported at (the claim, checked).
+    pub claim: Sched,
     pub sched: Sched,
     /// The last check of a claim from this slot.
     pub checked: priority::LastCheck,
@@ -250,9 +252,6 @@ pub(crate) struct Held {
     pub rank: u32,
     /// The sender's checked scheduling attributes.
     pub sched: Sched,
-    /// The taking thread owns the slot's PI word (real-time client,
-    /// channel without `FIXED_PRIORITY`).
-    pub pi: bool,
     /// The unblock pulse in the queue, if one was sent and not yet received.
     pub unblock: Option<Key>,
     pub unblock_sent: bool,

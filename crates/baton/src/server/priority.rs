@@ -60,7 +60,7 @@ pub(crate) fn checked(pid: i32, tid: i32, claim: Sched) -> Sched {
     if rank(claim) <= rank(base) {
         return claim;
     }
-    match sched::effective_rt_priority(pid, tid) {
+    match effective_soon(pid, tid, claim) {
         Some(now) if claim.is_realtime() && now >= claim.level => claim,
         Some(now) if now > 0 && rank(Sched { policy: libc::SCHED_FIFO, level: now }) > rank(base) => {
             Sched { policy: libc::SCHED_FIFO, level: now }
@@ -68,6 +68,23 @@ pub(crate) fn checked(pid: i32, tid: i32, claim: Sched) -> Sched {
         _ => base,
     }
 }
+
+/// The real-time priority `tid` runs at, looking a few times over
+/// [`SETTLE`] if it is below a real-time `claim`: a server thread's boost
+/// can lapse for a few microseconds while its client re-enters its wait.
+fn effective_soon(pid: i32, tid: i32, claim: Sched) -> Option<i32> {
+    let until = crate::sys::time::now_ns() + SETTLE.as_nanos() as u64;
+    loop {
+        let now = sched::effective_rt_priority(pid, tid);
+        if !claim.is_realtime() || now.is_some_and(|p| p >= claim.level) || crate::sys::time::now_ns() >= until {
+            return now;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// How long [`effective_soon`] looks at most.
+const SETTLE: std::time::Duration = std::time::Duration::from_micros(30);
 
 #[cfg(test)]
 mod tests {

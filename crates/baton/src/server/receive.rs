@@ -43,7 +43,7 @@ fn timed_out() -> Error {
 /// Outcome of one look at the queue.
 enum Took {
     Pulse(Pulse),
-    Message { conn: Arc<super::ServerConn>, slot: u32, gen: u32, sched: Sched },
+    Message { conn: Arc<super::ServerConn>, slot: u32, gen: u32, sched: Sched, pi: bool },
     Nothing,
 }
 
@@ -59,6 +59,13 @@ impl ChannelShared {
         inherit::entering_receive();
         let mut ready = [Ready { token: 0 }; 16];
         let mut st = self.lock();
+        if st.last_receiver == 0 && self.flags & chf::FIXED_PRIORITY == 0 {
+            // The channel's first receiver: connections made before it
+            // have nobody named in their boost word yet.
+            for e in st.conns.values() {
+                inherit::designate(&e.conn.seg.header().server.boost);
+            }
+        }
         st.last_receiver = crate::sys::thread::tid() as u32;
         loop {
             if st.destroyed {
@@ -75,8 +82,11 @@ impl ChannelShared {
             }
             match took {
                 Took::Pulse(p) => return Ok(Received::Pulse(p)),
-                Took::Message { conn, slot, gen, sched } => {
+                Took::Message { conn, slot, gen, sched, pi } => {
                     drop(st);
+                    if pi {
+                        inherit::await_waiter(conn.seg.slot(slot));
+                    }
                     if let Some(r) = Request::deliver(self.clone(), conn, slot, gen, sched, parts) {
                         return Ok(Received::Message(r));
                     }
@@ -127,7 +137,13 @@ impl ChannelShared {
                         continue; // inconsistent (a client wrote over a held slot)
                     }
                     let h = e.conn.seg.slot(slot);
-                    let pi = sp.sched.is_realtime() && self.flags & chf::FIXED_PRIORITY == 0;
+                    // Inheritance follows the claim, not its check: the
+                    // kernel lends only the priority a waiter really has,
+                    // so a false claim gains nothing, while a true one made
+                    // by a server thread whose own client has not yet
+                    // blocked on it (and so does not look boosted yet)
+                    // still carries the boost down the chain.
+                    let pi = sp.claim.is_realtime() && self.flags & chf::FIXED_PRIORITY == 0;
                     if pi {
                         inherit::before_claim(h);
                     }
@@ -138,18 +154,17 @@ impl ChannelShared {
                         continue; // withdrawn (send timeout)
                     }
                     if pi {
-                        inherit::claimed(&e.conn, slot, sp.sched.level);
+                        inherit::claimed(&e.conn, slot, sp.claim.level);
                     }
                     sp.gen = (sp.gen + 1) & GEN_MASK;
                     sp.held = Some(Held {
                         gen: sp.gen,
                         rank: key.rank(),
                         sched: sp.sched,
-                        pi,
                         unblock: None,
                         unblock_sent: false,
                     });
-                    Took::Message { conn: e.conn.clone(), slot, gen: sp.gen, sched: sp.sched }
+                    Took::Message { conn: e.conn.clone(), slot, gen: sp.gen, sched: sp.sched, pi }
                 }
             };
             if !st.queue.is_empty() && st.receivers > 0 {

@@ -311,9 +311,8 @@ impl Request {
         match slot::server_begin(&f) {
             Begin::Busy => {}
             Begin::Abandoned | Begin::Corrupt => {
-                if self.forget().is_some_and(|h| h.pi) {
-                    inherit::release(&self.conn, self.slot);
-                }
+                self.forget();
+                inherit::release(&self.conn, self.slot);
                 return Err(gone());
             }
         }
@@ -415,13 +414,13 @@ impl Request {
     fn answer(&mut self, how: Answer<'_>) -> Result<()> {
         // A forked child shares the parent's segments: it must not write.
         Error::check_not_forked()?;
-        let Some(held) = self.forget() else { return Err(gone()) };
-        let r = self.publish(how);
-        if held.pi {
-            // After the answer is out: a client waiting on the PI word
-            // wakes to find it.
-            inherit::release(&self.conn, self.slot);
-        }
+        let r = match self.forget() {
+            Some(_) => self.publish(how),
+            None => Err(gone()),
+        };
+        // After the answer is out (or the request turned out to be gone): a
+        // client waiting on the PI word this thread owns wakes to find it.
+        inherit::release(&self.conn, self.slot);
         r
     }
 

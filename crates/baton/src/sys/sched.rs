@@ -91,7 +91,16 @@ pub(crate) fn thread_of(pid: i32, tid: i32) -> bool {
 /// 18: `-1 - rt_priority` for real-time, `20 + nice` otherwise); `None` if
 /// it runs at a normal priority.
 pub(crate) fn effective_rt_priority(pid: i32, tid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    rt_priority_in(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+/// [`effective_rt_priority`] of the calling thread.
+pub(crate) fn own_effective_rt_priority() -> Option<i32> {
+    rt_priority_in("/proc/thread-self/stat")
+}
+
+fn rt_priority_in(path: &str) -> Option<i32> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The command name (field 2) may contain spaces; fields resume after ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let prio: i32 = rest.split(' ').nth(18 - 3)?.parse().ok()?;
