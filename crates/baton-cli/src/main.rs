@@ -1,7 +1,8 @@
 //! The `baton` command.
 //!
 //! - `baton bench`: round-trip latency of baton side by side with the raw
-//!   kernel primitives it is built from (see [`mod@bench`]).
+//!   kernel primitives it is built from, and a real-time client's latency
+//!   under load (see [`mod@bench`]).
 #![deny(unsafe_code)]
 
 mod bench;
@@ -20,15 +21,33 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Measure round trips between two processes: baton next to a futex
-    /// ping-pong and a pipe pair, on one CPU, on two CPUs and unpinned.
+    /// ping-pong, a pipe pair and a Unix SOCK_SEQPACKET socket, on one CPU,
+    /// on two CPUs and unpinned; then a real-time client's latency under
+    /// load, baton against a SOCK_SEQPACKET server.
     ///
-    /// Each run starts a server and a client process (this binary, run
-    /// again) that exchange a 64-byte request and a 64-byte reply. After a
-    /// warm-up the client reads CLOCK_MONOTONIC once between round trips,
-    /// so every round trip is one sample; each process measures its own CPU
-    /// time. Every configuration runs several times, interleaved with the
-    /// others, and each figure is the median over those runs. Progress goes
-    /// to stderr, the table to stdout.
+    /// Round-trip section (first table): each run starts a server and a
+    /// client process (this binary, run again) that exchange a 64-byte
+    /// request and a 64-byte reply. After a warm-up the client reads
+    /// CLOCK_MONOTONIC once between round trips, so every round trip is one
+    /// sample; each process measures its own CPU time.
+    ///
+    /// Load section (second table): a server process with one SCHED_OTHER
+    /// thread works ~20 µs (calibrated, printed) on each 64-byte request
+    /// before it answers; a SCHED_FIFO 50 client process calls it once
+    /// every 1 ms (sleeping in between) and times each call, alone (idle)
+    /// and while 8 SCHED_OTHER client processes call the server back to
+    /// back. Same server logic for baton and for SOCK_SEQPACKET (one
+    /// listening socket, epoll over the accepted ones). It reports the
+    /// real-time client's p50/p99/p99.9/max, the flooders' throughput, each
+    /// transport's under-load p99.9 ÷ idle p99.9, and whether the goal
+    /// (baton within 2×) was met. It runs unpinned, and is skipped, with
+    /// the reason, if SCHED_FIFO is not permitted (run as root, or with
+    /// CAP_SYS_NICE or RLIMIT_RTPRIO >= 50).
+    ///
+    /// Every configuration runs several times, interleaved with the others,
+    /// and each figure is the median over those runs. All peer processes
+    /// are killed at the end of their run and on any error. Progress goes
+    /// to stderr, the tables to stdout.
     #[command(after_long_help = bench::JSON_HELP)]
     Bench(bench::Args),
     /// One side of a benchmark pair; `baton bench` starts two of these.

@@ -1,49 +1,110 @@
-//! `baton bench` end to end: a tiny run of every transport and placement,
-//! checked for completeness and sane figures (never for speed).
+//! `baton bench` end to end: a tiny run of every transport and placement
+//! and of the load section, checked for completeness and sane figures
+//! (never for speed, nor for the load section's goal); and the load section
+//! reported as skipped, with its reason, where SCHED_FIFO is not permitted.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
+/// The real-time client's priority in the load section.
+const RT_PRIORITY: i32 = 50;
 
 #[test]
 fn quick_bench_writes_every_row() {
-    let json = std::env::temp_dir().join(format!("baton-bench-test-{}.json", std::process::id()));
-    let args = ["bench", "--quick", "-n", "200", "--warmup", "20", "--runs", "2", "--json"];
-    let mut child = Command::new(BATON).args(args).arg(&json).stdout(Stdio::null()).spawn().unwrap();
+    let args = ["--quick", "-n", "200", "--warmup", "20", "--runs", "2", "--rt-calls", "300"];
+    let doc = bench("all", &args, |_| {});
+    check(&doc);
+    check_load(&doc, realtime_allowed());
+}
+
+#[test]
+fn load_section_without_sched_fifo_is_reported_skipped() {
+    let mut as_nobody = false;
+    if realtime_allowed() {
+        // Root may not be able to lose the permission (RLIMIT_RTPRIO lets
+        // anyone in); otherwise run the bench as nobody, without it.
+        let rtprio = rustix::process::getrlimit(rustix::process::Resource::Rtprio).current;
+        if !(rustix::process::geteuid().is_root() && rtprio.is_some_and(|r| r < RT_PRIORITY as u64)) {
+            eprintln!("SCHED_FIFO is permitted here and cannot be taken away; nothing to check");
+            return;
+        }
+        as_nobody = true;
+    }
+    let doc = bench("unprivileged", &["--quick", "--section", "load", "--rt-calls", "100"], |cmd| {
+        if as_nobody {
+            cmd.uid(65534).gid(65534);
+        }
+    });
+    assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["load"]);
+    check_load(&doc, false);
+}
+
+/// Runs `baton bench` with `args` (`prepare` may change the command) and
+/// reads its JSON output; `name` is unique among the tests.
+fn bench(name: &str, args: &[&str], prepare: impl FnOnce(&mut Command)) -> Json {
+    let dir = std::env::temp_dir().join(format!("baton-bench-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The bench may run as another user: let it write its JSON here.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let json = dir.join("out.json");
+    let mut cmd = Command::new(BATON);
+    cmd.arg("bench").args(args).arg("--json").arg(&json).stdout(Stdio::null());
+    prepare(&mut cmd);
+    let status = wait(cmd.spawn().unwrap());
+    let text = std::fs::read_to_string(&json);
+    remove(&dir);
+    assert!(status.success(), "baton bench failed: {status}");
+    Json::parse(&text.unwrap())
+}
+
+fn wait(mut child: std::process::Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("baton bench did not finish");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "baton bench failed: {status}");
-    let text = std::fs::read_to_string(&json).unwrap();
-    let _ = std::fs::remove_file(&json);
-    check(&Json::parse(&text));
+    }
+}
+
+fn remove(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Whether this process may use SCHED_FIFO at the load section's priority
+/// (tried on a thread that then ends).
+fn realtime_allowed() -> bool {
+    std::thread::spawn(|| baton::set_thread_priority(baton::Policy::Fifo, RT_PRIORITY).is_ok()).join().unwrap()
 }
 
 fn check(doc: &Json) {
-    assert_eq!(doc.get("schema").str(), "baton-bench/1");
+    assert_eq!(doc.get("schema").str(), "baton-bench/2");
+    assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["round-trip", "load"]);
     assert_eq!(doc.get("iterations").num(), 200.0);
-    let rows = doc.get("rows").arr();
-    let skipped: Vec<&str> = doc.get("skipped").arr().iter().map(|s| s.get("placement").str()).collect();
+    let rows: Vec<&Json> = doc.get("rows").arr().iter().filter(|r| r.get("mode").str() == "blocking").collect();
+    let skipped: Vec<&str> = doc
+        .get("skipped")
+        .arr()
+        .iter()
+        .filter(|s| s.get("section").str() == "round-trip")
+        .map(|s| s.get("placement").str())
+        .collect();
     let mut seen = Vec::new();
     for row in rows {
         let (transport, placement) = (row.get("transport").str(), row.get("placement").str());
         seen.push((transport, placement));
-        assert_eq!(row.get("mode").str(), "blocking");
         assert_eq!(row.get("size").num(), 64.0);
         assert_eq!(row.get("n").num(), 200.0);
         assert_eq!(row.get("runs").num(), 2.0);
-        let lat: Vec<f64> = ["p50_ns", "p99_ns", "p999_ns", "max_ns"].iter().map(|k| row.get(k).num()).collect();
-        assert!(lat[0] > 0.0 && lat.windows(2).all(|w| w[0] <= w[1]), "{transport} {placement}: {lat:?}");
+        check_latency(row, &format!("{transport} {placement}"));
         for key in ["round_trips_per_sec", "cpu_ns_per_round_trip", "baton_p50_ratio"] {
             assert!(row.get(key).num() > 0.0, "{transport} {placement}: {key} is not positive");
         }
@@ -51,15 +112,71 @@ fn check(doc: &Json) {
         assert_eq!(row.get("server_cpu").is_num(), pinned);
         assert_eq!(row.get("client_cpu").is_num(), pinned);
     }
+    const TRANSPORTS: [&str; 4] = ["baton", "futex", "pipe", "seqpacket"];
     for placement in ["same-cpu", "cross-cpu", "unpinned"] {
         if skipped.contains(&placement) {
             continue;
         }
-        for transport in ["baton", "futex", "pipe"] {
+        for transport in TRANSPORTS {
             assert!(seen.contains(&(transport, placement)), "no row for {transport} {placement}");
         }
     }
-    assert_eq!(seen.len() + 3 * skipped.len(), 9);
+    assert_eq!(seen.len() + TRANSPORTS.len() * skipped.len(), 3 * TRANSPORTS.len());
+}
+
+/// Latencies positive and in order.
+fn check_latency(row: &Json, what: &str) {
+    let lat: Vec<f64> = ["p50_ns", "p99_ns", "p999_ns", "max_ns"].iter().map(|k| row.get(k).num()).collect();
+    assert!(lat[0] > 0.0 && lat.windows(2).all(|w| w[0] <= w[1]), "{what}: {lat:?}");
+}
+
+/// The load section: its four rows and its `load` object if it `ran`,
+/// else a skipped entry with a reason and no rows.
+fn check_load(doc: &Json, ran: bool) {
+    let rows: Vec<&Json> = doc.get("rows").arr().iter().filter(|r| r.get("mode").str().starts_with("rt-")).collect();
+    let skipped: Vec<&Json> = doc.get("skipped").arr().iter().filter(|s| s.get("section").str() == "load").collect();
+    if !ran {
+        assert!(rows.is_empty(), "load rows without SCHED_FIFO");
+        assert_eq!(*doc.get("load"), Json::Null);
+        assert_eq!(skipped.len(), 1, "the load section is neither run nor reported skipped");
+        let reason = skipped[0].get("reason").str();
+        assert!(reason.contains("SCHED_FIFO"), "unhelpful reason {reason:?}");
+        return;
+    }
+    assert!(skipped.is_empty(), "load section skipped although SCHED_FIFO works: {skipped:?}");
+    let load = doc.get("load");
+    assert_eq!(load.get("rt_policy").str(), "SCHED_FIFO");
+    assert_eq!(load.get("rt_priority").num(), f64::from(RT_PRIORITY));
+    assert_eq!(load.get("rt_calls").num(), 300.0);
+    assert_eq!(load.get("flooders").num(), 8.0);
+    for key in ["rt_period_ns", "server_work_rounds", "server_work_ns", "goal_ratio"] {
+        assert!(load.get(key).num() > 0.0, "load: {key} is not positive");
+    }
+    for key in ["baton_p999_ratio", "seqpacket_p999_ratio"] {
+        assert!(load.get(key).num() > 0.0, "load: {key} is not positive");
+    }
+    // Measured, whichever way it went.
+    assert!(matches!(load.get("goal_met"), Json::Bool(_)));
+    assert!(matches!(load.get("socket_grew"), Json::Bool(_)));
+    let mut seen = Vec::new();
+    for row in rows {
+        let (transport, mode) = (row.get("transport").str(), row.get("mode").str());
+        seen.push((transport, mode));
+        let what = format!("{transport} {mode}");
+        assert_eq!(row.get("placement").str(), "unpinned");
+        assert_eq!(row.get("n").num(), 300.0, "{what}");
+        assert_eq!(row.get("runs").num(), 2.0, "{what}");
+        check_latency(row, &what);
+        let under_load = mode == "rt-under-load";
+        assert_eq!(row.get("flooders").num(), if under_load { 8.0 } else { 0.0 }, "{what}");
+        assert_eq!(row.get("flood_calls_per_sec").num() > 0.0, under_load, "{what}: flood_calls_per_sec");
+        assert!(row.get("rt_cpu_ns_per_call").num() > 0.0, "{what}: rt_cpu_ns_per_call");
+        assert!(row.get("p999_ratio_to_idle").num() > 0.0, "{what}: p999_ratio_to_idle");
+    }
+    seen.sort_unstable();
+    let want =
+        [("baton", "rt-idle"), ("baton", "rt-under-load"), ("seqpacket", "rt-idle"), ("seqpacket", "rt-under-load")];
+    assert_eq!(seen, want);
 }
 
 #[test]
@@ -67,7 +184,21 @@ fn help_documents_the_json_schema() {
     let out = Command::new(BATON).args(["bench", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for word in ["--quick", "--iterations", "--json", "baton-bench/1", "p999_ns", "cpu_ns_per_round_trip"] {
+    let words = [
+        "--quick",
+        "--iterations",
+        "--json",
+        "--section",
+        "--rt-calls",
+        "baton-bench/2",
+        "p999_ns",
+        "cpu_ns_per_round_trip",
+        "rt-under-load",
+        "flood_calls_per_sec",
+        "p999_ratio_to_idle",
+        "SCHED_FIFO",
+    ];
+    for word in words {
         assert!(help.contains(word), "`baton bench --help` does not mention {word}");
     }
 }

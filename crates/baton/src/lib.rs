@@ -113,7 +113,7 @@ mod types;
 mod wait;
 
 #[cfg(not(loom))]
-pub use client::{ConnectBuilder, Connection, Timeout};
+pub use client::{ConnectBuilder, Connection, Timeout, DEFAULT_BOOST_DELAY};
 #[cfg(not(loom))]
 pub use error::{Error, Result};
 #[cfg(not(loom))]

@@ -490,6 +490,28 @@ fn the_queue_is_ordered_by_priority_fifo_among_equals() {
     queued.finish();
 }
 
+/// A real-time call sent while the server already holds queued normal
+/// calls (it took them in with the one it is busy with) is still served
+/// before them: the receive looks for new work before it takes from a
+/// queue that was filled earlier.
+#[test]
+fn a_later_realtime_call_overtakes_calls_queued_before_it() {
+    let Some(_run) = begin("later call overtakes", shared()) else { return };
+    let name = "realtime/overtake";
+    let ch = channel(name);
+    let early = Queuer::post(name, &["call other 0", "call other 0", "call other 0"]);
+    // Taking the first call moves all three into the queue.
+    let (first, held) = next(&ch);
+    assert_eq!(first.index, 0);
+    let late = Queuer::post(name, &["call fifo 20"]);
+    answer(held.unwrap(), 0);
+    let got = take_all(&ch, 3);
+    let order: Vec<_> = got.iter().map(|g| (g.index, g.policy)).collect();
+    assert_eq!(order, [(0, libc::SCHED_FIFO), (1, libc::SCHED_OTHER), (2, libc::SCHED_OTHER)], "{got:?}");
+    early.finish();
+    late.finish();
+}
+
 /// A thread that left `SCHED_FIFO` 80 behind baton's back still claims 80;
 /// the server ranks it as what it is, normal. So does a pulse sent at
 /// priority 99 by a normal thread.

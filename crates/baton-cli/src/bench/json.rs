@@ -4,9 +4,16 @@
 //!
 #![doc = include_str!("json-schema.md")]
 
+use super::load;
+use super::peers::Transport;
+use super::plan::{Cpus, Placement};
 use super::results::{Results, Row};
+use super::stats::Summary;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+
+/// The schema's name and version.
+pub const SCHEMA: &str = "baton-bench/2";
 
 /// The schema, for `baton bench --help`.
 pub const SCHEMA_HELP: &str = include_str!("json-schema.md");
@@ -16,7 +23,9 @@ pub fn write(r: &Results, out: &mut impl Write) -> io::Result<()> {
     let s = &r.setup;
     let cpus: Vec<String> = s.machine.cpus.iter().map(usize::to_string).collect();
     writeln!(out, "{{")?;
-    writeln!(out, "  \"schema\": \"baton-bench/1\",")?;
+    let sections: Vec<String> = r.sections.iter().map(|s| format!("\"{}\"", s.name())).collect();
+    writeln!(out, "  \"schema\": \"{SCHEMA}\",")?;
+    writeln!(out, "  \"sections\": [{}],", sections.join(", "))?;
     writeln!(out, "  \"size\": {},", s.size)?;
     writeln!(out, "  \"iterations\": {},", s.iterations)?;
     writeln!(out, "  \"warmup\": {},", s.warmup)?;
@@ -26,44 +35,86 @@ pub fn write(r: &Results, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "  \"clocksource\": {},", string(&s.machine.clocksource))?;
     writeln!(out, "  \"kernel\": {},", string(&s.machine.kernel))?;
     writeln!(out, "  \"cpus\": [{}],", cpus.join(", "))?;
-    let rows: Vec<String> = r.rows.iter().map(row).collect();
+    writeln!(out, "  \"load\": {},", load::json::setup(r.load.as_ref()))?;
+    let mut rows: Vec<String> = r.rows.iter().map(row).collect();
+    rows.extend(r.load.iter().flat_map(load::json::rows));
     writeln!(out, "  \"rows\": [\n    {}\n  ],", rows.join(",\n    "))?;
     let skipped: Vec<String> = r
         .skipped
         .iter()
-        .map(|k| format!("{{\"placement\": \"{}\", \"reason\": {}}}", k.placement.name(), string(&k.reason)))
+        .map(|k| {
+            let (section, placement) = (k.section.name(), k.placement.name());
+            format!("{{\"section\": \"{section}\", \"placement\": \"{placement}\", \"reason\": {}}}", string(&k.reason))
+        })
         .collect();
     writeln!(out, "  \"skipped\": [{}]", skipped.join(", "))?;
     writeln!(out, "}}")
 }
 
 fn row(r: &Row) -> String {
-    let cpu = |c: Option<usize>| c.map_or("null".to_owned(), |c| c.to_string());
-    let l = &r.latency;
+    let head = Head {
+        transport: r.transport,
+        mode: r.transport.mode(),
+        placement: r.placement,
+        cpus: r.cpus,
+        size: r.size,
+        n: r.n,
+        runs: r.runs,
+        latency: &r.latency,
+    };
     format!(
-        "{{\"transport\": \"{}\", \"mode\": \"{}\", \"placement\": \"{}\", \"server_cpu\": {}, \"client_cpu\": {}, \
-         \"size\": {}, \"n\": {}, \"runs\": {}, \"p50_ns\": {}, \"p99_ns\": {}, \"p999_ns\": {}, \"max_ns\": {}, \
-         \"round_trips_per_sec\": {}, \"cpu_ns_per_round_trip\": {}, \"baton_p50_ratio\": {}}}",
-        r.transport.name(),
-        r.transport.mode(),
-        r.placement.name(),
-        cpu(r.cpus.server),
-        cpu(r.cpus.client),
-        r.size,
-        r.n,
-        r.runs,
-        l.p50,
-        l.p99,
-        l.p999,
-        l.max,
+        "{{{}, \"round_trips_per_sec\": {}, \"cpu_ns_per_round_trip\": {}, \"baton_p50_ratio\": {}}}",
+        head.fields(),
         number(r.round_trips_per_sec),
         number(r.cpu_ns_per_round_trip),
-        r.baton_ratio.map_or("null".to_owned(), number)
+        optional(r.baton_ratio)
     )
 }
 
+/// The fields every row starts with.
+#[derive(Clone, Copy, Debug)]
+pub struct Head<'a> {
+    pub transport: Transport,
+    pub mode: &'a str,
+    pub placement: Placement,
+    pub cpus: Cpus,
+    pub size: usize,
+    pub n: u64,
+    pub runs: usize,
+    pub latency: &'a Summary,
+}
+
+impl Head<'_> {
+    /// The fields, without the braces.
+    pub fn fields(&self) -> String {
+        let cpu = |c: Option<usize>| c.map_or("null".to_owned(), |c| c.to_string());
+        let l = self.latency;
+        format!(
+            "\"transport\": \"{}\", \"mode\": \"{}\", \"placement\": \"{}\", \"server_cpu\": {}, \"client_cpu\": {}, \
+             \"size\": {}, \"n\": {}, \"runs\": {}, \"p50_ns\": {}, \"p99_ns\": {}, \"p999_ns\": {}, \"max_ns\": {}",
+            self.transport.name(),
+            self.mode,
+            self.placement.name(),
+            cpu(self.cpus.server),
+            cpu(self.cpus.client),
+            self.size,
+            self.n,
+            self.runs,
+            l.p50,
+            l.p99,
+            l.p999,
+            l.max,
+        )
+    }
+}
+
+/// A number, or `null` for none.
+pub fn optional(x: Option<f64>) -> String {
+    x.map_or("null".to_owned(), number)
+}
+
 /// A finite number with at most three decimals; `null` otherwise.
-fn number(x: f64) -> String {
+pub fn number(x: f64) -> String {
     if x.is_finite() {
         let s = format!("{x:.3}");
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -73,7 +124,7 @@ fn number(x: f64) -> String {
 }
 
 /// A JSON string literal.
-fn string(s: &str) -> String {
+pub fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

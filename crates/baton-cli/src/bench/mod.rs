@@ -1,17 +1,25 @@
-//! `baton bench`: the round trip of a small request and reply between two
-//! processes, through baton and, side by side in the same run, through the
-//! raw kernel primitives (the floors baton is built from), on one CPU, on
-//! two CPUs and unpinned.
+//! `baton bench`: two sections, each with its table.
 //!
-//! The bench parent starts two peer processes per run, both re-executions
-//! of this binary (`baton bench-peer`, hidden); the client times every
-//! round trip and reports order statistics, both report their CPU time.
+//! - round-trip: the round trip of a small request and reply between two
+//!   processes, through baton and, side by side in the same run, through
+//!   the raw kernel primitives (the floors baton is built from) and a Unix
+//!   SOCK_SEQPACKET socket, on one CPU, on two CPUs and unpinned;
+//! - load: a SCHED_FIFO client's round trip to a one-thread server, idle
+//!   and while 8 SCHED_OTHER clients flood it, for baton and for the same
+//!   server on SOCK_SEQPACKET sockets (`load/`).
+//!
+//! The bench parent starts the peer processes of each run, re-executions
+//! of this binary (`baton bench-peer`, hidden); a client times every
+//! round trip and reports order statistics, peers report their CPU time.
 //!
 //! - `mod.rs`: the command line and the run from start to end.
-//! - `plan.rs`: placements, CPUs, the interleaved order of the runs.
-//! - `runner.rs`: one run in the parent: start the peers, collect reports.
+//! - `plan.rs`: sections, placements, CPUs, the interleaved order of the runs.
+//! - `runner.rs`: one round-trip run in the parent: start the peers, collect reports.
+//! - `process.rs`: a peer process seen from the parent: spawn, read, reap, kill.
 //! - `peer.rs`: one run in a peer: pin, warm up, measure.
 //! - `peers/`: the transports, each a client half and a server half.
+//! - `work.rs`: the CPU work a load server does per request.
+//! - `load/`: the load section.
 //! - `proto.rs`: the lines a peer prints for the parent.
 //! - `fds.rs`: descriptors handed from the parent to a peer.
 //! - `stats.rs`: percentiles and medians.
@@ -24,10 +32,12 @@
 
 mod fds;
 mod json;
+mod load;
 mod machine;
 mod peer;
 mod peers;
 mod plan;
+mod process;
 mod progress;
 mod proto;
 mod results;
@@ -35,13 +45,14 @@ mod rundir;
 mod runner;
 mod stats;
 mod table;
+mod work;
 
 pub use json::SCHEMA_HELP as JSON_HELP;
 pub use peer::PeerArgs;
 
 use machine::Machine;
 use peers::Transport;
-use plan::Placement;
+use plan::{Placement, Section};
 use progress::Progress;
 use results::{Results, Setup, Skipped};
 use rundir::RuntimeDir;
@@ -52,28 +63,45 @@ use std::path::{Path, PathBuf};
 const SIZE: usize = 64;
 /// The most round trips a run may measure (the client keeps every sample).
 const MAX_ITERATIONS: u64 = 10_000_000;
+/// The most real-time calls a load run may measure (one per millisecond).
+const MAX_RT_CALLS: u64 = 1_000_000;
 
 /// Options of `baton bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A short run for CI: 5000 round trips per run, 3 runs (unless -n or
-    /// --runs say otherwise); a few seconds.
+    /// A short run for CI: 5000 round trips and 2000 real-time calls per
+    /// run, 3 runs (unless -n, --rt-calls or --runs say otherwise); well
+    /// under a minute.
     #[arg(long)]
     quick: bool,
-    /// Round trips measured per run [default: 100000, 5000 with --quick].
+    /// Sections to run, comma-separated [default: all]: round-trip (the
+    /// first table: every transport and placement), load (the second: a
+    /// SCHED_FIFO 50 client calling every 1 ms a one-thread server that
+    /// works ~20 µs per request, idle and while 8 SCHED_OTHER clients flood
+    /// it, for baton and seqpacket, unpinned; skipped, with the reason, if
+    /// SCHED_FIFO is not permitted).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    section: Vec<Section>,
+    /// Round trips measured per round-trip run [default: 100000, 5000 with --quick].
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
     iterations: Option<u64>,
-    /// Round trips before measuring, per run [default: N/10, at least 100].
+    /// Round trips before measuring, per round-trip run [default: N/10, at least 100].
     #[arg(long, value_name = "N")]
     warmup: Option<u64>,
+    /// Real-time calls measured per load run, one every 1 ms, after N/10
+    /// (at least 100) warm-up calls [default: 10000, 2000 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_RT_CALLS))]
+    rt_calls: Option<u64>,
     /// Runs of each configuration, interleaved; every figure is the median
     /// over them [default: 5, 3 with --quick].
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..1000))]
     runs: Option<u64>,
-    /// Transports to measure, comma-separated [default: all].
+    /// Transports to measure, comma-separated [default: all]; the load
+    /// section measures baton and seqpacket among them.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     transport: Vec<Transport>,
-    /// Placements to measure, comma-separated [default: all].
+    /// Placements of the round-trip section, comma-separated [default:
+    /// all]; the load section always runs unpinned.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     placement: Vec<Placement>,
     /// Also write every figure to FILE as JSON (schema: see `--help`).
@@ -86,21 +114,58 @@ pub fn run(args: &Args) -> io::Result<()> {
     let iterations = args.iterations.unwrap_or(if args.quick { 5_000 } else { 100_000 });
     let warmup = args.warmup.unwrap_or((iterations / 10).max(100));
     let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 }) as usize;
+    let sections = or_all(&args.section, &Section::ALL);
     let transports = or_all(&args.transport, &Transport::ALL);
     let machine = Machine::probe()?;
-    let mut placements = Vec::new();
-    let mut skipped = Vec::new();
-    for placement in or_all(&args.placement, &Placement::ALL) {
-        match placement.cpus(&machine.cpus) {
-            Ok(c) => placements.push((placement, c)),
-            Err(reason) => skipped.push(Skipped { placement, reason }),
-        }
-    }
-    let jobs = plan::schedule(runs, &placements, &transports, SIZE);
     // Made now, so a bad path fails before the runs rather than after.
     let mut json_file = args.json.as_deref().map(create).transpose()?;
     let runtime = RuntimeDir::new()?;
     let setup = Setup { size: SIZE, iterations, warmup, runs, machine };
+    let mut results = Results { setup, sections: sections.clone(), ..Results::default() };
+    if sections.contains(&Section::RoundTrip) {
+        round_trips(args, &transports, &runtime, &mut results)?;
+    }
+    if sections.contains(&Section::Load) {
+        match load::check(&transports) {
+            Ok(()) => {
+                let calls = args.rt_calls.unwrap_or(if args.quick { 2_000 } else { 10_000 });
+                let opts = load::Options {
+                    size: SIZE,
+                    calls,
+                    warmup: (calls / 10).max(100),
+                    runs,
+                    transports: &transports,
+                    runtime_dir: runtime.for_peers(),
+                    cpus: &results.setup.machine.cpus,
+                };
+                results.load = Some(load::run(&opts)?);
+            }
+            Err(reason) => {
+                eprintln!("baton bench: load section skipped: {reason}");
+                results.skipped.push(Skipped { section: Section::Load, placement: Placement::Unpinned, reason });
+            }
+        }
+    }
+    table::render(&results, &mut io::stdout().lock())?;
+    if let (Some(file), Some(path)) = (&mut json_file, &args.json) {
+        json::write(&results, file)?;
+        file.flush()?;
+        eprintln!("baton bench: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The round-trip section: its rows and skipped placements into `results`.
+fn round_trips(args: &Args, transports: &[Transport], runtime: &RuntimeDir, results: &mut Results) -> io::Result<()> {
+    let Setup { iterations, warmup, runs, .. } = results.setup;
+    let mut placements = Vec::new();
+    for placement in or_all(&args.placement, &Placement::ALL) {
+        match placement.cpus(&results.setup.machine.cpus) {
+            Ok(c) => placements.push((placement, c)),
+            Err(reason) => results.skipped.push(Skipped { section: Section::RoundTrip, placement, reason }),
+        }
+    }
+    let jobs = plan::schedule(runs, &placements, transports, SIZE);
     eprintln!(
         "baton bench: {} transport(s) x {} placement(s) x {runs} run(s) of {iterations} round trips (+{warmup} warm-up)",
         transports.len(),
@@ -112,17 +177,12 @@ pub fn run(args: &Args) -> io::Result<()> {
         let tag = format!("{}-{i}", std::process::id());
         let load = runner::Load { warmup, iterations, tag: &tag, runtime_dir: runtime.for_peers() };
         let outcome = runner::run(job, &load)?;
-        progress.step(job, &outcome.client.latency);
+        let what = format!("{:<9} {:<9}", job.placement.name(), job.transport.name());
+        progress.step(job.run, &what, &outcome.client.latency);
         done.push((*job, outcome));
     }
     progress.finish();
-    let results = Results { setup, rows: results::rows(&done), skipped };
-    table::render(&results, &mut io::stdout().lock())?;
-    if let (Some(file), Some(path)) = (&mut json_file, &args.json) {
-        json::write(&results, file)?;
-        file.flush()?;
-        eprintln!("baton bench: wrote {}", path.display());
-    }
+    results.rows = results::rows(&done);
     Ok(())
 }
 

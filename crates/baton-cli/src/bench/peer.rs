@@ -1,6 +1,8 @@
 //! One half of a benchmark pair, in its own process (`baton bench-peer`,
 //! started by the bench parent): pin, set up, warm up, then time each round
-//! trip and print a [`Report`].
+//! trip and print a [`Report`]. The peers of the load section (a server
+//! that works on each request, flooders, the real-time client) are in
+//! `load/peer.rs`; they share this command line.
 //!
 //! Timing: `clock_gettime(CLOCK_MONOTONIC)` (through [`Instant`]) is read
 //! once between consecutive round trips, so each sample is one round trip
@@ -9,10 +11,12 @@
 //! round trips, in each process.
 
 use super::fds;
+use super::load::peer::{self as load_peer, LoadArgs};
 use super::peers::{Client, Endpoint, Server, Transport};
 use super::proto::{Report, READY};
 use super::stats::Summary;
-use rustix::fd::RawFd;
+use super::work::Work;
+use rustix::fd::{AsRawFd, RawFd};
 use rustix::thread::{sched_setaffinity, CpuSet};
 use rustix::time::{clock_gettime, ClockId};
 use std::io::{self, Write};
@@ -23,6 +27,12 @@ use std::time::Instant;
 pub enum Role {
     Server,
     Client,
+    /// The load section's server: answers forever, with work per request.
+    LoadServer,
+    /// A load section client that calls back to back until told to stop.
+    Flooder,
+    /// The load section's real-time client: paced calls, each timed.
+    RtClient,
 }
 
 impl Role {
@@ -31,6 +41,9 @@ impl Role {
         match self {
             Role::Server => "server",
             Role::Client => "client",
+            Role::LoadServer => "load-server",
+            Role::Flooder => "flooder",
+            Role::RtClient => "rt-client",
         }
     }
 }
@@ -58,9 +71,27 @@ pub struct PeerArgs {
     pub fds: Vec<RawFd>,
     #[arg(long)]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 impl PeerArgs {
+    /// The arguments of a `role` peer of `transport` with endpoint `end`;
+    /// the counts are 0 and nothing is pinned until the caller says otherwise.
+    pub fn new(transport: Transport, role: Role, end: &Endpoint) -> PeerArgs {
+        PeerArgs {
+            transport,
+            role,
+            cpu: None,
+            size: 0,
+            warmup: 0,
+            iterations: 0,
+            fds: end.fds.iter().map(|fd| fd.as_raw_fd()).collect(),
+            name: end.name.clone(),
+            load: LoadArgs::default(),
+        }
+    }
+
     /// The arguments after `baton bench-peer`.
     pub fn to_args(&self) -> Vec<String> {
         let mut a = vec![
@@ -73,6 +104,7 @@ impl PeerArgs {
         a.extend(self.cpu.map(|c| format!("--cpu={c}")));
         a.extend(self.fds.iter().map(|fd| format!("--fd={fd}")));
         a.extend(self.name.as_ref().map(|n| format!("--name={n}")));
+        a.extend(self.load.to_args());
         a
     }
 }
@@ -93,11 +125,13 @@ pub fn run(args: &PeerArgs) -> io::Result<()> {
             serve(&mut *server, args)?
         }
         Role::Client => measure(&mut *peer.client(end, args.size)?, args)?,
+        Role::LoadServer | Role::Flooder | Role::RtClient => return load_peer::run(peer, end, args),
     };
     say(&report.to_string())
 }
 
-fn say(line: &str) -> io::Result<()> {
+/// Prints one line for the parent.
+pub fn say(line: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")?;
     out.flush()
@@ -107,32 +141,20 @@ fn say(line: &str) -> io::Result<()> {
 fn serve(server: &mut dyn Server, args: &PeerArgs) -> io::Result<Report> {
     let mut buf = vec![0u8; args.size];
     for _ in 0..args.warmup {
-        server.echo(&mut buf)?;
+        server.echo(&mut buf, Work::NONE)?;
     }
     let cpu = cpu_ns();
     for _ in 0..args.iterations {
-        server.echo(&mut buf)?;
+        server.echo(&mut buf, Work::NONE)?;
     }
     Ok(Report { n: args.iterations, cpu_ns: cpu_ns() - cpu, ..Report::default() })
 }
 
 /// The client loop: warm-up, then `iterations` timed round trips.
 fn measure(client: &mut dyn Client, args: &PeerArgs) -> io::Result<Report> {
-    let mut msg = vec![0x5a; args.size];
-    let mut reply = vec![0u8; args.size];
-    let mut call = |i: u64| -> io::Result<()> {
-        // A fresh stamp in every request proves the reply is this call's.
-        let stamp = i.to_le_bytes();
-        let k = stamp.len().min(msg.len());
-        msg[..k].copy_from_slice(&stamp[..k]);
-        client.round_trip(&msg, &mut reply)?;
-        if reply != msg {
-            return Err(io::Error::other(format!("round trip {i}: the reply is not the request echoed")));
-        }
-        Ok(())
-    };
+    let mut caller = Caller::new(client, args.size);
     for i in 0..args.warmup {
-        call(i)?;
+        caller.call(i)?;
     }
     // Written before the clock starts, so no page fault lands in a sample.
     let mut samples = vec![u64::MAX; args.iterations as usize];
@@ -140,7 +162,7 @@ fn measure(client: &mut dyn Client, args: &PeerArgs) -> io::Result<Report> {
     let start = Instant::now();
     let mut last = start;
     for (i, sample) in (args.warmup..).zip(samples.iter_mut()) {
-        call(i)?;
+        caller.call(i)?;
         let now = Instant::now();
         *sample = (now - last).as_nanos() as u64;
         last = now;
@@ -148,11 +170,44 @@ fn measure(client: &mut dyn Client, args: &PeerArgs) -> io::Result<Report> {
     let cpu_ns = cpu_ns() - cpu;
     let wall_ns = (last - start).as_nanos() as u64;
     let latency = Summary::of(&mut samples).unwrap_or_default();
-    Ok(Report { n: args.iterations, cpu_ns, wall_ns, latency })
+    Ok(Report { n: args.iterations, cpu_ns, wall_ns, latency, ..Report::default() })
+}
+
+/// A client with its request and reply buffers, making checked calls.
+pub struct Caller<'a> {
+    client: &'a mut dyn Client,
+    msg: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl<'a> Caller<'a> {
+    /// Calls through `client` with `size`-byte requests and replies.
+    pub fn new(client: &'a mut dyn Client, size: usize) -> Caller<'a> {
+        Caller { client, msg: vec![0x5a; size], reply: vec![0u8; size] }
+    }
+
+    /// Round trip `i`: its request carries `i`, and the reply must be the
+    /// request echoed.
+    pub fn call(&mut self, i: u64) -> io::Result<()> {
+        // A fresh stamp in every request proves the reply is this call's.
+        let stamp = i.to_le_bytes();
+        let k = stamp.len().min(self.msg.len());
+        self.msg[..k].copy_from_slice(&stamp[..k]);
+        self.client.round_trip(&self.msg, &mut self.reply)?;
+        if self.reply != self.msg {
+            return Err(io::Error::other(format!("round trip {i}: the reply is not the request echoed")));
+        }
+        Ok(())
+    }
 }
 
 /// CPU time of this process so far, user + system, all threads.
-fn cpu_ns() -> u64 {
-    let t = clock_gettime(ClockId::ProcessCPUTime);
+pub fn cpu_ns() -> u64 {
+    clock_ns(ClockId::ProcessCPUTime)
+}
+
+/// Clock `id` now, ns.
+pub fn clock_ns(id: ClockId) -> u64 {
+    let t = clock_gettime(id);
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }

@@ -1,8 +1,31 @@
-//! What a bench run does: the placements, which CPUs they use, and the
-//! order of the runs (every configuration once, then all of them again, so
-//! that noise that comes and goes on the machine spreads over all of them).
+//! What a bench run does: its sections, the placements, which CPUs they
+//! use, and the order of the runs (every configuration once, then all of
+//! them again, so that noise that comes and goes on the machine spreads
+//! over all of them).
 
 use super::peers::Transport;
+
+/// A part of the bench, with its own table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Section {
+    /// Round trips between two processes, every transport and placement.
+    RoundTrip,
+    /// A real-time client's round trip, idle and while 8 clients flood the server.
+    Load,
+}
+
+impl Section {
+    /// Every section, in the order they run.
+    pub const ALL: [Section; 2] = [Section::RoundTrip, Section::Load];
+
+    /// The name on the command line and in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::RoundTrip => "round-trip",
+            Section::Load => "load",
+        }
+    }
+}
 
 /// Where the two processes of a pair may run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]

@@ -1,7 +1,6 @@
 //! Progress on stderr while the runs go: one line per run, rewritten in
 //! place when stderr is a terminal.
 
-use super::plan::Job;
 use super::stats::Summary;
 use std::io::{self, IsTerminal};
 
@@ -18,16 +17,14 @@ impl Progress {
         Progress { total, done: 0, tty: io::stderr().is_terminal() }
     }
 
-    /// One run finished with `latency`.
-    pub fn step(&mut self, job: &Job, latency: &Summary) {
+    /// Run `run` (0-based) of configuration `what` finished with `latency`.
+    pub fn step(&mut self, run: usize, what: &str, latency: &Summary) {
         self.done += 1;
         let line = format!(
-            "[{:>3}/{}] run {} {:<9} {:<6} p50 {:.2} µs, max {:.0} µs",
+            "[{:>3}/{}] run {} {what} p50 {:.2} µs, max {:.0} µs",
             self.done,
             self.total,
-            job.run + 1,
-            job.placement.name(),
-            job.transport.name(),
+            run + 1,
             latency.p50 as f64 / 1000.0,
             latency.max as f64 / 1000.0
         );

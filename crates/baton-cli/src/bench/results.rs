@@ -2,11 +2,12 @@
 //! each figure the median over that configuration's runs, and baton's p50
 //! set against each row's.
 
+use super::load;
 use super::machine::Machine;
 use super::peers::Transport;
-use super::plan::{Cpus, Job, Placement};
+use super::plan::{Cpus, Job, Placement, Section};
 use super::runner::Outcome;
-use super::stats::{median, Summary};
+use super::stats::{median, median_summary, Summary};
 use std::collections::BTreeMap;
 
 /// How the bench was run and on what.
@@ -39,9 +40,10 @@ pub struct Row {
     pub baton_ratio: Option<f64>,
 }
 
-/// A placement that could not run here, and why.
+/// A placement of a section that could not run here, and why.
 #[derive(Clone, Debug)]
 pub struct Skipped {
+    pub section: Section,
     pub placement: Placement,
     pub reason: String,
 }
@@ -50,7 +52,12 @@ pub struct Skipped {
 #[derive(Clone, Debug, Default)]
 pub struct Results {
     pub setup: Setup,
+    /// The sections asked for.
+    pub sections: Vec<Section>,
+    /// The round-trip section's rows.
     pub rows: Vec<Row>,
+    /// The load section's figures, if it ran.
+    pub load: Option<load::results::Results>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -80,7 +87,6 @@ pub fn rows(runs: &[(Job, Outcome)]) -> Vec<Row> {
 fn row(runs: &[&(Job, Outcome)]) -> Row {
     let (job, _) = runs[0];
     let med = |f: &dyn Fn(&Outcome) -> f64| median(runs.iter().map(|(_, o)| f(o)));
-    let lat = |f: fn(&Summary) -> u64| med(&|o| f(&o.client.latency) as f64).round() as u64;
     Row {
         placement: job.placement,
         cpus: job.cpus,
@@ -88,7 +94,7 @@ fn row(runs: &[&(Job, Outcome)]) -> Row {
         size: job.size,
         n: runs[0].1.client.n,
         runs: runs.len(),
-        latency: Summary { p50: lat(|s| s.p50), p99: lat(|s| s.p99), p999: lat(|s| s.p999), max: lat(|s| s.max) },
+        latency: median_summary(runs.iter().map(|(_, o)| &o.client.latency)),
         round_trips_per_sec: med(&|o| o.client.n as f64 * 1e9 / o.client.wall_ns.max(1) as f64),
         cpu_ns_per_round_trip: med(&|o| (o.client.cpu_ns + o.server.cpu_ns) as f64 / o.client.n.max(1) as f64),
         baton_ratio: None,
@@ -103,7 +109,7 @@ mod tests {
     fn run(run: usize, transport: Transport, p50: u64) -> (Job, Outcome) {
         let job = Job { run, placement: Placement::SameCpu, cpus: Cpus::default(), transport, size: 64 };
         let latency = Summary { p50, p99: 2 * p50, p999: 3 * p50, max: 4 * p50 };
-        let client = Report { n: 1000, cpu_ns: 1_000_000, wall_ns: 1000 * p50, latency };
+        let client = Report { n: 1000, cpu_ns: 1_000_000, wall_ns: 1000 * p50, latency, flood: 0 };
         let server = Report { n: 1000, cpu_ns: 500_000, ..Report::default() };
         (job, Outcome { client, server })
     }

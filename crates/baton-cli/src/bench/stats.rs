@@ -22,6 +22,12 @@ impl Summary {
     }
 }
 
+/// Each figure's median over several runs' summaries.
+pub fn median_summary<'a>(runs: impl Iterator<Item = &'a Summary> + Clone) -> Summary {
+    let med = |f: fn(&Summary) -> u64| median(runs.clone().map(|s| f(s) as f64)).round() as u64;
+    Summary { p50: med(|s| s.p50), p99: med(|s| s.p99), p999: med(|s| s.p999), max: med(|s| s.max) }
+}
+
 /// Nearest-rank percentile of sorted samples: the smallest sample with at
 /// least `q` of all samples at or below it.
 fn percentile(sorted: &[u64], q: f64) -> Option<u64> {
@@ -56,6 +62,12 @@ mod tests {
     fn tiny_and_empty() {
         assert_eq!(Summary::of(&mut [7]), Some(Summary { p50: 7, p99: 7, p999: 7, max: 7 }));
         assert_eq!(Summary::of(&mut []), None);
+    }
+
+    #[test]
+    fn median_summaries() {
+        let runs = [Summary { p50: 1, p99: 9, p999: 5, max: 7 }, Summary { p50: 3, p99: 2, p999: 6, max: 8 }];
+        assert_eq!(median_summary(runs.iter()), Summary { p50: 2, p99: 6, p999: 6, max: 8 });
     }
 
     #[test]

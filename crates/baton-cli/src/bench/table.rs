@@ -1,14 +1,43 @@
 //! The human-readable report: a header that says how and where the figures
-//! were taken, and one table line per placement and transport.
+//! were taken, and one table line per placement and transport; then the
+//! load section's table (`load/table.rs`).
 
+use super::load;
+use super::machine::Machine;
 use super::peers::Transport;
+use super::plan::Section;
 use super::results::{Results, Row};
 use std::io::{self, Write};
 
-/// Writes the whole report to `out`.
+/// Writes the whole report to `out`: each section asked for, its table or
+/// why it was skipped.
 pub fn render(r: &Results, out: &mut impl Write) -> io::Result<()> {
+    for (i, &section) in r.sections.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        match section {
+            Section::RoundTrip => round_trips(r, out)?,
+            Section::Load => match &r.load {
+                Some(load) => load::table::render(load, &r.setup.machine, out)?,
+                None => skipped(r, Section::Load, out)?,
+            },
+        }
+    }
+    Ok(())
+}
+
+/// The skipped configurations of `section`.
+fn skipped(r: &Results, section: Section, out: &mut impl Write) -> io::Result<()> {
+    for skip in r.skipped.iter().filter(|s| s.section == section) {
+        writeln!(out, "{} section, {}: skipped: {}", section.name(), skip.placement.name(), skip.reason)?;
+    }
+    Ok(())
+}
+
+/// The round-trip section's table.
+fn round_trips(r: &Results, out: &mut impl Write) -> io::Result<()> {
     let s = &r.setup;
-    let cpus: Vec<String> = s.machine.cpus.iter().map(usize::to_string).collect();
     writeln!(out, "baton bench: {0}-byte request + {0}-byte reply between two processes", s.size)?;
     writeln!(
         out,
@@ -20,7 +49,7 @@ pub fn render(r: &Results, out: &mut impl Write) -> io::Result<()> {
         "timer: clock_gettime(CLOCK_MONOTONIC) read once per round trip ({:.0} ns a read, inside every sample; clocksource {})",
         s.machine.timer_ns, s.machine.clocksource
     )?;
-    writeln!(out, "machine: Linux {}, CPUs usable: {}", s.machine.kernel, cpus.join(","))?;
+    writeln!(out, "{}", machine_line(&s.machine))?;
     writeln!(out)?;
     writeln!(
         out,
@@ -33,14 +62,15 @@ pub fn render(r: &Results, out: &mut impl Write) -> io::Result<()> {
         last = Some(row.placement);
         writeln!(out, "{}", line(placement, row))?;
     }
-    for skip in &r.skipped {
+    for skip in r.skipped.iter().filter(|s| s.section == Section::RoundTrip) {
         writeln!(out, "{:<10} skipped: {}", skip.placement.name(), skip.reason)?;
     }
     writeln!(out)?;
     writeln!(out, "rt/s: round trips per second of wall time; CPU µs/rt: user + system time of both processes")?;
     writeln!(out, "per round trip; baton ÷: baton's p50 divided by the row's p50 in the same placement (< 1: baton")?;
     writeln!(out, "is faster). same-cpu: both processes pinned to the first CPU; cross-cpu: server on the first,")?;
-    writeln!(out, "client on the second; unpinned: the scheduler decides.")
+    writeln!(out, "client on the second; unpinned: the scheduler decides. seqpacket: a Unix SOCK_SEQPACKET socket")?;
+    writeln!(out, "to a server that epolls its sockets (the load section's server, without the work).")
 }
 
 fn line(placement: &str, row: &Row) -> String {
@@ -66,8 +96,14 @@ fn line(placement: &str, row: &Row) -> String {
     )
 }
 
+/// The kernel and the CPUs, one line.
+pub fn machine_line(m: &Machine) -> String {
+    let cpus: Vec<String> = m.cpus.iter().map(usize::to_string).collect();
+    format!("machine: Linux {}, CPUs usable: {}", m.kernel, cpus.join(","))
+}
+
 /// Nanoseconds as microseconds with three or four significant digits.
-fn micros(ns: f64) -> String {
+pub fn micros(ns: f64) -> String {
     let us = ns / 1000.0;
     match us {
         _ if us < 100.0 => format!("{us:.2}"),

@@ -49,23 +49,21 @@ impl Timeout {
     }
 }
 
-/// How long a real-time caller stays SEND-blocked before it boosts the
-/// server thread that last served its connection (if no server thread takes
-/// the message sooner, they are all busy).
-const BOOST_DELAY: std::time::Duration = std::time::Duration::from_micros(50);
-
 fn closed() -> Error {
     Error::new(libc::EBADF, "the connection is closed: its server went away or destroyed the channel")
 }
 
 impl ClientConn {
-    /// Sends `msg`, waits for the answer, copies the reply into `reply`.
+    /// Sends `msg`, waits for the answer, copies the reply into `reply`. A
+    /// real-time caller still SEND-blocked after `boost_delay` boosts the
+    /// server thread that last served this connection.
     pub(crate) fn send(
         self: &Arc<Self>,
         coid: i32,
         msg: &[IoSlice<'_>],
         reply: &mut [IoSliceMut<'_>],
         t: Timeout,
+        boost_delay: std::time::Duration,
     ) -> Result<Reply> {
         Error::check_not_forked()?;
         if self.is_dead() {
@@ -104,7 +102,7 @@ impl ClientConn {
             unblock_channel: self.hello.chan_flags & chf::UNBLOCK != 0,
             spin: 0,
             pi,
-            boost: if pi { Deadline::after(BOOST_DELAY) } else { Deadline::NEVER },
+            boost: if pi { Deadline::after(boost_delay) } else { Deadline::NEVER },
         };
         loop {
             match slot::client_wait(&f, &spec) {

@@ -67,6 +67,8 @@ impl ChannelShared {
             }
         }
         st.last_receiver = crate::sys::thread::tid() as u32;
+        // Whether the doorbells were just read (no need to look again).
+        let mut looked = false;
         loop {
             if st.destroyed {
                 // Wake-ups of the (edge-triggered) wake fd merge: pass this
@@ -76,6 +78,12 @@ impl ChannelShared {
                 }
                 return Err(destroyed());
             }
+            if !st.queue.is_empty() && !looked {
+                // The queue was filled earlier: what has arrived since may
+                // outrank everything in it, so look before taking.
+                self.look_again(&mut st, &mut ready);
+            }
+            looked = false;
             let mut took = self.take(&mut st, want);
             if matches!(took, Took::Nothing) && drain_hot(&mut st) {
                 took = self.take(&mut st, want);
@@ -107,9 +115,30 @@ impl ChannelShared {
                     drain(&mut st, r.token as u32);
                 }
             }
+            looked = true;
             if n == 0 && deadline.expired() && !has_work(&st, want) {
                 return Err(timed_out());
             }
+        }
+    }
+
+    /// Moves into the queue whatever was posted since it was filled: the
+    /// hot connections, and every doorbell rung (read without waiting). A
+    /// wake-up meant for a sleeping receiver that this read takes is passed
+    /// on. Costs one `epoll_wait` per receive, only while work is queued.
+    fn look_again(&self, st: &mut ChanState, ready: &mut [Ready]) {
+        drain_hot(st);
+        let n = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
+        let mut woken = false;
+        for r in &ready[..n] {
+            if r.token == WAKE_TOKEN {
+                woken = true;
+            } else {
+                drain(st, r.token as u32);
+            }
+        }
+        if woken && st.receivers > 0 {
+            self.wake_receiver();
         }
     }
 

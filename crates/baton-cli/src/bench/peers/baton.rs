@@ -1,7 +1,7 @@
 //! baton itself, blocking mode: the server attaches a name and loops in
 //! `receive` + `reply`; the client opens the name and calls `send`.
 
-use super::{Client, Endpoint, Pair, Peer, Server};
+use super::{Client, Endpoint, Pair, Peer, Server, Work};
 use ::baton::{Channel, Connection, Received};
 use std::io;
 
@@ -38,7 +38,7 @@ impl Client for Connection {
 }
 
 impl Server for Channel {
-    fn echo(&mut self, buf: &mut [u8]) -> io::Result<()> {
+    fn echo(&mut self, buf: &mut [u8], work: Work) -> io::Result<()> {
         loop {
             match self.receive(buf)? {
                 Received::Message(req) => {
@@ -49,6 +49,7 @@ impl Server for Channel {
                             buf.len()
                         )));
                     }
+                    work.run(buf);
                     return Ok(req.reply(0, buf)?);
                 }
                 Received::Pulse(_) => {} // not part of the round trip

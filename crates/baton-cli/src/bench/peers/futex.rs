@@ -10,7 +10,7 @@
 //! ```
 
 use super::shm::{self, Shared};
-use super::{Client, Endpoint, Pair, Peer, Server};
+use super::{Client, Endpoint, Pair, Peer, Server, Work};
 use rustix::io::Errno;
 use rustix::thread::futex;
 use std::io;
@@ -99,9 +99,10 @@ impl Client for Page {
 }
 
 impl Server for Page {
-    fn echo(&mut self, buf: &mut [u8]) -> io::Result<()> {
+    fn echo(&mut self, buf: &mut [u8], work: Work) -> io::Result<()> {
         self.wait_for(REQUEST)?;
         self.shared.read(self.request_at, buf);
+        work.run(buf);
         self.shared.write(self.reply_at, buf);
         self.hand_over(REPLY)
     }

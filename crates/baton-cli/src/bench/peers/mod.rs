@@ -7,13 +7,21 @@
 //! - `baton.rs`: baton itself, blocking mode (`Channel::attach` + `send`).
 //! - `futex.rs`: the floor: a futex ping-pong on shared memory.
 //! - `pipe.rs`: a pipe pair.
-//! - `shm.rs`: the shared mapping the raw shared-memory peers use.
+//! - `seqpacket.rs`: a Unix `SOCK_SEQPACKET` server: one listening socket,
+//!   an epoll set over the accepted ones (any number of clients).
+//! - `shm.rs`: the shared mapping the raw shared-memory peers (and the load
+//!   section's board) use.
+//!
+//! baton and seqpacket serve any number of clients on one server (the
+//! client endpoint is a name only), which the load section needs.
 
 mod baton;
 mod futex;
 mod pipe;
-mod shm;
+mod seqpacket;
+pub mod shm;
 
+use super::work::Work;
 use rustix::fd::OwnedFd;
 use std::io;
 
@@ -26,12 +34,18 @@ pub enum Transport {
     Futex,
     /// A pair of pipes, one each way.
     Pipe,
+    /// A Unix SOCK_SEQPACKET connection to an epoll server.
+    Seqpacket,
 }
 
 impl Transport {
     /// Every transport, in table order (baton first: the others are compared
     /// with it).
-    pub const ALL: [Transport; 3] = [Transport::Baton, Transport::Futex, Transport::Pipe];
+    pub const ALL: [Transport; 4] = [Transport::Baton, Transport::Futex, Transport::Pipe, Transport::Seqpacket];
+
+    /// The transports whose server takes many clients: those the load
+    /// section measures, in table order.
+    pub const MANY_CLIENTS: [Transport; 2] = [Transport::Baton, Transport::Seqpacket];
 
     /// The name in the table, the JSON and on the command line.
     pub fn name(self) -> &'static str {
@@ -39,6 +53,7 @@ impl Transport {
             Transport::Baton => "baton",
             Transport::Futex => "futex",
             Transport::Pipe => "pipe",
+            Transport::Seqpacket => "seqpacket",
         }
     }
 
@@ -54,6 +69,7 @@ impl Transport {
             Transport::Baton => &baton::Baton,
             Transport::Futex => &futex::Futex,
             Transport::Pipe => &pipe::Pipe,
+            Transport::Seqpacket => &seqpacket::Seqpacket,
         }
     }
 }
@@ -106,6 +122,7 @@ pub trait Client {
 
 /// The server half of a round trip.
 pub trait Server {
-    /// Waits for one request, copies it into `buf` and replies with `buf`.
-    fn echo(&mut self, buf: &mut [u8]) -> io::Result<()>;
+    /// Waits for one request, copies it into `buf`, does `work` on it and
+    /// replies with `buf`.
+    fn echo(&mut self, buf: &mut [u8], work: Work) -> io::Result<()>;
 }

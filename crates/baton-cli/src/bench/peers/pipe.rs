@@ -1,7 +1,7 @@
 //! A pipe pair: the request goes down one pipe, the reply comes back up the
 //! other; each side blocks in `read`.
 
-use super::{Client, Endpoint, Pair, Peer, Server};
+use super::{Client, Endpoint, Pair, Peer, Server, Work};
 use std::fs::File;
 use std::io::{self, Read, Write};
 
@@ -51,8 +51,9 @@ impl Client for Ends {
 }
 
 impl Server for Ends {
-    fn echo(&mut self, buf: &mut [u8]) -> io::Result<()> {
+    fn echo(&mut self, buf: &mut [u8], work: Work) -> io::Result<()> {
         self.rx.read_exact(buf)?;
+        work.run(buf);
         self.tx.write_all(buf)
     }
 }
