@@ -89,7 +89,8 @@ fn check(doc: &Json) {
     assert_eq!(doc.get("schema").str(), "baton-bench/2");
     assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["round-trip", "load"]);
     assert_eq!(doc.get("iterations").num(), 200.0);
-    let rows: Vec<&Json> = doc.get("rows").arr().iter().filter(|r| r.get("mode").str() == "blocking").collect();
+    // The round-trip rows (the load section's modes start with `rt-`).
+    let rows: Vec<&Json> = doc.get("rows").arr().iter().filter(|r| !r.get("mode").str().starts_with("rt-")).collect();
     let skipped: Vec<&str> = doc
         .get("skipped")
         .arr()
@@ -112,7 +113,7 @@ fn check(doc: &Json) {
         assert_eq!(row.get("server_cpu").is_num(), pinned);
         assert_eq!(row.get("client_cpu").is_num(), pinned);
     }
-    const TRANSPORTS: [&str; 4] = ["baton", "futex", "pipe", "seqpacket"];
+    const TRANSPORTS: [&str; 6] = ["baton", "baton-blocking", "baton-spin", "futex", "pipe", "seqpacket"];
     for placement in ["same-cpu", "cross-cpu", "unpinned"] {
         if skipped.contains(&placement) {
             continue;

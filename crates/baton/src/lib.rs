@@ -125,4 +125,4 @@ pub use server::{Channel, ChannelBuilder, ReceiveId, Received, Request};
 #[cfg(not(loom))]
 pub use sys::time::Deadline;
 #[cfg(not(loom))]
-pub use types::{chf, pulse_code, ChannelId, MsgInfo, Pulse, Reply, MI_UNBLOCK_REQ};
+pub use types::{chf, pulse_code, ChannelId, MsgInfo, Pulse, Reply, WaitMode, MI_UNBLOCK_REQ};

@@ -110,3 +110,38 @@ pub struct Reply {
     /// `min(len, reply buffer size)`.
     pub len: usize,
 }
+
+/// How a thread that has nothing to do yet waits: a server thread in
+/// `receive`, a client for its reply.
+///
+/// Sleeping in the kernel costs a context switch on each side and, when
+/// the two sides run on different CPUs, a cross-CPU wake-up (several µs
+/// each on a virtual machine); spinning costs CPU time. The choice is per
+/// channel (its receiving threads) and per connection (its callers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WaitMode {
+    /// Never spin: sleep at once. The least CPU time; every hand-off is a
+    /// wake-up.
+    Blocking,
+    /// Spin briefly (up to [`WaitMode::ADAPTIVE_SPIN`]) when spinning can
+    /// pay, then sleep. A caller spins only while a server thread is awake
+    /// on another CPU (one that promised to look at its connection); a
+    /// server thread spins only over the connections it just served, on a
+    /// machine with more than one CPU. Real-time callers on channels with
+    /// priority inheritance never spin: they block on the PI word at once,
+    /// so the server thread runs at their priority.
+    #[default]
+    Adaptive,
+    /// Spin up to [`WaitMode::SPIN_LIMIT`] before sleeping, whatever the
+    /// CPUs. For threads with a CPU to themselves: a spinning thread that
+    /// shares its CPU with the peer it waits for only delays it. A spinning
+    /// real-time caller does not lend its priority to the server thread.
+    Spin,
+}
+
+impl WaitMode {
+    /// How long [`WaitMode::Adaptive`] spins at most.
+    pub const ADAPTIVE_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+    /// How long [`WaitMode::Spin`] spins at most before sleeping.
+    pub const SPIN_LIMIT: std::time::Duration = std::time::Duration::from_millis(1);
+}

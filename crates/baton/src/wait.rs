@@ -92,13 +92,20 @@ pub(crate) struct ClientFutex<'a> {
     pub boost: &'a AtomicU32,
     /// Waits on the boost word so far in this call.
     pub slices: Cell<u32>,
+    /// Spin turns so far in this call.
+    pub spins: Cell<u32>,
 }
 
 impl<'a> ClientFutex<'a> {
     pub(crate) fn new(slot: &'a SlotHeader, boost: &'a AtomicU32) -> Self {
-        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0) }
+        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0), spins: Cell::new(0) }
     }
 }
+
+/// Spin turns between yields of the CPU: a spinner that shares its CPU
+/// with the thread it waits for would otherwise hold that thread off for a
+/// whole time slice.
+pub(crate) const SPINS_PER_YIELD: u32 = 256;
 
 impl slot::Futex for ClientFutex<'_> {
     type Deadline = Deadline;
@@ -129,6 +136,16 @@ impl slot::Futex for ClientFutex<'_> {
 
     fn requeue(&self, now: u32) {
         self.slot.requeue(now)
+    }
+
+    fn spin_pause(&self) {
+        let n = self.spins.get().wrapping_add(1);
+        self.spins.set(n);
+        if n % SPINS_PER_YIELD == 0 {
+            rustix::thread::sched_yield();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 
     fn pi_slice(&self, word: PiWord) -> Deadline {

@@ -169,19 +169,22 @@ impl ClientConn {
     }
 
     /// Flags slot `slot` for the server and rings the doorbell unless a
-    /// server thread will look anyway.
+    /// server thread will look anyway. Returns the CPU of the server thread
+    /// that promised to look, if one did.
     #[inline]
-    pub(crate) fn ring(&self, slot: u32) {
+    pub(crate) fn ring(&self, slot: u32) -> Option<u32> {
         let hdr = self.seg.header();
         let bell = &hdr.doorbell;
-        if doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling) {
+        let polling = doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling);
+        if polling == 0 {
             event::ring(self.doorbell());
         }
+        doorbell::polling_cpu(polling)
     }
 
     /// Rings the doorbell after a pulse, unless a server thread will look anyway.
     pub(crate) fn ring_for_pulse(&self) {
-        if doorbell::client_must_ring(&self.seg.header().doorbell.polling) {
+        if doorbell::client_polling(&self.seg.header().doorbell.polling) == 0 {
             event::ring(self.doorbell());
         }
     }

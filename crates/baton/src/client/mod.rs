@@ -11,12 +11,13 @@ mod send;
 mod slots;
 
 pub(crate) use conn::ClientConn;
+use send::CallOpts;
 pub use send::Timeout;
 
 use crate::error::{Error, Result};
 use crate::rundir;
 use crate::sys::thread;
-use crate::types::{ChannelId, Reply};
+use crate::types::{ChannelId, Reply, WaitMode};
 use rustix::fd::{AsRawFd, OwnedFd};
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::Arc;
@@ -31,12 +32,15 @@ pub const DEFAULT_BOOST_DELAY: Duration = Duration::from_micros(200);
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectBuilder {
     no_share: bool,
-    boost_delay: Duration,
+    opts: CallOpts,
 }
 
 impl Default for ConnectBuilder {
     fn default() -> Self {
-        ConnectBuilder { no_share: false, boost_delay: DEFAULT_BOOST_DELAY }
+        ConnectBuilder {
+            no_share: false,
+            opts: CallOpts { boost_delay: DEFAULT_BOOST_DELAY, mode: WaitMode::default() },
+        }
     }
 }
 
@@ -65,7 +69,14 @@ impl ConnectBuilder {
     /// `Duration::ZERO` boosts as soon as the message is sent. Only calls
     /// from real-time threads on channels without `FIXED_PRIORITY` boost.
     pub fn boost_delay(mut self, delay: Duration) -> Self {
-        self.boost_delay = delay;
+        self.opts.boost_delay = delay;
+        self
+    }
+
+    /// How a caller waits for its answer (default [`WaitMode::Adaptive`]):
+    /// see [`WaitMode`].
+    pub fn wait_mode(mut self, mode: WaitMode) -> Self {
+        self.opts.mode = mode;
         self
     }
 
@@ -74,7 +85,7 @@ impl ConnectBuilder {
         Error::check_not_forked()?;
         let (pid, chid, path) = rundir::resolve_name(name)?;
         let path = (pid != thread::pid()).then_some(path);
-        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.boost_delay)
+        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts)
     }
 
     /// Connects to channel `chid` of process `pid` (0 = this process).
@@ -84,7 +95,7 @@ impl ConnectBuilder {
         let me = thread::pid();
         let pid = if pid == 0 { me } else { pid };
         let path = (pid != me).then(|| rundir::channel_path(pid, chid));
-        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.boost_delay)
+        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts)
     }
 }
 
@@ -102,15 +113,15 @@ pub struct Connection {
     /// A descriptor of our own: its number is the connection id, which can
     /// therefore never collide with another descriptor of the process.
     coid: OwnedFd,
-    /// See [`ConnectBuilder::boost_delay`].
-    boost_delay: Duration,
+    /// See [`ConnectBuilder::boost_delay`] and [`ConnectBuilder::wait_mode`].
+    opts: CallOpts,
 }
 
 impl Connection {
-    fn new(conn: Arc<ClientConn>, boost_delay: Duration) -> Result<Connection> {
+    fn new(conn: Arc<ClientConn>, opts: CallOpts) -> Result<Connection> {
         let coid = crate::sys::unix::dup_cloexec(conn.doorbell())?;
         conn.add_coid(coid.as_raw_fd());
-        Ok(Connection { conn, coid, boost_delay })
+        Ok(Connection { conn, coid, opts })
     }
 
     /// Opens the channel attached under `name`. Corresponds to `name_open`.
@@ -181,7 +192,7 @@ impl Connection {
         reply: &mut [IoSliceMut<'_>],
         timeout: Timeout,
     ) -> Result<Reply> {
-        self.conn.send(self.id(), msg, reply, timeout, self.boost_delay)
+        self.conn.send(self.id(), msg, reply, timeout, self.opts)
     }
 
     /// Sends a pulse at the calling thread's priority; never blocks.

@@ -9,7 +9,7 @@ use crate::sys::futex;
 use crate::sys::sched::Sched;
 use crate::sys::thread;
 use crate::sys::time::Deadline;
-use crate::types::{chf, Reply};
+use crate::types::{chf, Reply, WaitMode};
 use crate::wait::{ClientFutex, SlotFutex};
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -49,21 +49,30 @@ impl Timeout {
     }
 }
 
+/// How one connection's callers wait.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallOpts {
+    /// See `ConnectBuilder::boost_delay`.
+    pub boost_delay: std::time::Duration,
+    pub mode: WaitMode,
+}
+
 fn closed() -> Error {
     Error::new(libc::EBADF, "the connection is closed: its server went away or destroyed the channel")
 }
 
 impl ClientConn {
-    /// Sends `msg`, waits for the answer, copies the reply into `reply`. A
-    /// real-time caller still SEND-blocked after `boost_delay` boosts the
-    /// server thread that last served this connection.
+    /// Sends `msg`, waits for the answer (as `opts.mode` says), copies the
+    /// reply into `reply`. A real-time caller still SEND-blocked after
+    /// `opts.boost_delay` boosts the server thread that last served this
+    /// connection.
     pub(crate) fn send(
         self: &Arc<Self>,
         coid: i32,
         msg: &[IoSlice<'_>],
         reply: &mut [IoSliceMut<'_>],
         t: Timeout,
-        boost_delay: std::time::Duration,
+        opts: CallOpts,
     ) -> Result<Reply> {
         Error::check_not_forked()?;
         if self.is_dead() {
@@ -92,17 +101,27 @@ impl ClientConn {
         if !slot::client_post_checked(&f, self.dead_flag()) {
             return Err(closed());
         }
-        self.ring(s);
+        let server_cpu = self.ring(s);
         // A real-time caller waits so that the server thread working for
-        // it inherits its priority, unless the channel opted out.
-        let pi = claim.is_realtime() && self.hello.chan_flags & chf::FIXED_PRIORITY == 0;
+        // it inherits its priority, unless the channel opted out (or the
+        // caller chose to spin, which lends nothing).
+        let pi = claim.is_realtime() && self.hello.chan_flags & chf::FIXED_PRIORITY == 0 && opts.mode != WaitMode::Spin;
+        let spin_until = match opts.mode {
+            WaitMode::Spin => Deadline::after(WaitMode::SPIN_LIMIT),
+            // Spinning pays only while the server thread that will answer
+            // runs on another CPU.
+            WaitMode::Adaptive if !pi && thread::many_cpus() && server_cpu.is_some_and(|cpu| cpu != thread::cpu()) => {
+                Deadline::after(WaitMode::ADAPTIVE_SPIN)
+            }
+            WaitMode::Adaptive | WaitMode::Blocking => Deadline::IMMEDIATE,
+        };
         let spec = WaitSpec {
             send: if t.send { t.deadline } else { Deadline::NEVER },
             reply: if t.reply { t.deadline } else { Deadline::NEVER },
             unblock_channel: self.hello.chan_flags & chf::UNBLOCK != 0,
-            spin: 0,
+            spin_until,
             pi,
-            boost: if pi { Deadline::after(boost_delay) } else { Deadline::NEVER },
+            boost: if pi { Deadline::after(opts.boost_delay) } else { Deadline::NEVER },
         };
         loop {
             match slot::client_wait(&f, &spec) {
@@ -118,7 +137,9 @@ impl ClientConn {
                     slots::abandon(self, s);
                     return Err(Error::new(libc::ETIMEDOUT, "the server did not reply before the deadline"));
                 }
-                Outcome::UnblockRequested => self.ring(s),
+                Outcome::UnblockRequested => {
+                    self.ring(s);
+                }
                 Outcome::Transfer => self.serve_transfer(s, msg, reply),
                 Outcome::Corrupt(phase) => {
                     slots::abandon(self, s);

@@ -16,25 +16,36 @@
 use crate::sync::{fence, AtomicU32, AtomicU64};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 
-/// Client: publishes `bit` in `posted`; returns whether it must ring.
+/// Client: publishes `bit` in `posted`; returns the `polling` word it then
+/// saw: 0 means it must ring, anything else is the promise of a server
+/// thread that will look (see [`server_poll`]).
 #[inline]
-pub(crate) fn client_post_bit(posted: &AtomicU64, bit: u64, polling: &AtomicU32) -> bool {
+pub(crate) fn client_post_bit(posted: &AtomicU64, bit: u64, polling: &AtomicU32) -> u32 {
     posted.fetch_or(bit, SeqCst);
-    client_must_ring(polling)
+    client_polling(polling)
 }
 
-/// Client: after publishing work (a posted bit or a pulse), whether it
-/// must ring.
+/// Client: after publishing work (a posted bit or a pulse), the `polling`
+/// word: 0 if it must ring.
 #[inline]
-pub(crate) fn client_must_ring(polling: &AtomicU32) -> bool {
+pub(crate) fn client_polling(polling: &AtomicU32) -> u32 {
     fence(SeqCst);
-    polling.load(Relaxed) == 0
+    polling.load(Relaxed)
 }
 
-/// Server: promises to look at the connection before sleeping.
+/// Server: promises to look at the connection before sleeping. The word
+/// holds the promising thread's CPU plus one (never 0), which tells a
+/// client whether spinning for the answer can pay: only if that CPU is not
+/// its own. The CPU is a hint (the thread may move); the promise is not.
 #[inline]
-pub(crate) fn server_poll(polling: &AtomicU32) {
-    polling.store(1, Relaxed);
+pub(crate) fn server_poll(polling: &AtomicU32, cpu: u32) {
+    polling.store(cpu.wrapping_add(1).max(1), Relaxed);
+}
+
+/// The CPU a promise names (see [`server_poll`]), if any.
+#[inline]
+pub(crate) fn polling_cpu(polling: u32) -> Option<u32> {
+    polling.checked_sub(1)
 }
 
 /// Server: withdraws the promise; the caller must then look at the
@@ -66,17 +77,17 @@ mod loom_tests {
         loom::model(|| {
             let posted = Arc::new(AtomicU64::new(0));
             let polling = Arc::new(AtomicU32::new(0));
-            server_poll(&polling);
+            server_poll(&polling, 0);
             let (p, q) = (posted.clone(), polling.clone());
             let server = thread::spawn(move || {
                 server_unpoll(&q);
                 server_take_bits(&p)
             });
-            let rang = client_post_bit(&posted, 1, &polling);
+            let polled = client_post_bit(&posted, 1, &polling);
             let seen = server.join().unwrap();
             // Either the server saw the bit before sleeping, or the client
             // rang (and the bit is still there for the woken server).
-            assert!(seen == 1 || (rang && posted.load(Acquire) == 1));
+            assert!(seen == 1 || (polled == 0 && posted.load(Acquire) == 1));
         });
     }
 }

@@ -40,6 +40,12 @@ impl RingCursor {
         (first, count)
     }
 
+    /// The next position to read: a client tail different from it means
+    /// new pulses (or a client writing nonsense, which `take_new` handles).
+    pub(crate) fn read_pos(&self) -> u32 {
+        self.read
+    }
+
     fn bit(&self, pos: u32) -> (usize, u64) {
         let i = pos % self.cap;
         ((i / 64) as usize, 1u64 << (i % 64))

@@ -112,6 +112,11 @@ pub(crate) trait Futex {
     /// word (waking it if nobody owns that word), given the state word's
     /// current value.
     fn requeue(&self, now: u32);
+    /// One turn of a spin: a pause, and now and then a chance for another
+    /// thread on this CPU (the peer we wait for may be one) to run.
+    fn spin_pause(&self) {
+        std::hint::spin_loop();
+    }
 }
 
 /// Which priority-inheritance word a client waits on.
@@ -156,6 +161,9 @@ impl<T: Futex> Futex for &T {
     fn requeue(&self, now: u32) {
         (**self).requeue(now)
     }
+    fn spin_pause(&self) {
+        (**self).spin_pause()
+    }
 }
 
 /// Deadlines and channel behaviour for one client wait.
@@ -168,8 +176,8 @@ pub(crate) struct WaitSpec<D> {
     /// The channel has `_NTO_CHF_UNBLOCK`: a REPLY-blocked timeout asks the
     /// server instead of leaving.
     pub unblock_channel: bool,
-    /// Busy-wait iterations before sleeping.
-    pub spin: u32,
+    /// Until this moment the client spins instead of sleeping.
+    pub spin_until: D,
     /// The caller is real-time on a channel with priority inheritance: it
     /// waits on the priority-inheritance words so that the server thread
     /// working for it runs at its priority.
@@ -247,7 +255,6 @@ pub(crate) fn client_withdraw<F: Futex>(f: &F) -> bool {
 /// Client: waits until the call completes or a deadline passes.
 pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outcome {
     let w = f.word();
-    let mut spins = spec.spin;
     loop {
         let s = w.load(Acquire);
         match phase(s) {
@@ -267,7 +274,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     if s & RQ_WAITER == 0 {
                         let _ = w.compare_exchange(s, s | RQ_WAITER, AcqRel, Acquire);
                     } else if !f.rq_wait(s, f.earlier(spec.send, spec.boost)) {
-                        sleep(f, s, f.earlier(spec.send, spec.boost), &mut spins);
+                        sleep(f, s, f.earlier(spec.send, spec.boost), spec.spin_until);
                     }
                     continue;
                 }
@@ -289,7 +296,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                 if spec.pi && !f.expired(spec.boost) {
                     until = f.earlier(until, spec.boost);
                 }
-                sleep(f, s, until, &mut spins);
+                sleep(f, s, until, spec.spin_until);
             }
             RECEIVED | BUSY => {
                 if s & XFER_REQ != 0 {
@@ -304,7 +311,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     }
                     let slice = f.earlier(spec.reply, f.pi_slice(PiWord::Slot));
                     if !(spec.pi && f.pi_wait(PiWord::Slot, s, slice)) {
-                        sleep(f, s, spec.reply, &mut spins);
+                        sleep(f, s, spec.reply, spec.spin_until);
                     }
                 } else if spec.unblock_channel {
                     if s & UNBLOCK_REQ == 0 {
@@ -315,7 +322,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     }
                     // Asked already: stay blocked until the server answers.
                     if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.pi_slice(PiWord::Slot))) {
-                        sleep(f, s, f.never(), &mut spins);
+                        sleep(f, s, f.never(), spec.spin_until);
                     }
                 } else if phase(s) == RECEIVED {
                     if w.compare_exchange(s, ABANDONED, AcqRel, Acquire).is_ok() {
@@ -326,7 +333,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     // not leave until it stops.
                     let _ = w.compare_exchange(s, s | ABANDON_WAIT | WAITER, AcqRel, Acquire);
                 } else {
-                    sleep(f, s, f.never(), &mut spins);
+                    sleep(f, s, f.never(), spec.spin_until);
                 }
             }
             other => return Outcome::Corrupt(other),
@@ -334,11 +341,11 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
     }
 }
 
-/// Spins a little, then announces `WAITER` and sleeps on the word.
-fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spins: &mut u32) {
-    if *spins > 0 {
-        *spins -= 1;
-        std::hint::spin_loop();
+/// Spins once (the caller looks again) until `spin_until`; after that
+/// announces `WAITER` and sleeps on the word.
+fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spin_until: F::Deadline) {
+    if !f.expired(spin_until) {
+        f.spin_pause();
         return;
     }
     let want = s | WAITER;
@@ -558,7 +565,7 @@ mod loom_tests {
     }
 
     fn spec(send: bool, reply: bool, unblock: bool) -> WaitSpec<bool> {
-        WaitSpec { send, reply, unblock_channel: unblock, spin: 0, pi: false, boost: false }
+        WaitSpec { send, reply, unblock_channel: unblock, spin_until: true, pi: false, boost: false }
     }
 
     /// Server side of one call: claim, write, answer. Returns whether the

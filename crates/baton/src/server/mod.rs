@@ -37,7 +37,7 @@ use crate::sys::event::{self, Epoll};
 use crate::sys::sched::Sched;
 use crate::sys::thread;
 use crate::sys::time::Deadline;
-use crate::types::{chf, pulse_code, ChannelId, Pulse};
+use crate::types::{chf, pulse_code, ChannelId, Pulse, WaitMode};
 use rustix::fd::{AsFd, OwnedFd};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -61,6 +61,7 @@ pub struct ChannelBuilder {
     pulses: u32,
     max_connections: u32,
     direct_copy: bool,
+    wait_mode: WaitMode,
 }
 
 impl Default for ChannelBuilder {
@@ -74,6 +75,7 @@ impl Default for ChannelBuilder {
             pulses: 64,
             max_connections: 4096,
             direct_copy: true,
+            wait_mode: WaitMode::default(),
         }
     }
 }
@@ -184,6 +186,15 @@ impl ChannelBuilder {
     /// user, or a restrictive Yama ptrace scope).
     pub fn direct_copy(mut self, on: bool) -> Self {
         self.direct_copy = on;
+        self
+    }
+
+    /// How receiving threads wait for work (default
+    /// [`WaitMode::Adaptive`]): see [`WaitMode`]. A spinning receiver
+    /// watches the connections it has just served, whose clients then need
+    /// not ring the doorbell, and looks at the doorbells every few µs.
+    pub fn wait_mode(mut self, mode: WaitMode) -> Self {
+        self.wait_mode = mode;
         self
     }
 
@@ -317,6 +328,10 @@ pub(crate) struct ChannelShared {
     pub max_connections: u32,
     /// Try `process_vm_*` for bytes beyond the inline area.
     pub direct_copy: bool,
+    pub wait_mode: WaitMode,
+    /// Bumped each time a connection joins the hot list, so that a
+    /// spinning receiver (which watches a copy) looks again.
+    pub hot_joins: std::sync::atomic::AtomicU32,
     pub name: Option<String>,
     pub epoll: Epoll,
     wake: OwnedFd,
@@ -384,6 +399,8 @@ impl ChannelShared {
             mode: b.mode,
             max_connections: b.max_connections,
             direct_copy: b.direct_copy,
+            wait_mode: b.wait_mode,
+            hot_joins: Default::default(),
             name: b.name.clone(),
             epoll,
             wake,

@@ -20,10 +20,10 @@ use crate::proto::slot;
 use crate::sys::event::Ready;
 use crate::sys::sched::Sched;
 use crate::sys::time::Deadline;
-use crate::types::{chf, Pulse};
+use crate::types::{chf, Pulse, WaitMode};
 use crate::wait::SlotFutex;
 use std::io::IoSliceMut;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 /// What a receive accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +85,12 @@ impl ChannelShared {
             }
             looked = false;
             let mut took = self.take(&mut st, want);
+            if matches!(took, Took::Nothing) && !st.hot.is_empty() {
+                if let Some(until) = self.spin_until() {
+                    st = self.spin(st, until, &mut ready);
+                    took = self.take(&mut st, want);
+                }
+            }
             if matches!(took, Took::Nothing) && drain_hot(&mut st) {
                 took = self.take(&mut st, want);
             }
@@ -140,6 +146,75 @@ impl ChannelShared {
         if woken && st.receivers > 0 {
             self.wake_receiver();
         }
+    }
+
+    /// Until when a receiver with nothing to take spins before it sleeps,
+    /// per the channel's [`WaitMode`]; `None`: it does not spin.
+    fn spin_until(&self) -> Option<Deadline> {
+        match self.wait_mode {
+            WaitMode::Blocking => None,
+            WaitMode::Adaptive if !crate::sys::thread::many_cpus() => None,
+            WaitMode::Adaptive => Some(Deadline::after(WaitMode::ADAPTIVE_SPIN)),
+            WaitMode::Spin => Some(Deadline::after(WaitMode::SPIN_LIMIT)),
+        }
+    }
+
+    /// Spins, without the channel lock, watching the hot connections (their
+    /// clients do not ring: we promised to look) until one posts work, a
+    /// doorbell rings or another connection turns hot (both looked at every
+    /// few µs), or `until`.
+    /// Moves what rang into the queue; what the hot connections posted is
+    /// moved by the caller's `drain_hot` or `take` path as usual.
+    fn spin<'a>(
+        &'a self,
+        st: MutexGuard<'a, ChanState>,
+        until: Deadline,
+        ready: &mut [Ready],
+    ) -> MutexGuard<'a, ChanState> {
+        /// Spin iterations between looks at the doorbells and the clock
+        /// (and yields of the CPU, see `wait::SPINS_PER_YIELD`).
+        const LOOK_EVERY: u32 = crate::wait::SPINS_PER_YIELD;
+        let mut watched = WATCHED.with(|w| w.take());
+        watched.clear();
+        for scoid in &st.hot {
+            if let Some(e) = st.conns.get(scoid) {
+                watched.push((e.conn.clone(), e.ring.read_pos()));
+            }
+        }
+        let joins = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed);
+        drop(st);
+        let mut rung = 0;
+        'spin: for i in 1u32.. {
+            for (conn, read) in &watched {
+                if posted_since(conn, *read) {
+                    break 'spin;
+                }
+            }
+            if i % LOOK_EVERY == 0 {
+                rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
+                let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != joins;
+                if rung > 0 || joined || until.expired() {
+                    break;
+                }
+                rustix::thread::sched_yield();
+            }
+            std::hint::spin_loop();
+        }
+        watched.clear(); // holds no connection alive while we sleep
+        WATCHED.with(|w| w.set(watched));
+        let mut st = self.lock();
+        let mut woken = false;
+        for r in &ready[..rung] {
+            if r.token == WAKE_TOKEN {
+                woken = true;
+            } else {
+                drain(&mut st, r.token as u32);
+            }
+        }
+        if woken && st.receivers > 0 {
+            self.wake_receiver();
+        }
+        st
     }
 
     /// Takes the first acceptable queue entry, claiming a message's slot.
@@ -214,4 +289,20 @@ fn has_work(st: &ChanState, want: Want) -> bool {
         Want::Any => !st.queue.is_empty(),
         Want::PulsesOnly => st.queue.has_pulses(),
     }
+}
+
+thread_local! {
+    /// A spinning receiver's watch list, kept between spins so that
+    /// spinning allocates nothing once it has grown.
+    static WATCHED: std::cell::Cell<Vec<(Arc<super::ServerConn>, u32)>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Whether connection `conn` has posted a message, an unblock request or a
+/// pulse (its ring's tail moved from `read`) that the server has not
+/// taken: plain loads of the client's words, nothing written.
+fn posted_since(conn: &super::ServerConn, read: u32) -> bool {
+    let bell = &conn.seg.header().doorbell;
+    let words = (conn.seg.layout().slot_count as usize).div_ceil(64).min(bell.posted.len());
+    bell.posted[..words].iter().any(|w| w.load(std::sync::atomic::Ordering::Relaxed) != 0)
+        || bell.pulse_tail.load(std::sync::atomic::Ordering::Relaxed) != read
 }

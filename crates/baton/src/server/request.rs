@@ -402,8 +402,9 @@ impl Request {
                 // sleeps, and the client need not ring.
                 if st.receivers == 0 && !e.hot {
                     e.hot = true;
-                    doorbell::server_poll(&e.conn.seg.header().doorbell.polling);
+                    doorbell::server_poll(&e.conn.seg.header().doorbell.polling, crate::sys::thread::cpu());
                     st.hot.push(self.conn.scoid);
+                    self.chan.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Some(h)
             }

@@ -19,6 +19,25 @@ pub(crate) fn tid() -> i32 {
     })
 }
 
+/// The CPU the calling thread runs on now (it may move at any time).
+/// glibc answers from the kernel's restartable-sequence area or the vDSO,
+/// without a system call.
+#[inline]
+pub(crate) fn cpu() -> u32 {
+    // SAFETY: `sched_getcpu` takes no arguments and touches no memory of ours.
+    let c = unsafe { libc::sched_getcpu() };
+    c.max(0) as u32
+}
+
+/// Whether the machine has more than one CPU online (asked once): only
+/// then can spinning for a peer pay. Not this process's affinity: a thread
+/// pinned to one CPU may still wait for a peer on another.
+pub(crate) fn many_cpus() -> bool {
+    static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: `sysconf` only reads a system setting.
+    *MANY.get_or_init(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } > 1)
+}
+
 /// The calling process's pid.
 pub(crate) fn pid() -> i32 {
     rustix::process::getpid().as_raw_nonzero().get()

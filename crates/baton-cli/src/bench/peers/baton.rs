@@ -1,13 +1,15 @@
-//! baton itself, blocking mode: the server attaches a name and loops in
-//! `receive` + `reply`; the client opens the name and calls `send`.
+//! baton itself, in one of its wait modes (both sides the same): the
+//! server attaches a name and loops in `receive` + `reply`; the client
+//! opens the name and calls `send`.
 
 use super::{Client, Endpoint, Pair, Peer, Server, Work};
-use ::baton::{Channel, Connection, Received};
+use ::baton::{Channel, ChannelBuilder, Connection, Received, WaitMode};
 use std::io;
 
-/// baton `send`/`receive`/`reply` under a name unique to the run.
+/// baton `send`/`receive`/`reply` under a name unique to the run, with
+/// the server's channel and the client's connection in this wait mode.
 #[derive(Debug)]
-pub struct Baton;
+pub struct Baton(pub WaitMode);
 
 impl Peer for Baton {
     fn prepare(&self, _size: usize, tag: &str) -> io::Result<Pair> {
@@ -19,11 +21,13 @@ impl Peer for Baton {
     }
 
     fn server(&self, end: Endpoint, _size: usize) -> io::Result<Box<dyn Server>> {
-        Ok(Box::new(Channel::attach(end.name()?)?))
+        // What `Channel::attach` sets, plus the mode.
+        let b = ChannelBuilder::new().name(end.name()?).disconnect(true).coid_disconnect(true).unblock(true);
+        Ok(Box::new(b.wait_mode(self.0).create()?))
     }
 
     fn client(&self, end: Endpoint, _size: usize) -> io::Result<Box<dyn Client>> {
-        Ok(Box::new(Connection::open(end.name()?)?))
+        Ok(Box::new(Connection::builder().wait_mode(self.0).open(end.name()?)?))
     }
 }
 

@@ -4,7 +4,8 @@
 //! [prepares](Peer::prepare) what the halves share, then each half runs in
 //! its own process.
 //!
-//! - `baton.rs`: baton itself, blocking mode (`Channel::attach` + `send`).
+//! - `baton.rs`: baton itself (`Channel::attach` + `send`), in its default
+//!   (adaptive), blocking and spin wait modes.
 //! - `futex.rs`: the floor: a futex ping-pong on shared memory.
 //! - `pipe.rs`: a pipe pair.
 //! - `seqpacket.rs`: a Unix `SOCK_SEQPACKET` server: one listening socket,
@@ -22,14 +23,20 @@ mod seqpacket;
 pub mod shm;
 
 use super::work::Work;
+use ::baton::WaitMode;
 use rustix::fd::OwnedFd;
 use std::io;
 
 /// A transport the bench can measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Transport {
-    /// baton `send`/`receive`/`reply`, blocking mode.
+    /// baton `send`/`receive`/`reply`, default mode (spins briefly when the
+    /// peer runs on another CPU).
     Baton,
+    /// baton, blocking mode (never spins).
+    BatonBlocking,
+    /// baton, spin mode (spins up to 1 ms before sleeping).
+    BatonSpin,
     /// FUTEX_WAIT/FUTEX_WAKE ping-pong on a shared memfd page.
     Futex,
     /// A pair of pipes, one each way.
@@ -41,7 +48,14 @@ pub enum Transport {
 impl Transport {
     /// Every transport, in table order (baton first: the others are compared
     /// with it).
-    pub const ALL: [Transport; 4] = [Transport::Baton, Transport::Futex, Transport::Pipe, Transport::Seqpacket];
+    pub const ALL: [Transport; 6] = [
+        Transport::Baton,
+        Transport::BatonBlocking,
+        Transport::BatonSpin,
+        Transport::Futex,
+        Transport::Pipe,
+        Transport::Seqpacket,
+    ];
 
     /// The transports whose server takes many clients: those the load
     /// section measures, in table order.
@@ -51,22 +65,29 @@ impl Transport {
     pub fn name(self) -> &'static str {
         match self {
             Transport::Baton => "baton",
+            Transport::BatonBlocking => "baton-blocking",
+            Transport::BatonSpin => "baton-spin",
             Transport::Futex => "futex",
             Transport::Pipe => "pipe",
             Transport::Seqpacket => "seqpacket",
         }
     }
 
-    /// How its waiting side waits. Every transport here blocks in the
-    /// kernel; spinning peers and baton's other modes come later.
+    /// How its waiting sides wait.
     pub fn mode(self) -> &'static str {
-        "blocking"
+        match self {
+            Transport::Baton => "default",
+            Transport::BatonSpin => "spin",
+            _ => "blocking",
+        }
     }
 
     /// Its implementation.
     pub fn peer(self) -> &'static dyn Peer {
         match self {
-            Transport::Baton => &baton::Baton,
+            Transport::Baton => &baton::Baton(WaitMode::Adaptive),
+            Transport::BatonBlocking => &baton::Baton(WaitMode::Blocking),
+            Transport::BatonSpin => &baton::Baton(WaitMode::Spin),
             Transport::Futex => &futex::Futex,
             Transport::Pipe => &pipe::Pipe,
             Transport::Seqpacket => &seqpacket::Seqpacket,
