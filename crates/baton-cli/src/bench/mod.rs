@@ -91,7 +91,7 @@ pub struct Args {
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated [default: all]: round-trip (the
-    /// first table: every transport and placement), load (the second: a
+    /// first table: every transport, placement and size), load (the second: a
     /// SCHED_FIFO 50 client calling every 1 ms a one-thread server that
     /// works ~20 µs per request, idle and while 8 SCHED_OTHER clients flood
     /// it, for baton and seqpacket, unpinned; skipped, with the reason, if

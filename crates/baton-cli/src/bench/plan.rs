@@ -8,7 +8,7 @@ use super::peers::Transport;
 /// A part of the bench, with its own table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Section {
-    /// Round trips between two processes, every transport and placement.
+    /// Round trips between two processes, every transport, placement and size.
     RoundTrip,
     /// A real-time client's round trip, idle and while 8 clients flood the server.
     Load,
