@@ -20,7 +20,7 @@ const QUICK_SIZES: [u64; 2] = [64, 1 << 20];
 
 #[test]
 fn quick_bench_writes_every_row() {
-    let args = ["--quick", "--section", "round-trip", "-n", "200", "--warmup", "20", "--runs", "2"];
+    let args = ["--quick", "--section", "round-trip", "-n", "150", "--warmup", "10", "--runs", "2"];
     let doc = bench("round-trip", &args, |_| {});
     assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["round-trip"]);
     check(&doc);
@@ -126,11 +126,11 @@ fn skipped(doc: &Json) -> Vec<&Json> {
     doc.get("skipped").arr().iter().filter(|s| s.get("section").str() == "round-trip").collect()
 }
 
-/// A quick round-trip section of 200 round trips (fewer for 1 MiB), 2 runs:
+/// A quick round-trip section of 150 round trips (100 for 1 MiB), 2 runs:
 /// a row for every transport, placement and size, or a reason why not.
 fn check(doc: &Json) {
     assert_eq!(doc.get("schema").str(), "baton-bench/3");
-    assert_eq!(doc.get("iterations").num(), 200.0);
+    assert_eq!(doc.get("iterations").num(), 150.0);
     let sizes: Vec<u64> = doc.get("sizes").arr().iter().map(|s| s.num() as u64).collect();
     assert_eq!(sizes, QUICK_SIZES);
     let per_run = doc.get("bytes_per_run").num() as u64;
@@ -145,7 +145,7 @@ fn check(doc: &Json) {
         seen.push((transport, placement, size as u64));
         assert_eq!(row.get("mode").str(), if transport == "spin" { "spin" } else { "blocking" }, "{what}");
         // Big messages make fewer round trips, by the documented rule.
-        let n = 200.min((per_run / (2 * size as u64)).max(100));
+        let n = 150.min((per_run / (2 * size as u64)).max(100));
         assert_eq!(row.get("n").num(), n as f64, "{what}");
         assert_eq!(row.get("runs").num(), 2.0, "{what}");
         check_latency(row, &what);

@@ -74,7 +74,7 @@ const MAX_SIZE: usize = 64 << 20;
 /// reply); runs of big messages make fewer round trips.
 const BYTES_PER_RUN: u64 = 4 << 30;
 /// The same with `--quick`.
-const QUICK_BYTES_PER_RUN: u64 = 256 << 20;
+const QUICK_BYTES_PER_RUN: u64 = 128 << 20;
 /// Request and reply size of the load section, bytes.
 const LOAD_SIZE: usize = 64;
 /// The most round trips a run may measure (the client keeps every sample).
@@ -85,7 +85,7 @@ const MAX_RT_CALLS: u64 = 1_000_000;
 /// Options of `baton bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A short run for CI: 5000 round trips (at most 256 MiB moved) and
+    /// A short run for CI: 5000 round trips (at most 128 MiB moved) and
     /// 2000 real-time calls per run, 3 runs, sizes 64 and 1048576 (unless
     /// -n, --rt-calls, --runs or --size say otherwise); well under a minute.
     #[arg(long)]
@@ -106,7 +106,7 @@ pub struct Args {
     size: Vec<u64>,
     /// Round trips measured per round-trip run [default: 100000, 5000 with
     /// --quick]. Big messages make fewer: a run's measured round trips move
-    /// at most 4 GiB (256 MiB with --quick), request and reply counted, so
+    /// at most 4 GiB (128 MiB with --quick), request and reply counted, so
     /// a run of S-byte messages makes min(N, max(that / 2S, 100)) round
     /// trips (each row reports its n).
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
