@@ -31,8 +31,10 @@ enum Command {
     /// Round-trip section (first table): each run starts a server and a
     /// client process (this binary, run again) that exchange a request and
     /// a reply of the same size (see --size); the server echoes the
-    /// request, and the client checks that each reply is its request,
-    /// stamped with the call's number. After a warm-up the client reads
+    /// request, which carries the call's number at both ends, and the
+    /// client checks every byte of each reply during the warm-up, the
+    /// numbers while it times (so that checking 1 MiB does not count as
+    /// moving it). After the warm-up the client reads
     /// CLOCK_MONOTONIC once between round trips, so every round trip is one
     /// sample; each process measures its own CPU time. For each size the
     /// table also shows memcpy's bandwidth, measured in this process in the
