@@ -72,7 +72,7 @@ const QUICK_SIZES: [usize; 2] = [64, 1 << 20];
 const MAX_SIZE: usize = 64 << 20;
 /// The most bytes a round-trip run's measured round trips move (request +
 /// reply); runs of big messages make fewer round trips.
-const BYTES_PER_RUN: u64 = 4 << 30;
+const BYTES_PER_RUN: u64 = 1 << 30;
 /// The same with `--quick`.
 const QUICK_BYTES_PER_RUN: u64 = 128 << 20;
 /// Request and reply size of the load section, bytes.
@@ -106,7 +106,7 @@ pub struct Args {
     size: Vec<u64>,
     /// Round trips measured per round-trip run [default: 100000, 5000 with
     /// --quick]. Big messages make fewer: a run's measured round trips move
-    /// at most 4 GiB (128 MiB with --quick), request and reply counted, so
+    /// at most 1 GiB (128 MiB with --quick), request and reply counted, so
     /// a run of S-byte messages makes min(N, max(that / 2S, 100)) round
     /// trips (each row reports its n).
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
