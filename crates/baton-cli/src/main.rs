@@ -20,16 +20,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure round trips between two processes: baton next to a futex
-    /// ping-pong, a pipe pair and a Unix SOCK_SEQPACKET socket, on one CPU,
-    /// on two CPUs and unpinned; then a real-time client's latency under
-    /// load, baton against a SOCK_SEQPACKET server.
+    /// Measure round trips between two processes: baton next to the floors
+    /// written plainly (a futex ping-pong, an eventfd each way, pure
+    /// spinning on a shared cache line, a pipe pair) and the sockets users
+    /// use today (Unix SOCK_SEQPACKET and SOCK_STREAM, TCP on 127.0.0.1),
+    /// on one CPU, on two CPUs and unpinned, with messages of 64 B to
+    /// 1 MiB; then a real-time client's latency under load, baton against a
+    /// SOCK_SEQPACKET server.
     ///
     /// Round-trip section (first table): each run starts a server and a
-    /// client process (this binary, run again) that exchange a 64-byte
-    /// request and a 64-byte reply. After a warm-up the client reads
+    /// client process (this binary, run again) that exchange a request and
+    /// a reply of the same size (see --size); the server echoes the
+    /// request, which carries the call's number at both ends, and the
+    /// client checks every byte of each reply during the warm-up, the
+    /// numbers while it times (so that checking 1 MiB does not count as
+    /// moving it). After the warm-up the client reads
     /// CLOCK_MONOTONIC once between round trips, so every round trip is one
-    /// sample; each process measures its own CPU time.
+    /// sample; each process measures its own CPU time. For each size the
+    /// table also shows memcpy's bandwidth, measured in this process in the
+    /// same bench, and each row's bandwidth (request + reply bytes per p50
+    /// round trip) against it. Spinning on one CPU is skipped (it would
+    /// measure the scheduler's time slice), as is any size a transport
+    /// cannot carry here, with the reason.
     ///
     /// Load section (second table): a server process with one SCHED_OTHER
     /// thread works ~20 µs (calibrated, printed) on each 64-byte request

@@ -1,6 +1,6 @@
-//! `baton bench` end to end: a tiny run of every transport and placement
-//! and of the load section, checked for completeness and sane figures
-//! (never for speed, nor for the load section's goal); and the load section
+//! `baton bench` end to end: a tiny run of every transport, placement and
+//! message size, and of the load section, checked for completeness and
+//! sane figures (never for speed, nor for the goals); and the load section
 //! reported as skipped, with its reason, where SCHED_FIFO is not permitted.
 
 use std::collections::BTreeMap;
@@ -13,12 +13,49 @@ const BATON: &str = env!("CARGO_BIN_EXE_baton");
 /// The real-time client's priority in the load section.
 const RT_PRIORITY: i32 = 50;
 
+/// Every transport, in table order.
+const TRANSPORTS: [&str; 10] =
+    ["baton", "baton-blocking", "baton-spin", "futex", "eventfd", "spin", "pipe", "seqpacket", "stream", "tcp"];
+/// The sizes `--quick` measures.
+const QUICK_SIZES: [u64; 2] = [64, 1 << 20];
+
 #[test]
 fn quick_bench_writes_every_row() {
-    let args = ["--quick", "-n", "200", "--warmup", "20", "--runs", "2", "--rt-calls", "300"];
-    let doc = bench("all", &args, |_| {});
+    let args = ["--quick", "--section", "round-trip", "-n", "150", "--warmup", "10", "--runs", "2"];
+    let doc = bench("round-trip", &args, |_| {});
+    assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["round-trip"]);
     check(&doc);
+    assert_eq!(*doc.get("load"), Json::Null);
+}
+
+#[test]
+fn quick_load_section() {
+    let doc = bench("load", &["--quick", "--section", "load", "--runs", "2", "--rt-calls", "300"], |_| {});
+    assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["load"]);
+    assert!(doc.get("rows").arr().iter().all(|r| r.get("mode").str().starts_with("rt-")));
     check_load(&doc, realtime_allowed());
+}
+
+#[test]
+fn chosen_sizes_and_transports() {
+    let args =
+        ["--section", "round-trip", "--size", "4096,100", "--transport", "spin,stream", "--runs", "1", "-n", "50"];
+    let args = [&args[..], &["--placement", "same-cpu,unpinned"]].concat();
+    let doc = bench("sizes", &args, |_| {});
+    assert_eq!(doc.get("sizes").arr().iter().map(Json::num).collect::<Vec<_>>(), [100.0, 4096.0]);
+    let mut rows: Vec<(&str, &str, f64)> = Vec::new();
+    for row in doc.get("rows").arr() {
+        assert_eq!(row.get("n").num(), 50.0);
+        rows.push((row.get("placement").str(), row.get("transport").str(), row.get("size").num()));
+    }
+    let mut want = vec![("unpinned", "spin", 100.0), ("unpinned", "spin", 4096.0)];
+    if !skipped(&doc).iter().any(|s| s.get("placement").str() == "same-cpu" && s.get("transport") == &Json::Null) {
+        want.extend([("same-cpu", "stream", 100.0), ("same-cpu", "stream", 4096.0)]);
+    }
+    want.extend([("unpinned", "stream", 100.0), ("unpinned", "stream", 4096.0)]);
+    rows.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(rows, want);
 }
 
 #[test]
@@ -85,44 +122,78 @@ fn realtime_allowed() -> bool {
     std::thread::spawn(|| baton::set_thread_priority(baton::Policy::Fifo, RT_PRIORITY).is_ok()).join().unwrap()
 }
 
+/// The round-trip section's skipped entries.
+fn skipped(doc: &Json) -> Vec<&Json> {
+    doc.get("skipped").arr().iter().filter(|s| s.get("section").str() == "round-trip").collect()
+}
+
+/// A quick round-trip section of 150 round trips (100 for 1 MiB), 2 runs:
+/// a row for every transport, placement and size, or a reason why not.
 fn check(doc: &Json) {
-    assert_eq!(doc.get("schema").str(), "baton-bench/2");
-    assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["round-trip", "load"]);
-    assert_eq!(doc.get("iterations").num(), 200.0);
-    // The round-trip rows (the load section's modes start with `rt-`).
-    let rows: Vec<&Json> = doc.get("rows").arr().iter().filter(|r| !r.get("mode").str().starts_with("rt-")).collect();
-    let skipped: Vec<&str> = doc
-        .get("skipped")
-        .arr()
-        .iter()
-        .filter(|s| s.get("section").str() == "round-trip")
-        .map(|s| s.get("placement").str())
-        .collect();
+    assert_eq!(doc.get("schema").str(), "baton-bench/3");
+    assert_eq!(doc.get("iterations").num(), 150.0);
+    let sizes: Vec<u64> = doc.get("sizes").arr().iter().map(|s| s.num() as u64).collect();
+    assert_eq!(sizes, QUICK_SIZES);
+    let per_run = doc.get("bytes_per_run").num() as u64;
+    let memcpy = doc.get("memcpy").arr();
+    assert_eq!(memcpy.iter().map(|m| m.get("size").num() as u64).collect::<Vec<_>>(), QUICK_SIZES);
+    assert!(memcpy.iter().all(|m| m.get("gb_per_sec").num() > 0.0), "memcpy: {memcpy:?}");
     let mut seen = Vec::new();
-    for row in rows {
-        let (transport, placement) = (row.get("transport").str(), row.get("placement").str());
-        seen.push((transport, placement));
-        assert_eq!(row.get("size").num(), 64.0);
-        assert_eq!(row.get("n").num(), 200.0);
-        assert_eq!(row.get("runs").num(), 2.0);
-        check_latency(row, &format!("{transport} {placement}"));
-        for key in ["round_trips_per_sec", "cpu_ns_per_round_trip", "baton_p50_ratio"] {
-            assert!(row.get(key).num() > 0.0, "{transport} {placement}: {key} is not positive");
+    for row in doc.get("rows").arr() {
+        let (transport, placement, size) =
+            (row.get("transport").str(), row.get("placement").str(), row.get("size").num());
+        let what = format!("{transport} {placement} {size}");
+        seen.push((transport, placement, size as u64));
+        let mode = match transport {
+            "baton" => "default",
+            "spin" | "baton-spin" => "spin",
+            _ => "blocking",
+        };
+        assert_eq!(row.get("mode").str(), mode, "{what}");
+        // Big messages make fewer round trips, by the documented rule.
+        let n = 150.min((per_run / (2 * size as u64)).max(100));
+        assert_eq!(row.get("n").num(), n as f64, "{what}");
+        assert_eq!(row.get("runs").num(), 2.0, "{what}");
+        check_latency(row, &what);
+        for key in ["round_trips_per_sec", "cpu_ns_per_round_trip", "baton_p50_ratio", "gb_per_sec", "memcpy_ratio"] {
+            assert!(row.get(key).num() > 0.0, "{what}: {key} is not positive");
         }
+        let gbs = 2.0 * size / row.get("p50_ns").num();
+        assert!((row.get("gb_per_sec").num() / gbs - 1.0).abs() < 0.01, "{what}: gb_per_sec");
         let pinned = placement != "unpinned";
         assert_eq!(row.get("server_cpu").is_num(), pinned);
         assert_eq!(row.get("client_cpu").is_num(), pinned);
     }
-    const TRANSPORTS: [&str; 6] = ["baton", "baton-blocking", "baton-spin", "futex", "pipe", "seqpacket"];
+    let skipped = skipped(doc);
+    for s in &skipped {
+        assert!(!s.get("reason").str().is_empty(), "skipped without a reason: {s:?}");
+    }
+    let is_skipped = |transport: &str, placement: &str, size: u64| {
+        skipped.iter().any(|s| {
+            s.get("placement").str() == placement
+                && (s.get("transport") == &Json::Null || s.get("transport").str() == transport)
+                && (s.get("size") == &Json::Null || s.get("size").num() as u64 == size)
+        })
+    };
+    let mut expected = 0;
     for placement in ["same-cpu", "cross-cpu", "unpinned"] {
-        if skipped.contains(&placement) {
-            continue;
-        }
-        for transport in TRANSPORTS {
-            assert!(seen.contains(&(transport, placement)), "no row for {transport} {placement}");
+        for size in QUICK_SIZES {
+            for transport in TRANSPORTS {
+                let row = seen.contains(&(transport, placement, size));
+                let skip = is_skipped(transport, placement, size);
+                assert!(row != skip, "{transport} {placement} {size}: row {row}, skipped {skip}");
+                expected += usize::from(row);
+            }
+            // Two spinners on one CPU would measure the scheduler.
+            assert!(is_skipped("spin", "same-cpu", size));
         }
     }
-    assert_eq!(seen.len() + TRANSPORTS.len() * skipped.len(), 3 * TRANSPORTS.len());
+    assert_eq!(seen.len(), expected, "duplicate rows");
+    // Only seqpacket may refuse a size, and only a big one.
+    for s in skipped.iter().filter(|s| s.get("transport") != &Json::Null && s.get("transport").str() != "spin") {
+        assert_eq!(s.get("transport").str(), "seqpacket", "{s:?}");
+        assert!(s.get("size").num() > 65536.0, "{s:?}");
+    }
 }
 
 /// Latencies positive and in order.
@@ -191,9 +262,16 @@ fn help_documents_the_json_schema() {
         "--json",
         "--section",
         "--rt-calls",
-        "baton-bench/2",
+        "--size",
+        "baton-bench/3",
         "p999_ns",
         "cpu_ns_per_round_trip",
+        "memcpy_ratio",
+        "gb_per_sec",
+        "bytes_per_run",
+        "eventfd",
+        "SOCK_STREAM",
+        "TCP_NODELAY",
         "rt-under-load",
         "flood_calls_per_sec",
         "p999_ratio_to_idle",

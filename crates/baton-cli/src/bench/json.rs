@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// The schema's name and version.
-pub const SCHEMA: &str = "baton-bench/2";
+pub const SCHEMA: &str = "baton-bench/3";
 
 /// The schema, for `baton bench --help`.
 pub const SCHEMA_HELP: &str = include_str!("json-schema.md");
@@ -26,15 +26,23 @@ pub fn write(r: &Results, out: &mut impl Write) -> io::Result<()> {
     let sections: Vec<String> = r.sections.iter().map(|s| format!("\"{}\"", s.name())).collect();
     writeln!(out, "  \"schema\": \"{SCHEMA}\",")?;
     writeln!(out, "  \"sections\": [{}],", sections.join(", "))?;
-    writeln!(out, "  \"size\": {},", s.size)?;
+    let sizes: Vec<String> = s.sizes.iter().map(usize::to_string).collect();
+    writeln!(out, "  \"sizes\": [{}],", sizes.join(", "))?;
     writeln!(out, "  \"iterations\": {},", s.iterations)?;
     writeln!(out, "  \"warmup\": {},", s.warmup)?;
+    writeln!(out, "  \"bytes_per_run\": {},", s.bytes_per_run)?;
     writeln!(out, "  \"runs\": {},", s.runs)?;
     writeln!(out, "  \"timer\": \"clock_gettime(CLOCK_MONOTONIC) once per round trip\",")?;
     writeln!(out, "  \"timer_overhead_ns\": {},", number(s.machine.timer_ns))?;
     writeln!(out, "  \"clocksource\": {},", string(&s.machine.clocksource))?;
     writeln!(out, "  \"kernel\": {},", string(&s.machine.kernel))?;
     writeln!(out, "  \"cpus\": [{}],", cpus.join(", "))?;
+    let memcpy: Vec<String> = r
+        .memcpy
+        .iter()
+        .map(|m| format!("{{\"size\": {}, \"gb_per_sec\": {}}}", m.size, significant(m.gb_per_sec, 4)))
+        .collect();
+    writeln!(out, "  \"memcpy\": [{}],", memcpy.join(", "))?;
     writeln!(out, "  \"load\": {},", load::json::setup(r.load.as_ref()))?;
     let mut rows: Vec<String> = r.rows.iter().map(row).collect();
     rows.extend(r.load.iter().flat_map(load::json::rows));
@@ -44,7 +52,13 @@ pub fn write(r: &Results, out: &mut impl Write) -> io::Result<()> {
         .iter()
         .map(|k| {
             let (section, placement) = (k.section.name(), k.placement.name());
-            format!("{{\"section\": \"{section}\", \"placement\": \"{placement}\", \"reason\": {}}}", string(&k.reason))
+            let transport = k.transport.map_or("null".to_owned(), |t| format!("\"{}\"", t.name()));
+            let size = k.size.map_or("null".to_owned(), |z| z.to_string());
+            format!(
+                "{{\"section\": \"{section}\", \"placement\": \"{placement}\", \"transport\": {transport}, \
+                 \"size\": {size}, \"reason\": {}}}",
+                string(&k.reason)
+            )
         })
         .collect();
     writeln!(out, "  \"skipped\": [{}]", skipped.join(", "))?;
@@ -63,11 +77,14 @@ fn row(r: &Row) -> String {
         latency: &r.latency,
     };
     format!(
-        "{{{}, \"round_trips_per_sec\": {}, \"cpu_ns_per_round_trip\": {}, \"baton_p50_ratio\": {}}}",
+        "{{{}, \"round_trips_per_sec\": {}, \"cpu_ns_per_round_trip\": {}, \"baton_p50_ratio\": {}, \
+         \"gb_per_sec\": {}, \"memcpy_ratio\": {}}}",
         head.fields(),
         number(r.round_trips_per_sec),
         number(r.cpu_ns_per_round_trip),
-        optional(r.baton_ratio)
+        optional(r.baton_ratio),
+        significant(r.gb_per_sec, 4),
+        r.memcpy_ratio.map_or("null".to_owned(), |x| significant(x, 4))
     )
 }
 
@@ -123,6 +140,24 @@ pub fn number(x: f64) -> String {
     }
 }
 
+/// A finite number with `digits` significant digits, for figures that
+/// span orders of magnitude; `null` otherwise.
+pub fn significant(x: f64, digits: i32) -> String {
+    if !x.is_finite() {
+        return "null".to_owned();
+    }
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    let decimals = (digits - 1 - x.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
 /// A JSON string literal.
 pub fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -151,6 +186,11 @@ mod tests {
         assert_eq!(number(2.0), "2");
         assert_eq!(number(100.0), "100");
         assert_eq!(number(f64::NAN), "null");
+        assert_eq!(significant(0.000_512_34, 3), "0.000512");
+        assert_eq!(significant(12.8049, 4), "12.8");
+        assert_eq!(significant(12345.6, 3), "12346");
+        assert_eq!(significant(0.0, 3), "0");
+        assert_eq!(significant(f64::INFINITY, 3), "null");
         assert_eq!(string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
     }
 }

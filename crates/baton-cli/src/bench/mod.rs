@@ -1,9 +1,11 @@
 //! `baton bench`: two sections, each with its table.
 //!
-//! - round-trip: the round trip of a small request and reply between two
-//!   processes, through baton and, side by side in the same run, through
-//!   the raw kernel primitives (the floors baton is built from) and a Unix
-//!   SOCK_SEQPACKET socket, on one CPU, on two CPUs and unpinned;
+//! - round-trip: the round trip of a request and a reply of the same size
+//!   (64 B to 1 MiB) between two processes, through baton and, side by
+//!   side in the same run, through the floors written plainly (futex,
+//!   eventfd, spinning, pipes) and what users use today (Unix
+//!   SOCK_SEQPACKET and SOCK_STREAM sockets, TCP on 127.0.0.1), on one CPU,
+//!   on two CPUs and unpinned; and `memcpy`'s bandwidth for each size;
 //! - load: a SCHED_FIFO client's round trip to a one-thread server, idle
 //!   and while 8 SCHED_OTHER clients flood it, for baton and for the same
 //!   server on SOCK_SEQPACKET sockets (`load/`).
@@ -13,12 +15,14 @@
 //! round trip and reports order statistics, peers report their CPU time.
 //!
 //! - `mod.rs`: the command line and the run from start to end.
-//! - `plan.rs`: sections, placements, CPUs, the interleaved order of the runs.
+//! - `plan.rs`: sections, placements, CPUs, round trips per size, the
+//!   interleaved order of the runs.
 //! - `runner.rs`: one round-trip run in the parent: start the peers, collect reports.
 //! - `process.rs`: a peer process seen from the parent: spawn, read, reap, kill.
 //! - `peer.rs`: one run in a peer: pin, warm up, measure.
 //! - `peers/`: the transports, each a client half and a server half.
 //! - `work.rs`: the CPU work a load server does per request.
+//! - `memcpy.rs`: `memcpy`'s bandwidth, the yardstick for big messages.
 //! - `load/`: the load section.
 //! - `proto.rs`: the lines a peer prints for the parent.
 //! - `fds.rs`: descriptors handed from the parent to a peer.
@@ -34,6 +38,7 @@ mod fds;
 mod json;
 mod load;
 mod machine;
+mod memcpy;
 mod peer;
 mod peers;
 mod plan;
@@ -52,15 +57,26 @@ pub use peer::PeerArgs;
 
 use machine::Machine;
 use peers::Transport;
-use plan::{Placement, Section};
+use plan::{Config, Counts, Placement, Section};
 use progress::Progress;
-use results::{Results, Setup, Skipped};
+use results::{Memcpy, Results, Setup, Skipped};
 use rundir::RuntimeDir;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Request and reply size, bytes.
-const SIZE: usize = 64;
+/// Request and reply sizes of the round-trip section, bytes, unless chosen.
+const SIZES: [usize; 4] = [64, 4096, 65536, 1 << 20];
+/// The same with `--quick`.
+const QUICK_SIZES: [usize; 2] = [64, 1 << 20];
+/// The largest size that may be chosen.
+const MAX_SIZE: usize = 64 << 20;
+/// The most bytes a round-trip run's measured round trips move (request +
+/// reply); runs of big messages make fewer round trips.
+const BYTES_PER_RUN: u64 = 1 << 30;
+/// The same with `--quick`.
+const QUICK_BYTES_PER_RUN: u64 = 128 << 20;
+/// Request and reply size of the load section, bytes.
+const LOAD_SIZE: usize = 64;
 /// The most round trips a run may measure (the client keeps every sample).
 const MAX_ITERATIONS: u64 = 10_000_000;
 /// The most real-time calls a load run may measure (one per millisecond).
@@ -69,23 +85,35 @@ const MAX_RT_CALLS: u64 = 1_000_000;
 /// Options of `baton bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A short run for CI: 5000 round trips and 2000 real-time calls per
-    /// run, 3 runs (unless -n, --rt-calls or --runs say otherwise); well
-    /// under a minute.
+    /// A short run for CI: 5000 round trips (at most 128 MiB moved) and
+    /// 2000 real-time calls per run, 3 runs, sizes 64 and 1048576 (unless
+    /// -n, --rt-calls, --runs or --size say otherwise); well under a minute.
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated [default: all]: round-trip (the
-    /// first table: every transport and placement), load (the second: a
+    /// first table: every transport, placement and size), load (the second: a
     /// SCHED_FIFO 50 client calling every 1 ms a one-thread server that
     /// works ~20 µs per request, idle and while 8 SCHED_OTHER clients flood
     /// it, for baton and seqpacket, unpinned; skipped, with the reason, if
     /// SCHED_FIFO is not permitted).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     section: Vec<Section>,
-    /// Round trips measured per round-trip run [default: 100000, 5000 with --quick].
+    /// Request and reply sizes of the round-trip section, bytes,
+    /// comma-separated: every transport that can carry a size gets a row
+    /// for it (one that cannot is reported skipped, with the reason)
+    /// [default: 64,4096,65536,1048576; 64,1048576 with --quick].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=MAX_SIZE as u64))]
+    size: Vec<u64>,
+    /// Round trips measured per round-trip run [default: 100000, 5000 with
+    /// --quick]. Big messages make fewer: a run's measured round trips move
+    /// at most 1 GiB (128 MiB with --quick), request and reply counted, so
+    /// a run of S-byte messages makes min(N, max(that / 2S, 100)) round
+    /// trips (each row reports its n).
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
     iterations: Option<u64>,
-    /// Round trips before measuring, per round-trip run [default: N/10, at least 100].
+    /// Round trips before measuring, per round-trip run [default: N/10, at
+    /// least 100; cut in proportion with N for big messages, to no fewer
+    /// than 10].
     #[arg(long, value_name = "N")]
     warmup: Option<u64>,
     /// Real-time calls measured per load run, one every 1 ms, after N/10
@@ -116,11 +144,14 @@ pub fn run(args: &Args) -> io::Result<()> {
     let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 }) as usize;
     let sections = or_all(&args.section, &Section::ALL);
     let transports = or_all(&args.transport, &Transport::ALL);
+    let sizes: Vec<usize> = args.size.iter().map(|&s| s as usize).collect();
+    let sizes = or_all(&sizes, if args.quick { &QUICK_SIZES } else { &SIZES });
+    let bytes_per_run = if args.quick { QUICK_BYTES_PER_RUN } else { BYTES_PER_RUN };
     let machine = Machine::probe()?;
     // Made now, so a bad path fails before the runs rather than after.
     let mut json_file = args.json.as_deref().map(create).transpose()?;
     let runtime = RuntimeDir::new()?;
-    let setup = Setup { size: SIZE, iterations, warmup, runs, machine };
+    let setup = Setup { sizes, iterations, warmup, bytes_per_run, runs, machine };
     let mut results = Results { setup, sections: sections.clone(), ..Results::default() };
     if sections.contains(&Section::RoundTrip) {
         round_trips(args, &transports, &runtime, &mut results)?;
@@ -130,7 +161,7 @@ pub fn run(args: &Args) -> io::Result<()> {
             Ok(()) => {
                 let calls = args.rt_calls.unwrap_or(if args.quick { 2_000 } else { 10_000 });
                 let opts = load::Options {
-                    size: SIZE,
+                    size: LOAD_SIZE,
                     calls,
                     warmup: (calls / 10).max(100),
                     runs,
@@ -142,7 +173,7 @@ pub fn run(args: &Args) -> io::Result<()> {
             }
             Err(reason) => {
                 eprintln!("baton bench: load section skipped: {reason}");
-                results.skipped.push(Skipped { section: Section::Load, placement: Placement::Unpinned, reason });
+                results.skipped.push(Skipped::placement(Section::Load, Placement::Unpinned, reason));
             }
         }
     }
@@ -155,35 +186,85 @@ pub fn run(args: &Args) -> io::Result<()> {
     Ok(())
 }
 
-/// The round-trip section: its rows and skipped placements into `results`.
+/// The round-trip section: its rows, `memcpy`'s figures and what was
+/// skipped, into `results`.
 fn round_trips(args: &Args, transports: &[Transport], runtime: &RuntimeDir, results: &mut Results) -> io::Result<()> {
-    let Setup { iterations, warmup, runs, .. } = results.setup;
-    let mut placements = Vec::new();
+    let Setup { iterations, warmup, bytes_per_run, runs, .. } = results.setup;
+    let sizes = results.setup.sizes.clone();
+    let mut configs = Vec::new();
     for placement in or_all(&args.placement, &Placement::ALL) {
-        match placement.cpus(&results.setup.machine.cpus) {
-            Ok(c) => placements.push((placement, c)),
-            Err(reason) => results.skipped.push(Skipped { section: Section::RoundTrip, placement, reason }),
+        let cpus = match placement.cpus(&results.setup.machine.cpus) {
+            Ok(cpus) => cpus,
+            Err(reason) => {
+                results.skipped.push(Skipped::placement(Section::RoundTrip, placement, reason));
+                continue;
+            }
+        };
+        for &size in &sizes {
+            for &transport in transports {
+                match transport.peer().refuse(size, placement) {
+                    None => configs.push(Config { placement, cpus, transport, size }),
+                    Some(reason) => {
+                        let (p, t, z) = (placement.name(), transport.name(), size_name(size));
+                        eprintln!("baton bench: {p} {t} {z} skipped: {reason}");
+                        let (transport, size) = (Some(transport), Some(size));
+                        results.skipped.push(Skipped {
+                            section: Section::RoundTrip,
+                            placement,
+                            transport,
+                            size,
+                            reason,
+                        });
+                    }
+                }
+            }
         }
     }
-    let jobs = plan::schedule(runs, &placements, transports, SIZE);
+    // Sizes, then placements, then transports: the table's order.
+    configs.sort_by_key(|c| (c.size, c.placement, c.transport));
+    let jobs = plan::schedule(runs, &configs);
     eprintln!(
-        "baton bench: {} transport(s) x {} placement(s) x {runs} run(s) of {iterations} round trips (+{warmup} warm-up)",
-        transports.len(),
-        placements.len()
+        "baton bench: {} configuration(s) (transport x placement x size) x {runs} run(s) of up to {iterations} round trips (+{warmup} warm-up)",
+        configs.len()
     );
+    let asked = Counts { iterations, warmup };
     let mut progress = Progress::new(jobs.len());
     let mut done = Vec::with_capacity(jobs.len());
+    let mut copies: Vec<(usize, f64)> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
+        if i == 0 || job.run != jobs[i - 1].run {
+            // Once per round of runs, between runs (the parent is otherwise idle).
+            copies.extend(sizes.iter().map(|&size| (size, memcpy::gb_per_sec(size))));
+        }
         let tag = format!("{}-{i}", std::process::id());
-        let load = runner::Load { warmup, iterations, tag: &tag, runtime_dir: runtime.for_peers() };
+        let counts = asked.for_size(job.size, bytes_per_run);
+        let load = runner::Load {
+            warmup: counts.warmup,
+            iterations: counts.iterations,
+            tag: &tag,
+            runtime_dir: runtime.for_peers(),
+        };
         let outcome = runner::run(job, &load)?;
-        let what = format!("{:<9} {:<9}", job.placement.name(), job.transport.name());
+        let what = format!("{:<8} {:<9} {:<9}", size_name(job.size), job.placement.name(), job.transport.name());
         progress.step(job.run, &what, &outcome.client.latency);
         done.push((*job, outcome));
     }
     progress.finish();
-    results.rows = results::rows(&done);
+    results.memcpy = sizes
+        .iter()
+        .map(|&size| Memcpy { size, gb_per_sec: stats::median(copies.iter().filter(|c| c.0 == size).map(|c| c.1)) })
+        .collect();
+    results.rows = results::rows(&done, &results.memcpy);
     Ok(())
+}
+
+/// A size in bytes as the table shows it: "64 B", "4 KiB", "1 MiB".
+pub fn size_name(size: usize) -> String {
+    match size {
+        s if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
+        s if s >= 1 << 10 && s % (1 << 10) == 0 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
 }
 
 /// `baton bench-peer`: one half of a pair.
@@ -202,4 +283,19 @@ fn or_all<T: Copy + Ord>(chosen: &[T], all: &[T]) -> Vec<T> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_name;
+
+    #[test]
+    fn size_names() {
+        assert_eq!(size_name(64), "64 B");
+        assert_eq!(size_name(1000), "1000 B");
+        assert_eq!(size_name(4096), "4 KiB");
+        assert_eq!(size_name(65536), "64 KiB");
+        assert_eq!(size_name(1 << 20), "1 MiB");
+        assert_eq!(size_name(3 << 19), "1536 KiB");
+    }
 }

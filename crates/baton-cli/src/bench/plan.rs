@@ -1,14 +1,14 @@
 //! What a bench run does: its sections, the placements, which CPUs they
-//! use, and the order of the runs (every configuration once, then all of
-//! them again, so that noise that comes and goes on the machine spreads
-//! over all of them).
+//! use, how many round trips a run of each message size makes, and the
+//! order of the runs (every configuration once, then all of them again, so
+//! that noise that comes and goes on the machine spreads over all of them).
 
 use super::peers::Transport;
 
 /// A part of the bench, with its own table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Section {
-    /// Round trips between two processes, every transport and placement.
+    /// Round trips between two processes, every transport, placement and size.
     RoundTrip,
     /// A real-time client's round trip, idle and while 8 clients flood the server.
     Load,
@@ -70,6 +70,16 @@ pub struct Cpus {
     pub client: Option<usize>,
 }
 
+/// What one row measures: a transport, in a placement, with a size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub placement: Placement,
+    pub cpus: Cpus,
+    pub transport: Transport,
+    /// Request and reply size, bytes.
+    pub size: usize,
+}
+
 /// One pair of processes to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Job {
@@ -82,16 +92,48 @@ pub struct Job {
     pub size: usize,
 }
 
-/// The jobs of `runs` repetitions, interleaved: run 0 of every
+/// The jobs of `runs` repetitions of `configs`, interleaved: run 0 of every
 /// configuration, then run 1 of every configuration, and so on.
-pub fn schedule(runs: usize, placements: &[(Placement, Cpus)], transports: &[Transport], size: usize) -> Vec<Job> {
-    let mut jobs = Vec::with_capacity(runs * placements.len() * transports.len());
+pub fn schedule(runs: usize, configs: &[Config]) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(runs * configs.len());
     for run in 0..runs {
-        for &(placement, cpus) in placements {
-            jobs.extend(transports.iter().map(|&transport| Job { run, placement, cpus, transport, size }));
-        }
+        jobs.extend(configs.iter().map(|c| Job {
+            run,
+            placement: c.placement,
+            cpus: c.cpus,
+            transport: c.transport,
+            size: c.size,
+        }));
     }
     jobs
+}
+
+/// Fewest round trips a run measures, however big the messages (unless
+/// fewer were asked for).
+pub const MIN_ROUND_TRIPS: u64 = 100;
+/// Fewest warm-up round trips (unless fewer were asked for).
+const MIN_WARMUP: u64 = 10;
+
+/// How many round trips a run makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    /// Measured.
+    pub iterations: u64,
+    /// Before measuring.
+    pub warmup: u64,
+}
+
+impl Counts {
+    /// The counts asked for, cut for `size`-byte messages so that a run's
+    /// measured round trips move at most `bytes_per_run` bytes (request plus
+    /// reply), but no fewer than [`MIN_ROUND_TRIPS`]; the warm-up shrinks in
+    /// the same proportion, to no fewer than 10.
+    pub fn for_size(self, size: usize, bytes_per_run: u64) -> Counts {
+        let fit = bytes_per_run / (2 * size as u64).max(1);
+        let iterations = self.iterations.min(fit.max(MIN_ROUND_TRIPS));
+        let scaled = (u128::from(self.warmup) * u128::from(iterations) / u128::from(self.iterations.max(1))) as u64;
+        Counts { iterations, warmup: scaled.max(self.warmup.min(MIN_WARMUP)) }
+    }
 }
 
 #[cfg(test)]
@@ -109,8 +151,13 @@ mod tests {
 
     #[test]
     fn runs_are_interleaved() {
-        let places = [(Placement::SameCpu, Cpus::default()), (Placement::Unpinned, Cpus::default())];
-        let jobs = schedule(2, &places, &[Transport::Baton, Transport::Pipe], 64);
+        let mut configs = Vec::new();
+        for placement in [Placement::SameCpu, Placement::Unpinned] {
+            for transport in [Transport::Baton, Transport::Pipe] {
+                configs.push(Config { placement, cpus: Cpus::default(), transport, size: 64 });
+            }
+        }
+        let jobs = schedule(2, &configs);
         let order: Vec<_> = jobs.iter().map(|j| (j.run, j.placement.name(), j.transport.name())).collect();
         assert_eq!(
             order,
@@ -125,5 +172,19 @@ mod tests {
                 (1, "unpinned", "pipe"),
             ]
         );
+    }
+
+    #[test]
+    fn big_messages_make_fewer_round_trips() {
+        let asked = Counts { iterations: 100_000, warmup: 10_000 };
+        let gib = 1 << 30;
+        assert_eq!(asked.for_size(64, gib), asked);
+        assert_eq!(asked.for_size(4096, gib), asked);
+        assert_eq!(asked.for_size(65536, gib), Counts { iterations: 8192, warmup: 819 });
+        assert_eq!(asked.for_size(1 << 20, gib), Counts { iterations: 512, warmup: 51 });
+        // Never below the floors, never above what was asked.
+        assert_eq!(asked.for_size(1 << 30, gib), Counts { iterations: 100, warmup: 10 });
+        let few = Counts { iterations: 50, warmup: 5 };
+        assert_eq!(few.for_size(1 << 30, gib), few);
     }
 }

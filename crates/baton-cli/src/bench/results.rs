@@ -1,6 +1,7 @@
-//! The figures of a whole bench: one [`Row`] per placement and transport,
-//! each figure the median over that configuration's runs, and baton's p50
-//! set against each row's.
+//! The figures of a whole bench: one [`Row`] per size, placement and
+//! transport, each figure the median over that configuration's runs;
+//! baton's p50 set against each row's, and each row's bandwidth against
+//! `memcpy`'s for the same size.
 
 use super::load;
 use super::machine::Machine;
@@ -13,9 +14,14 @@ use std::collections::BTreeMap;
 /// How the bench was run and on what.
 #[derive(Clone, Debug, Default)]
 pub struct Setup {
-    pub size: usize,
+    /// Request and reply sizes of the round-trip section, bytes.
+    pub sizes: Vec<usize>,
+    /// Round trips asked for per run, and warm-up round trips; runs of big
+    /// messages make fewer (`plan::Counts::for_size`).
     pub iterations: u64,
     pub warmup: u64,
+    /// The most bytes a run's measured round trips move (request + reply).
+    pub bytes_per_run: u64,
     pub runs: usize,
     pub machine: Machine,
 }
@@ -38,14 +44,37 @@ pub struct Row {
     pub cpu_ns_per_round_trip: f64,
     /// baton's p50 divided by this row's, in the same placement and size.
     pub baton_ratio: Option<f64>,
+    /// Bytes moved per second at the p50 round trip (request + reply), GB/s.
+    pub gb_per_sec: f64,
+    /// This row's bandwidth divided by `memcpy`'s for the same size.
+    pub memcpy_ratio: Option<f64>,
 }
 
-/// A placement of a section that could not run here, and why.
+/// `memcpy`'s bandwidth for one size: the median over the rounds of runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Memcpy {
+    pub size: usize,
+    pub gb_per_sec: f64,
+}
+
+/// What could not run here, and why: a whole placement of a section, or
+/// (round-trip section) one transport in a placement, with one size.
 #[derive(Clone, Debug)]
 pub struct Skipped {
     pub section: Section,
     pub placement: Placement,
+    /// `None`: every transport.
+    pub transport: Option<Transport>,
+    /// `None`: every size.
+    pub size: Option<usize>,
     pub reason: String,
+}
+
+impl Skipped {
+    /// All of `placement` in `section`.
+    pub fn placement(section: Section, placement: Placement, reason: String) -> Skipped {
+        Skipped { section, placement, transport: None, size: None, reason }
+    }
 }
 
 /// Everything a bench found.
@@ -54,21 +83,24 @@ pub struct Results {
     pub setup: Setup,
     /// The sections asked for.
     pub sections: Vec<Section>,
-    /// The round-trip section's rows.
+    /// The round-trip section's rows, by size, then placement, then transport.
     pub rows: Vec<Row>,
+    /// `memcpy`'s bandwidth for each size of the round-trip section.
+    pub memcpy: Vec<Memcpy>,
     /// The load section's figures, if it ran.
     pub load: Option<load::results::Results>,
     pub skipped: Vec<Skipped>,
 }
 
 /// What a row is about: the runs with the same key make one row.
-type Config = (Placement, Transport, usize);
+type Key = (usize, Placement, Transport);
 
-/// The rows of `runs`, in placement then transport order.
-pub fn rows(runs: &[(Job, Outcome)]) -> Vec<Row> {
-    let mut groups: BTreeMap<Config, Vec<&(Job, Outcome)>> = BTreeMap::new();
+/// The rows of `runs`, in size, placement, then transport order, set
+/// against baton's and `memcpy`'s.
+pub fn rows(runs: &[(Job, Outcome)], memcpy: &[Memcpy]) -> Vec<Row> {
+    let mut groups: BTreeMap<Key, Vec<&(Job, Outcome)>> = BTreeMap::new();
     for run in runs {
-        groups.entry((run.0.placement, run.0.transport, run.0.size)).or_default().push(run);
+        groups.entry((run.0.size, run.0.placement, run.0.transport)).or_default().push(run);
     }
     let mut rows: Vec<Row> = groups.into_values().map(|g| row(&g)).collect();
     let baton: BTreeMap<(Placement, usize), u64> = rows
@@ -79,6 +111,8 @@ pub fn rows(runs: &[(Job, Outcome)]) -> Vec<Row> {
     for r in &mut rows {
         let p50 = r.latency.p50;
         r.baton_ratio = baton.get(&(r.placement, r.size)).filter(|_| p50 > 0).map(|&b| b as f64 / p50 as f64);
+        let copy = memcpy.iter().find(|m| m.size == r.size).map(|m| m.gb_per_sec);
+        r.memcpy_ratio = copy.filter(|&c| c > 0.0).map(|c| r.gb_per_sec / c);
     }
     rows
 }
@@ -87,6 +121,7 @@ pub fn rows(runs: &[(Job, Outcome)]) -> Vec<Row> {
 fn row(runs: &[&(Job, Outcome)]) -> Row {
     let (job, _) = runs[0];
     let med = |f: &dyn Fn(&Outcome) -> f64| median(runs.iter().map(|(_, o)| f(o)));
+    let latency = median_summary(runs.iter().map(|(_, o)| &o.client.latency));
     Row {
         placement: job.placement,
         cpus: job.cpus,
@@ -94,10 +129,12 @@ fn row(runs: &[&(Job, Outcome)]) -> Row {
         size: job.size,
         n: runs[0].1.client.n,
         runs: runs.len(),
-        latency: median_summary(runs.iter().map(|(_, o)| &o.client.latency)),
+        latency,
         round_trips_per_sec: med(&|o| o.client.n as f64 * 1e9 / o.client.wall_ns.max(1) as f64),
         cpu_ns_per_round_trip: med(&|o| (o.client.cpu_ns + o.server.cpu_ns) as f64 / o.client.n.max(1) as f64),
         baton_ratio: None,
+        gb_per_sec: (2 * job.size) as f64 / latency.p50.max(1) as f64,
+        memcpy_ratio: None,
     }
 }
 
@@ -124,7 +161,8 @@ mod tests {
             run(2, Transport::Pipe, 5000),
             run(2, Transport::Baton, 2000),
         ];
-        let rows = rows(&runs);
+        let memcpy = [Memcpy { size: 64, gb_per_sec: 0.5 }];
+        let rows = rows(&runs, &memcpy);
         assert_eq!(rows.len(), 2);
         let (baton, pipe) = (&rows[0], &rows[1]);
         assert_eq!((baton.transport, pipe.transport), (Transport::Baton, Transport::Pipe));
@@ -135,5 +173,28 @@ mod tests {
         assert_eq!(baton.cpu_ns_per_round_trip, 1500.0);
         assert_eq!(baton.baton_ratio, Some(1.0));
         assert_eq!(pipe.baton_ratio, Some(0.4));
+        // 128 bytes in 2000 ns (baton) and in 5000 ns (pipe); memcpy 0.5 GB/s.
+        assert_eq!(baton.gb_per_sec, 0.064);
+        assert_eq!(baton.memcpy_ratio, Some(0.128));
+        assert_eq!(pipe.gb_per_sec, 0.0256);
+    }
+
+    #[test]
+    fn rows_go_by_size_then_placement() {
+        let mut big = run(0, Transport::Baton, 1000);
+        big.0.size = 1 << 20;
+        let mut unpinned = run(0, Transport::Baton, 1000);
+        unpinned.0.placement = Placement::Unpinned;
+        let runs = [big, unpinned, run(0, Transport::Pipe, 1000)];
+        let order: Vec<_> = rows(&runs, &[]).iter().map(|r| (r.size, r.placement, r.transport)).collect();
+        assert_eq!(
+            order,
+            [
+                (64, Placement::SameCpu, Transport::Pipe),
+                (64, Placement::Unpinned, Transport::Baton),
+                (1 << 20, Placement::SameCpu, Transport::Baton)
+            ]
+        );
+        assert!(rows(&runs, &[]).iter().all(|r| r.memcpy_ratio.is_none()));
     }
 }

@@ -13,11 +13,15 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Fixed allowance for a run, on top of [`PER_ROUND_TRIP`] for each.
+/// Fixed allowance for a run, on top of [`PER_ROUND_TRIP`] and
+/// [`PER_BYTE`] for each.
 pub const RUN_TIME: Duration = Duration::from_secs(60);
 /// Allowance per round trip: far beyond any sane one, so only a stuck peer
 /// runs out of time.
 const PER_ROUND_TRIP: Duration = Duration::from_micros(500);
+/// Allowance per byte moved (request and reply): 100 MB/s, far below any
+/// sane transport.
+const PER_BYTE: Duration = Duration::from_nanos(10);
 
 /// What a run is asked to do beyond its [`Job`].
 #[derive(Clone, Copy, Debug)]
@@ -44,7 +48,9 @@ pub fn run(job: &Job, load: &Load<'_>) -> io::Result<Outcome> {
     expect_line(&mut server, READY, Instant::now() + SETUP_TIME)?;
     let mut client = spawn(job, load, Role::Client, &pair.client)?;
     let count = u32::try_from(load.warmup + load.iterations).unwrap_or(u32::MAX);
-    let deadline = Instant::now() + SETUP_TIME + RUN_TIME + PER_ROUND_TRIP.saturating_mul(count);
+    let bytes = u32::try_from(2 * job.size).unwrap_or(u32::MAX);
+    let each = PER_ROUND_TRIP.saturating_add(PER_BYTE.saturating_mul(bytes));
+    let deadline = Instant::now() + SETUP_TIME + RUN_TIME + each.saturating_mul(count);
     let lines = next_lines(&mut [&mut client, &mut server], deadline)?;
     let client_report = Report::parse(&lines[0]).map_err(|e| client.fail(&e))?;
     let server_report = Report::parse(&lines[1]).map_err(|e| server.fail(&e))?;

@@ -3,13 +3,10 @@
 //! server, then sleeps until the state says "reply"; the server does the
 //! mirror image. Shared (not `FUTEX_PRIVATE_FLAG`) futexes, as baton's must be.
 //!
-//! ```text
-//! offset 0          state word: 0 -> REQUEST (by the client) -> REPLY (by the server) -> REQUEST ...
-//! offset 64         request bytes
-//! offset 64 + size  reply bytes (rounded up to 64)
-//! ```
+//! The state word is the page's control word 0: 0 -> REQUEST (by the
+//! client) -> REPLY (by the server) -> REQUEST ...
 
-use super::shm::{self, Shared};
+use super::page::Page;
 use super::{Client, Endpoint, Pair, Peer, Server, Work};
 use rustix::io::Errno;
 use rustix::thread::futex;
@@ -23,31 +20,18 @@ pub struct Futex;
 const REQUEST: u32 = 1;
 const REPLY: u32 = 2;
 
-/// The page as both sides see it.
+/// One side's view of the page.
 #[derive(Debug)]
-struct Page {
-    shared: Shared,
-    request_at: usize,
-    reply_at: usize,
-}
+struct Side(Page);
 
-impl Page {
-    const STATE_AT: usize = 0;
-
-    fn offsets(size: usize) -> (usize, usize, usize) {
-        let request_at = 64;
-        let reply_at = request_at + size.next_multiple_of(64);
-        (request_at, reply_at, reply_at + size)
-    }
-
-    fn map(end: Endpoint, size: usize) -> io::Result<Page> {
+impl Side {
+    fn map(end: Endpoint, size: usize) -> io::Result<Side> {
         let [fd] = end.fds()?;
-        let (request_at, reply_at, len) = Page::offsets(size);
-        Ok(Page { shared: Shared::map(fd, len)?, request_at, reply_at })
+        Ok(Side(Page::map(fd, size)?))
     }
 
     fn state(&self) -> &AtomicU32 {
-        self.shared.word(Page::STATE_AT)
+        self.0.word(0)
     }
 
     /// Publishes `state` and wakes the peer, whether it sleeps or not.
@@ -74,36 +58,36 @@ impl Page {
 
 impl Peer for Futex {
     fn prepare(&self, size: usize, _tag: &str) -> io::Result<Pair> {
-        let fd = shm::create(Page::offsets(size).2)?;
+        let fd = Page::create(size)?;
         let server = Endpoint { fds: vec![fd.try_clone()?], ..Endpoint::default() };
         Ok(Pair { server, client: Endpoint { fds: vec![fd], ..Endpoint::default() } })
     }
 
     fn server(&self, end: Endpoint, size: usize) -> io::Result<Box<dyn Server>> {
-        Ok(Box::new(Page::map(end, size)?))
+        Ok(Box::new(Side::map(end, size)?))
     }
 
     fn client(&self, end: Endpoint, size: usize) -> io::Result<Box<dyn Client>> {
-        Ok(Box::new(Page::map(end, size)?))
+        Ok(Box::new(Side::map(end, size)?))
     }
 }
 
-impl Client for Page {
+impl Client for Side {
     fn round_trip(&mut self, msg: &[u8], reply: &mut [u8]) -> io::Result<()> {
-        self.shared.write(self.request_at, msg);
+        self.0.put_request(msg);
         self.hand_over(REQUEST)?;
         self.wait_for(REPLY)?;
-        self.shared.read(self.reply_at, reply);
+        self.0.take_reply(reply);
         Ok(())
     }
 }
 
-impl Server for Page {
+impl Server for Side {
     fn echo(&mut self, buf: &mut [u8], work: Work) -> io::Result<()> {
         self.wait_for(REQUEST)?;
-        self.shared.read(self.request_at, buf);
+        self.0.take_request(buf);
         work.run(buf);
-        self.shared.write(self.reply_at, buf);
+        self.0.put_reply(buf);
         self.hand_over(REPLY)
     }
 }

@@ -6,25 +6,35 @@
 //!
 //! - `baton.rs`: baton itself (`Channel::attach` + `send`), in its default
 //!   (adaptive), blocking and spin wait modes.
-//! - `futex.rs`: the floor: a futex ping-pong on shared memory.
-//! - `pipe.rs`: a pipe pair.
-//! - `seqpacket.rs`: a Unix `SOCK_SEQPACKET` server: one listening socket,
-//!   an epoll set over the accepted ones (any number of clients).
-//! - `shm.rs`: the shared mapping the raw shared-memory peers (and the load
-//!   section's board) use.
+//! - The floors, written plainly: `futex.rs`, a futex ping-pong on shared
+//!   memory; `eventfd.rs`, an eventfd each way and the bytes in shared
+//!   memory; `spin.rs`, pure spinning on a shared cache line; `pipe.rs`, a
+//!   pipe pair.
+//! - What users use today: `socket.rs`, Unix `SOCK_SEQPACKET` and
+//!   `SOCK_STREAM` sockets and TCP on 127.0.0.1, served by `epoll.rs`: one
+//!   listening socket, an epoll set over the accepted ones (any number of
+//!   clients).
+//! - `page.rs`: the request and reply areas of the shared-memory floors, in
+//!   `shm.rs`: the shared mapping (also the load section's board).
 //!
-//! baton and seqpacket serve any number of clients on one server (the
+//! baton and the sockets serve any number of clients on one server (the
 //! client endpoint is a name only), which the load section needs.
 
 mod baton;
+mod epoll;
+mod eventfd;
 mod futex;
+mod page;
 mod pipe;
-mod seqpacket;
 pub mod shm;
+mod socket;
+mod spin;
 
+use super::plan::Placement;
 use super::work::Work;
 use ::baton::WaitMode;
 use rustix::fd::OwnedFd;
+use socket::{Kind, Sockets};
 use std::io;
 
 /// A transport the bench can measure.
@@ -39,22 +49,34 @@ pub enum Transport {
     BatonSpin,
     /// FUTEX_WAIT/FUTEX_WAKE ping-pong on a shared memfd page.
     Futex,
+    /// An eventfd each way, the bytes on a shared memfd page.
+    Eventfd,
+    /// Both sides spinning on a shared cache line, no system calls.
+    Spin,
     /// A pair of pipes, one each way.
     Pipe,
     /// A Unix SOCK_SEQPACKET connection to an epoll server.
     Seqpacket,
+    /// A Unix SOCK_STREAM connection to the same epoll server.
+    Stream,
+    /// A TCP connection on 127.0.0.1 (TCP_NODELAY) to the same epoll server.
+    Tcp,
 }
 
 impl Transport {
     /// Every transport, in table order (baton first: the others are compared
     /// with it).
-    pub const ALL: [Transport; 6] = [
+    pub const ALL: [Transport; 10] = [
         Transport::Baton,
         Transport::BatonBlocking,
         Transport::BatonSpin,
         Transport::Futex,
+        Transport::Eventfd,
+        Transport::Spin,
         Transport::Pipe,
         Transport::Seqpacket,
+        Transport::Stream,
+        Transport::Tcp,
     ];
 
     /// The transports whose server takes many clients: those the load
@@ -68,16 +90,21 @@ impl Transport {
             Transport::BatonBlocking => "baton-blocking",
             Transport::BatonSpin => "baton-spin",
             Transport::Futex => "futex",
+            Transport::Eventfd => "eventfd",
+            Transport::Spin => "spin",
             Transport::Pipe => "pipe",
             Transport::Seqpacket => "seqpacket",
+            Transport::Stream => "stream",
+            Transport::Tcp => "tcp",
         }
     }
 
-    /// How its waiting sides wait.
+    /// How its waiting sides wait: "default" (baton's adaptive mode),
+    /// "blocking" (in the kernel) or "spin" (on memory).
     pub fn mode(self) -> &'static str {
         match self {
             Transport::Baton => "default",
-            Transport::BatonSpin => "spin",
+            Transport::BatonSpin | Transport::Spin => "spin",
             _ => "blocking",
         }
     }
@@ -89,8 +116,12 @@ impl Transport {
             Transport::BatonBlocking => &baton::Baton(WaitMode::Blocking),
             Transport::BatonSpin => &baton::Baton(WaitMode::Spin),
             Transport::Futex => &futex::Futex,
+            Transport::Eventfd => &eventfd::Eventfd,
+            Transport::Spin => &spin::Spin,
             Transport::Pipe => &pipe::Pipe,
-            Transport::Seqpacket => &seqpacket::Seqpacket,
+            Transport::Seqpacket => &Sockets(Kind::Seqpacket),
+            Transport::Stream => &Sockets(Kind::Stream),
+            Transport::Tcp => &Sockets(Kind::Tcp),
         }
     }
 }
@@ -128,6 +159,12 @@ pub trait Peer: Sync {
     /// In the parent: makes what the halves share. `tag` is unique to this
     /// run among all runs on the machine.
     fn prepare(&self, size: usize, tag: &str) -> io::Result<Pair>;
+    /// In the parent, before the runs: why this transport cannot carry
+    /// `size`-byte messages in `placement` here, if it cannot (the bench
+    /// then reports the row skipped, with the reason).
+    fn refuse(&self, _size: usize, _placement: Placement) -> Option<String> {
+        None
+    }
     /// In the server process: sets up the server half for `size`-byte
     /// messages.
     fn server(&self, end: Endpoint, size: usize) -> io::Result<Box<dyn Server>>;
