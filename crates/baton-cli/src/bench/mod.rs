@@ -34,6 +34,7 @@ mod fds;
 mod json;
 mod load;
 mod machine;
+mod memory;
 mod peer;
 mod peers;
 mod plan;
@@ -43,8 +44,10 @@ mod proto;
 mod results;
 mod rundir;
 mod runner;
+mod scale;
 mod stats;
 mod table;
+mod throughput;
 mod work;
 
 pub use json::SCHEMA_HELP as JSON_HELP;
@@ -82,7 +85,8 @@ pub struct Args {
     /// SCHED_FIFO is not permitted).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     section: Vec<Section>,
-    /// Round trips measured per round-trip run [default: 100000, 5000 with --quick].
+    /// Round trips measured per round-trip run, and per scale run [default:
+    /// 100000, 5000 with --quick].
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
     iterations: Option<u64>,
     /// Round trips before measuring, per round-trip run [default: N/10, at least 100].
@@ -92,6 +96,10 @@ pub struct Args {
     /// (at least 100) warm-up calls [default: 10000, 2000 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_RT_CALLS))]
     rt_calls: Option<u64>,
+    /// How long the clients of each throughput run measure, ms [default:
+    /// 2000, 500 with --quick].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    throughput_ms: Option<u64>,
     /// Runs of each configuration, interleaved; every figure is the median
     /// over them [default: 5, 3 with --quick].
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..1000))]
@@ -146,6 +154,44 @@ pub fn run(args: &Args) -> io::Result<()> {
             }
         }
     }
+    if sections.contains(&Section::Throughput) {
+        match throughput::check(&transports) {
+            Ok(()) => {
+                let ms = args.throughput_ms.unwrap_or(if args.quick { 500 } else { 2000 });
+                let opts = throughput::Options {
+                    size: SIZE,
+                    measure: std::time::Duration::from_millis(ms),
+                    runs,
+                    transports: &transports,
+                    runtime_dir: runtime.for_peers(),
+                };
+                results.throughput = Some(throughput::run(&opts)?);
+            }
+            Err(reason) => skip(&mut results, Section::Throughput, reason),
+        }
+    }
+    if sections.contains(&Section::Scale) {
+        match scale::check(&transports) {
+            Ok(()) => {
+                let opts = scale::Options {
+                    size: SIZE,
+                    iterations,
+                    warmup,
+                    runs,
+                    transports: &transports,
+                    runtime_dir: runtime.for_peers(),
+                };
+                results.scale = Some(scale::run(&opts)?);
+            }
+            Err(reason) => skip(&mut results, Section::Scale, reason),
+        }
+    }
+    if sections.contains(&Section::Memory) {
+        match memory::check(&transports) {
+            Ok(()) => results.memory = Some(memory::run(SIZE, runs, runtime.for_peers())?),
+            Err(reason) => skip(&mut results, Section::Memory, reason),
+        }
+    }
     table::render(&results, &mut io::stdout().lock())?;
     if let (Some(file), Some(path)) = (&mut json_file, &args.json) {
         json::write(&results, file)?;
@@ -184,6 +230,12 @@ fn round_trips(args: &Args, transports: &[Transport], runtime: &RuntimeDir, resu
     progress.finish();
     results.rows = results::rows(&done);
     Ok(())
+}
+
+/// Records that `section` could not run, and why.
+fn skip(results: &mut Results, section: Section, reason: String) {
+    eprintln!("baton bench: {} section skipped: {reason}", section.name());
+    results.skipped.push(Skipped { section, placement: Placement::Unpinned, reason });
 }
 
 /// `baton bench-peer`: one half of a pair.
