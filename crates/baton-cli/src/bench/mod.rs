@@ -1,4 +1,4 @@
-//! `baton bench`: two sections, each with its table.
+//! `baton bench`: five sections, each with its table.
 //!
 //! - round-trip: the round trip of a small request and reply between two
 //!   processes, through baton and, side by side in the same run, through
@@ -6,7 +6,13 @@
 //!   SOCK_SEQPACKET socket, on one CPU, on two CPUs and unpinned;
 //! - load: a SCHED_FIFO client's round trip to a one-thread server, idle
 //!   and while 8 SCHED_OTHER clients flood it, for baton and for the same
-//!   server on SOCK_SEQPACKET sockets (`load/`).
+//!   server on SOCK_SEQPACKET sockets (`load/`);
+//! - throughput: calls per second from 4 client processes to a server with
+//!   2 threads, baton and seqpacket (`throughput/`);
+//! - scale: the round trip with 1, 100 and 1000 clients connected, and a
+//!   probe message's reply behind 1000 queued ones, baton and seqpacket
+//!   (`scale/`);
+//! - memory: what a connection costs a baton server (`memory/`).
 //!
 //! The bench parent starts the peer processes of each run, re-executions
 //! of this binary (`baton bench-peer`, hidden); a client times every
@@ -19,7 +25,7 @@
 //! - `peer.rs`: one run in a peer: pin, warm up, measure.
 //! - `peers/`: the transports, each a client half and a server half.
 //! - `work.rs`: the CPU work a load server does per request.
-//! - `load/`: the load section.
+//! - `load/`, `throughput/`, `scale/`, `memory/`: those sections.
 //! - `proto.rs`: the lines a peer prints for the parent.
 //! - `fds.rs`: descriptors handed from the parent to a peer.
 //! - `stats.rs`: percentiles and medians.
@@ -73,8 +79,8 @@ const MAX_RT_CALLS: u64 = 1_000_000;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A short run for CI: 5000 round trips and 2000 real-time calls per
-    /// run, 3 runs (unless -n, --rt-calls or --runs say otherwise); well
-    /// under a minute.
+    /// run, 500 ms throughput runs, 3 runs (unless -n, --rt-calls,
+    /// --throughput-ms or --runs say otherwise); under a minute.
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated [default: all]: round-trip (the
@@ -82,7 +88,11 @@ pub struct Args {
     /// SCHED_FIFO 50 client calling every 1 ms a one-thread server that
     /// works ~20 µs per request, idle and while 8 SCHED_OTHER clients flood
     /// it, for baton and seqpacket, unpinned; skipped, with the reason, if
-    /// SCHED_FIFO is not permitted).
+    /// SCHED_FIFO is not permitted), throughput (4 client processes x 2
+    /// server threads, calls/s, baton and seqpacket), scale (round trip
+    /// with 1, 100 and 1000 clients connected; a probe behind 1000 queued
+    /// messages) and memory (a baton server's cost per connection: shared
+    /// memory, RSS/PSS, descriptors, with 1000 connections).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     section: Vec<Section>,
     /// Round trips measured per round-trip run, and per scale run [default:
@@ -104,8 +114,9 @@ pub struct Args {
     /// over them [default: 5, 3 with --quick].
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..1000))]
     runs: Option<u64>,
-    /// Transports to measure, comma-separated [default: all]; the load
-    /// section measures baton and seqpacket among them.
+    /// Transports to measure, comma-separated [default: all]; the load,
+    /// throughput and scale sections measure baton and seqpacket among
+    /// them, the memory section baton.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     transport: Vec<Transport>,
     /// Placements of the round-trip section, comma-separated [default:
