@@ -10,9 +10,10 @@
 //!   between the threads: the fastest shape for a fixed set of clients).
 //!   Its main thread reads the process's CPU time when the board's phase
 //!   turns to measure and to stop, and reports the difference;
-//! - a client: calls back to back; while the phase is measure it reads
-//!   CLOCK_MONOTONIC once between calls (each sample one call) and its CPU
-//!   time at both ends, and reports them.
+//! - a client: calls back to back; from when the phase turns to measure
+//!   until it is stop (and for at least one call) it reads CLOCK_MONOTONIC
+//!   once between calls (each sample one call) and its CPU time at both
+//!   ends, and reports them.
 //!
 //! Each asks the kernel to kill it when the bench parent dies.
 
@@ -171,12 +172,17 @@ fn calls(end: Endpoint, args: &PeerArgs, board: &Board) -> io::Result<Report> {
     let cpu = cpu_ns();
     let start = Instant::now();
     let mut last = start;
-    while board.get(Word::Phase) < STOP {
+    // At least one measured call, however late this client got to run:
+    // every client reports figures.
+    loop {
         caller.call(i)?;
         i += 1;
         let now = Instant::now();
         samples.push((now - last).as_nanos() as u64);
         last = now;
+        if board.get(Word::Phase) >= STOP {
+            break;
+        }
     }
     let cpu_ns = cpu_ns() - cpu;
     let wall_ns = (last - start).as_nanos() as u64;

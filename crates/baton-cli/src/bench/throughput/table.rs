@@ -36,15 +36,15 @@ pub fn render(r: &Results, machine: &Machine, out: &mut impl Write) -> io::Resul
     writeln!(out)?;
     writeln!(
         out,
-        "{:<10} {:>10} {:>11} {:>12} {:>17} {:>17}",
-        "transport", "calls/s", "CPU µs/call", "calls/run", "p50 µs per client", "p99 µs per client"
+        "{:<10} {:>10} {:>11} {:>10}   {:<28} p99 µs, each client",
+        "transport", "calls/s", "CPU µs/call", "calls/run", "p50 µs, each client"
     )?;
     for row in &r.rows {
         let p50: Vec<String> = row.clients.iter().map(|c| micros(c.latency.p50 as f64)).collect();
         let p99: Vec<String> = row.clients.iter().map(|c| micros(c.latency.p99 as f64)).collect();
         writeln!(
             out,
-            "{:<10} {:>10.0} {:>11} {:>12.0} {:>17} {:>17}",
+            "{:<10} {:>10.0} {:>11} {:>10.0}   {:<28} {}",
             row.transport.name(),
             row.calls_per_sec,
             micros(row.cpu_ns_per_call),
