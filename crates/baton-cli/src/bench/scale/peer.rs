@@ -93,7 +93,9 @@ impl ManyArgs {
 /// Raises the soft descriptor limit to the hard one.
 pub fn raise_nofile() {
     let lim = getrlimit(Resource::Nofile);
-    if lim.maximum.is_some_and(|hard| lim.current.is_some_and(|soft| soft < hard)) || lim.maximum.is_none() {
+    if lim.current != lim.maximum {
+        // An unlimited hard limit may be refused as a soft one; then the
+        // soft limit stays, which is as far as baton's runtime gets too.
         let _ = setrlimit(Resource::Nofile, Rlimit { current: lim.maximum, maximum: lim.maximum });
     }
 }
