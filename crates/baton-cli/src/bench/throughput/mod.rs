@@ -60,7 +60,7 @@ pub fn run(opts: &Options<'_>) -> io::Result<Results> {
         measure_ns: opts.measure.as_nanos() as u64,
         runs: opts.runs,
     };
-    let chosen: Vec<Transport> = Transport::MANY_CLIENTS.into_iter().filter(|t| opts.transports.contains(t)).collect();
+    let chosen: Vec<Transport> = super::scale::TRANSPORTS.into_iter().filter(|t| opts.transports.contains(t)).collect();
     let jobs: Vec<runner::Job> =
         (0..opts.runs).flat_map(|run| chosen.iter().map(move |&transport| runner::Job { run, transport })).collect();
     eprintln!(
