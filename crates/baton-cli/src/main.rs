@@ -26,7 +26,8 @@ enum Command {
     /// use today (Unix SOCK_SEQPACKET and SOCK_STREAM, TCP on 127.0.0.1),
     /// on one CPU, on two CPUs and unpinned, with messages of 64 B to
     /// 1 MiB; then a real-time client's latency under load, baton against a
-    /// SOCK_SEQPACKET server.
+    /// SOCK_SEQPACKET server; throughput with 4 clients and 2 server
+    /// threads; scale to 1000 clients; memory per connection.
     ///
     /// Round-trip section (first table): each run starts a server and a
     /// client process (this binary, run again) that exchange a request and
@@ -55,6 +56,26 @@ enum Command {
     /// (baton within 2×) was met. It runs unpinned, and is skipped, with
     /// the reason, if SCHED_FIFO is not permitted (run as root, or with
     /// CAP_SYS_NICE or RLIMIT_RTPRIO >= 50).
+    ///
+    /// Throughput section: 4 client processes call a server process with 2
+    /// threads back to back (64-byte messages) for a fixed time; calls/s,
+    /// each client's p50/p99, CPU per call of all processes, and baton's
+    /// calls/s ÷ seqpacket's against the goal (>= 3×). The seqpacket server
+    /// deals its sockets out to its 2 threads, each with its own epoll set.
+    ///
+    /// Scale section: an active client's round trip while 0, 99 or 999
+    /// other connections (distinct server connections, held by other
+    /// processes) are idle, baton and seqpacket, against the goal (baton's
+    /// p50 with 1000 within 1.2× its p50 with 1); and a probe message sent
+    /// while the paused server has 1000 messages queued: how long the
+    /// server takes per message to drain them and when the probe's reply
+    /// comes.
+    ///
+    /// Memory section: a baton connection's shared memory (from the
+    /// library's layout) and the server's measured growth per connection
+    /// (RSS, PSS, private memory, descriptors) with 1000 idle connections
+    /// and after one call on each, against the goal (<= 64 KiB per idle
+    /// connection; 1000 connections work within the limits shown).
     ///
     /// Every configuration runs several times, interleaved with the others,
     /// and each figure is the median over those runs. All peer processes

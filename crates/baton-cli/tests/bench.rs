@@ -2,6 +2,8 @@
 //! message size, and of the load section, checked for completeness and
 //! sane figures (never for speed, nor for the goals); and the load section
 //! reported as skipped, with its reason, where SCHED_FIFO is not permitted.
+//! Likewise the throughput, scale and memory sections, and those skipped
+//! when none of their transports is chosen.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -278,6 +280,112 @@ fn help_documents_the_json_schema() {
         "SCHED_FIFO",
     ];
     for word in words {
+        assert!(help.contains(word), "`baton bench --help` does not mention {word}");
+    }
+}
+
+#[test]
+fn throughput_scale_and_memory_sections_write_every_figure() {
+    let args = ["--quick", "--section", "throughput,scale,memory", "-n", "200", "--warmup", "20", "--runs", "1"];
+    let doc = bench("sections", &[&args[..], &["--throughput-ms", "300"]].concat(), |_| {});
+    let sections: Vec<&str> = doc.get("sections").arr().iter().map(Json::str).collect();
+    assert_eq!(sections, ["throughput", "scale", "memory"]);
+    assert!(doc.get("skipped").arr().is_empty());
+    let rows =
+        |mode: &str| -> Vec<&Json> { doc.get("rows").arr().iter().filter(|r| r.get("mode").str() == mode).collect() };
+
+    let t = doc.get("throughput");
+    assert_eq!((t.get("clients").num(), t.get("server_threads").num()), (4.0, 2.0));
+    assert_eq!(t.get("measure_ns").num(), 300e6);
+    assert!(t.get("baton_to_seqpacket").num() > 0.0);
+    assert!(matches!(t.get("goal_met"), Json::Bool(_)));
+    let throughput = rows("throughput");
+    let transports: Vec<&str> = throughput.iter().map(|r| r.get("transport").str()).collect();
+    assert_eq!(transports, ["baton", "seqpacket"]);
+    for row in throughput {
+        let what = format!("throughput {}", row.get("transport").str());
+        assert!(row.get("n").num() > 0.0, "{what}: no calls");
+        check_latency(row, &what);
+        assert!(row.get("calls_per_sec").num() > 0.0 && row.get("cpu_ns_per_call").num() > 0.0, "{what}");
+        let clients = row.get("clients").arr();
+        assert_eq!(clients.len(), 4, "{what}");
+        for c in clients {
+            assert!(c.get("p50_ns").num() > 0.0 && c.get("p99_ns").num() >= c.get("p50_ns").num(), "{what}: {c:?}");
+            assert!(c.get("calls_per_sec").num() > 0.0, "{what}: {c:?}");
+        }
+    }
+
+    let s = doc.get("scale");
+    let connected: Vec<f64> = s.get("connected").arr().iter().map(Json::num).collect();
+    assert_eq!(connected, [1.0, 100.0, 1000.0]);
+    assert_eq!(s.get("goal_connected").num(), 1000.0);
+    assert!(s.get("baton_p50_ratio").num() > 0.0 && s.get("seqpacket_p50_ratio").num() > 0.0);
+    assert!(matches!(s.get("goal_met"), Json::Bool(_)));
+    let queued = s.get("queued").arr();
+    assert_eq!(queued.iter().map(|q| q.get("transport").str()).collect::<Vec<_>>(), ["baton", "seqpacket"]);
+    for q in queued {
+        assert_eq!(q.get("queued").num(), 1000.0);
+        for key in ["drain_ns_per_message", "probe_ns", "server_cpu_ns_per_message"] {
+            assert!(q.get(key).num() > 0.0, "queued: {key} is not positive: {q:?}");
+        }
+        assert!((0.0..=1000.0).contains(&q.get("probe_position").num()), "{q:?}");
+    }
+    let mut seen = Vec::new();
+    for row in rows("scale") {
+        let (transport, c) = (row.get("transport").str(), row.get("connected").num());
+        seen.push((transport, c as u32));
+        let what = format!("scale {transport} {c}");
+        assert_eq!(row.get("n").num(), 200.0, "{what}");
+        check_latency(row, &what);
+        assert!(row.get("round_trips_per_sec").num() > 0.0 && row.get("p50_ratio_to_one").num() > 0.0, "{what}");
+    }
+    let want =
+        [("baton", 1), ("baton", 100), ("baton", 1000), ("seqpacket", 1), ("seqpacket", 100), ("seqpacket", 1000)];
+    assert_eq!(seen, want);
+
+    let m = doc.get("memory");
+    assert_eq!(m.get("connections").num(), 1000.0);
+    let (len, header) = (m.get("segment_bytes").num(), m.get("segment_header_bytes").num());
+    let (slot, slots) = (m.get("slot_bytes").num(), m.get("slots_per_connection").num());
+    assert!(header > 0.0 && slot >= m.get("inline_bytes").num() && slots >= 1.0, "{m:?}");
+    assert!(len >= header + slots * slot, "the segment is smaller than its parts: {m:?}");
+    assert!(m.get("server_base").get("rss_bytes").num() > 0.0);
+    for key in ["idle_per_connection", "used_per_connection"] {
+        let per = m.get(key);
+        // Each connection holds at least a descriptor and its mapped header page.
+        assert!(per.get("fds").num() >= 1.0 && per.get("rss_bytes").num() > 0.0, "{key}: {per:?}");
+    }
+    assert!(matches!(m.get("goal_met"), Json::Bool(_)));
+}
+
+#[test]
+fn sections_without_their_transports_are_reported_skipped() {
+    let args = ["--quick", "--section", "throughput,scale,memory", "--transport", "futex"];
+    let doc = bench("no-transport", &args, |_| {});
+    for key in ["throughput", "scale", "memory"] {
+        assert_eq!(*doc.get(key), Json::Null, "{key} ran without its transports");
+    }
+    let skipped: Vec<(&str, &str)> =
+        doc.get("skipped").arr().iter().map(|s| (s.get("section").str(), s.get("reason").str())).collect();
+    assert_eq!(skipped.iter().map(|s| s.0).collect::<Vec<_>>(), ["throughput", "scale", "memory"]);
+    assert!(skipped.iter().all(|s| s.1.contains("--transport")), "{skipped:?}");
+}
+
+#[test]
+fn help_documents_the_throughput_scale_and_memory_sections() {
+    let out = Command::new(BATON).args(["bench", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "--throughput-ms",
+        "throughput",
+        "calls_per_sec",
+        "baton_to_seqpacket",
+        "p50_ratio_to_one",
+        "drain_ns_per_message",
+        "segment_bytes",
+        "idle_per_connection",
+    ] {
         assert!(help.contains(word), "`baton bench --help` does not mention {word}");
     }
 }

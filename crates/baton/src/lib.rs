@@ -121,7 +121,7 @@ pub use rundir::{runtime_dir, set_runtime_dir, sweep};
 #[cfg(not(loom))]
 pub use sched::{refresh_thread_priority, set_thread_priority, thread_priority, Policy};
 #[cfg(not(loom))]
-pub use server::{Channel, ChannelBuilder, ReceiveId, Received, Request};
+pub use server::{Channel, ChannelBuilder, ReceiveId, Received, Request, SegmentGeometry};
 #[cfg(not(loom))]
 pub use sys::time::Deadline;
 #[cfg(not(loom))]

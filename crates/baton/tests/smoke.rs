@@ -129,3 +129,14 @@ fn a_forked_child_cannot_use_or_harm_the_parents_baton() {
     assert_eq!(&r, b"ok");
     server.join().unwrap();
 }
+
+#[test]
+fn segment_geometry_adds_up() {
+    common::setup();
+    let ch = Channel::builder().private(true).slots_per_connection(8).inline_size(1000).create().unwrap();
+    let g = ch.segment_geometry();
+    assert_eq!(g.len, ch.segment_size());
+    assert_eq!((g.slots, g.inline_size), (8, 1000));
+    assert!(g.slot_len >= g.inline_size && g.slot_len % 64 == 0, "{g:?}");
+    assert!(g.len >= g.header_len + g.slots * g.slot_len && g.len % 4096 == 0, "{g:?}");
+}

@@ -9,6 +9,7 @@ use super::peers::Transport;
 use super::plan::{Cpus, Placement};
 use super::results::{Results, Row};
 use super::stats::Summary;
+use super::{memory, scale, throughput};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -44,8 +45,13 @@ pub fn write(r: &Results, out: &mut impl Write) -> io::Result<()> {
         .collect();
     writeln!(out, "  \"memcpy\": [{}],", memcpy.join(", "))?;
     writeln!(out, "  \"load\": {},", load::json::setup(r.load.as_ref()))?;
+    writeln!(out, "  \"throughput\": {},", throughput::json::setup(r.throughput.as_ref()))?;
+    writeln!(out, "  \"scale\": {},", scale::json::setup(r.scale.as_ref()))?;
+    writeln!(out, "  \"memory\": {},", memory::json::object(r.memory.as_ref()))?;
     let mut rows: Vec<String> = r.rows.iter().map(row).collect();
     rows.extend(r.load.iter().flat_map(load::json::rows));
+    rows.extend(r.throughput.iter().flat_map(throughput::json::rows));
+    rows.extend(r.scale.iter().flat_map(scale::json::rows));
     writeln!(out, "  \"rows\": [\n    {}\n  ],", rows.join(",\n    "))?;
     let skipped: Vec<String> = r
         .skipped

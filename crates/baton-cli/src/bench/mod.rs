@@ -1,4 +1,4 @@
-//! `baton bench`: two sections, each with its table.
+//! `baton bench`: five sections, each with its table.
 //!
 //! - round-trip: the round trip of a request and a reply of the same size
 //!   (64 B to 1 MiB) between two processes, through baton and, side by
@@ -8,7 +8,13 @@
 //!   on two CPUs and unpinned; and `memcpy`'s bandwidth for each size;
 //! - load: a SCHED_FIFO client's round trip to a one-thread server, idle
 //!   and while 8 SCHED_OTHER clients flood it, for baton and for the same
-//!   server on SOCK_SEQPACKET sockets (`load/`).
+//!   server on SOCK_SEQPACKET sockets (`load/`);
+//! - throughput: calls per second from 4 client processes to a server with
+//!   2 threads, baton and seqpacket (`throughput/`);
+//! - scale: the round trip with 1, 100 and 1000 clients connected, and a
+//!   probe message's reply behind 1000 queued ones, baton and seqpacket
+//!   (`scale/`);
+//! - memory: what a connection costs a baton server (`memory/`).
 //!
 //! The bench parent starts the peer processes of each run, re-executions
 //! of this binary (`baton bench-peer`, hidden); a client times every
@@ -23,7 +29,7 @@
 //! - `peers/`: the transports, each a client half and a server half.
 //! - `work.rs`: the CPU work a load server does per request.
 //! - `memcpy.rs`: `memcpy`'s bandwidth, the yardstick for big messages.
-//! - `load/`: the load section.
+//! - `load/`, `throughput/`, `scale/`, `memory/`: those sections.
 //! - `proto.rs`: the lines a peer prints for the parent.
 //! - `fds.rs`: descriptors handed from the parent to a peer.
 //! - `stats.rs`: percentiles and medians.
@@ -39,6 +45,7 @@ mod json;
 mod load;
 mod machine;
 mod memcpy;
+mod memory;
 mod peer;
 mod peers;
 mod plan;
@@ -48,8 +55,10 @@ mod proto;
 mod results;
 mod rundir;
 mod runner;
+mod scale;
 mod stats;
 mod table;
+mod throughput;
 mod work;
 
 pub use json::SCHEMA_HELP as JSON_HELP;
@@ -75,7 +84,7 @@ const MAX_SIZE: usize = 64 << 20;
 const BYTES_PER_RUN: u64 = 1 << 30;
 /// The same with `--quick`.
 const QUICK_BYTES_PER_RUN: u64 = 128 << 20;
-/// Request and reply size of the load section, bytes.
+/// Request and reply size of the load, throughput, scale and memory sections, bytes.
 const LOAD_SIZE: usize = 64;
 /// The most round trips a run may measure (the client keeps every sample).
 const MAX_ITERATIONS: u64 = 10_000_000;
@@ -86,8 +95,9 @@ const MAX_RT_CALLS: u64 = 1_000_000;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A short run for CI: 5000 round trips (at most 128 MiB moved) and
-    /// 2000 real-time calls per run, 3 runs, sizes 64 and 1048576 (unless
-    /// -n, --rt-calls, --runs or --size say otherwise); well under a minute.
+    /// 2000 real-time calls per run, 500 ms throughput runs, 3 runs, sizes
+    /// 64 and 1048576 (unless -n, --rt-calls, --throughput-ms, --runs or
+    /// --size say otherwise); about a minute.
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated [default: all]: round-trip (the
@@ -95,7 +105,11 @@ pub struct Args {
     /// SCHED_FIFO 50 client calling every 1 ms a one-thread server that
     /// works ~20 µs per request, idle and while 8 SCHED_OTHER clients flood
     /// it, for baton and seqpacket, unpinned; skipped, with the reason, if
-    /// SCHED_FIFO is not permitted).
+    /// SCHED_FIFO is not permitted), throughput (4 client processes x 2
+    /// server threads, calls/s, baton and seqpacket), scale (round trip
+    /// with 1, 100 and 1000 clients connected; a probe behind 1000 queued
+    /// messages) and memory (a baton server's cost per connection: shared
+    /// memory, RSS/PSS, descriptors, with 1000 connections).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     section: Vec<Section>,
     /// Request and reply sizes of the round-trip section, bytes,
@@ -104,11 +118,11 @@ pub struct Args {
     /// [default: 64,4096,65536,1048576; 64,1048576 with --quick].
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=MAX_SIZE as u64))]
     size: Vec<u64>,
-    /// Round trips measured per round-trip run [default: 100000, 5000 with
-    /// --quick]. Big messages make fewer: a run's measured round trips move
-    /// at most 1 GiB (128 MiB with --quick), request and reply counted, so
-    /// a run of S-byte messages makes min(N, max(that / 2S, 100)) round
-    /// trips (each row reports its n).
+    /// Round trips measured per round-trip run, and per scale run [default:
+    /// 100000, 5000 with --quick]. Big messages make fewer: a run's measured
+    /// round trips move at most 1 GiB (128 MiB with --quick), request and
+    /// reply counted, so a run of S-byte messages makes
+    /// min(N, max(that / 2S, 100)) round trips (each row reports its n).
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
     iterations: Option<u64>,
     /// Round trips before measuring, per round-trip run [default: N/10, at
@@ -120,12 +134,17 @@ pub struct Args {
     /// (at least 100) warm-up calls [default: 10000, 2000 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_RT_CALLS))]
     rt_calls: Option<u64>,
+    /// How long the clients of each throughput run measure, ms [default:
+    /// 2000, 500 with --quick].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    throughput_ms: Option<u64>,
     /// Runs of each configuration, interleaved; every figure is the median
     /// over them [default: 5, 3 with --quick].
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..1000))]
     runs: Option<u64>,
-    /// Transports to measure, comma-separated [default: all]; the load
-    /// section measures baton and seqpacket among them.
+    /// Transports to measure, comma-separated [default: all]; the load,
+    /// throughput and scale sections measure baton and seqpacket among
+    /// them, the memory section baton.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     transport: Vec<Transport>,
     /// Placements of the round-trip section, comma-separated [default:
@@ -175,6 +194,44 @@ pub fn run(args: &Args) -> io::Result<()> {
                 eprintln!("baton bench: load section skipped: {reason}");
                 results.skipped.push(Skipped::placement(Section::Load, Placement::Unpinned, reason));
             }
+        }
+    }
+    if sections.contains(&Section::Throughput) {
+        match throughput::check(&transports) {
+            Ok(()) => {
+                let ms = args.throughput_ms.unwrap_or(if args.quick { 500 } else { 2000 });
+                let opts = throughput::Options {
+                    size: LOAD_SIZE,
+                    measure: std::time::Duration::from_millis(ms),
+                    runs,
+                    transports: &transports,
+                    runtime_dir: runtime.for_peers(),
+                };
+                results.throughput = Some(throughput::run(&opts)?);
+            }
+            Err(reason) => skip(&mut results, Section::Throughput, reason),
+        }
+    }
+    if sections.contains(&Section::Scale) {
+        match scale::check(&transports) {
+            Ok(()) => {
+                let opts = scale::Options {
+                    size: LOAD_SIZE,
+                    iterations,
+                    warmup,
+                    runs,
+                    transports: &transports,
+                    runtime_dir: runtime.for_peers(),
+                };
+                results.scale = Some(scale::run(&opts)?);
+            }
+            Err(reason) => skip(&mut results, Section::Scale, reason),
+        }
+    }
+    if sections.contains(&Section::Memory) {
+        match memory::check(&transports) {
+            Ok(()) => results.memory = Some(memory::run(LOAD_SIZE, runs, runtime.for_peers())?),
+            Err(reason) => skip(&mut results, Section::Memory, reason),
         }
     }
     table::render(&results, &mut io::stdout().lock())?;
@@ -265,6 +322,12 @@ pub fn size_name(size: usize) -> String {
         s if s >= 1 << 10 && s % (1 << 10) == 0 => format!("{} KiB", s >> 10),
         s => format!("{s} B"),
     }
+}
+
+/// Records that `section` could not run, and why.
+fn skip(results: &mut Results, section: Section, reason: String) {
+    eprintln!("baton bench: {} section skipped: {reason}", section.name());
+    results.skipped.push(Skipped::placement(section, Placement::Unpinned, reason));
 }
 
 /// `baton bench-peer`: one half of a pair.

@@ -17,9 +17,12 @@
 
 use super::fds;
 use super::load::peer::{self as load_peer, LoadArgs};
+use super::memory::peer as memory_peer;
 use super::peers::{Client, Endpoint, Server, Transport};
 use super::proto::{Report, READY};
+use super::scale::peer::{self as scale_peer, ManyArgs};
 use super::stats::Summary;
+use super::throughput::peer as throughput_peer;
 use super::work::Work;
 use rustix::fd::{AsRawFd, RawFd};
 use rustix::thread::{sched_setaffinity, CpuSet};
@@ -38,6 +41,18 @@ pub enum Role {
     Flooder,
     /// The load section's real-time client: paced calls, each timed.
     RtClient,
+    /// The throughput section's server: several threads answering.
+    ThroughputServer,
+    /// A throughput section client: calls back to back, each timed.
+    ThroughputClient,
+    /// The scale section's server (queued runs: paused, then timed).
+    ScaleServer,
+    /// Holds idle connections (scale, memory) or queued senders (scale).
+    Holder,
+    /// The scale section's probe: the message behind the queue.
+    Probe,
+    /// The memory section's server: baton, reports its segment geometry.
+    MemoryServer,
 }
 
 impl Role {
@@ -49,6 +64,12 @@ impl Role {
             Role::LoadServer => "load-server",
             Role::Flooder => "flooder",
             Role::RtClient => "rt-client",
+            Role::ThroughputServer => "throughput-server",
+            Role::ThroughputClient => "throughput-client",
+            Role::ScaleServer => "scale-server",
+            Role::Holder => "holder",
+            Role::Probe => "probe",
+            Role::MemoryServer => "memory-server",
         }
     }
 }
@@ -78,6 +99,8 @@ pub struct PeerArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub many: ManyArgs,
 }
 
 impl PeerArgs {
@@ -94,6 +117,7 @@ impl PeerArgs {
             fds: end.fds.iter().map(|fd| fd.as_raw_fd()).collect(),
             name: end.name.clone(),
             load: LoadArgs::default(),
+            many: ManyArgs::default(),
         }
     }
 
@@ -110,6 +134,7 @@ impl PeerArgs {
         a.extend(self.fds.iter().map(|fd| format!("--fd={fd}")));
         a.extend(self.name.as_ref().map(|n| format!("--name={n}")));
         a.extend(self.load.to_args());
+        a.extend(self.many.to_args());
         a
     }
 }
@@ -131,6 +156,9 @@ pub fn run(args: &PeerArgs) -> io::Result<()> {
         }
         Role::Client => measure(&mut *peer.client(end, args.size)?, args)?,
         Role::LoadServer | Role::Flooder | Role::RtClient => return load_peer::run(peer, end, args),
+        Role::ThroughputServer | Role::ThroughputClient => return throughput_peer::run(end, args),
+        Role::ScaleServer | Role::Holder | Role::Probe => return scale_peer::run(peer, end, args),
+        Role::MemoryServer => return memory_peer::run(end, args),
     };
     say(&report.to_string())
 }

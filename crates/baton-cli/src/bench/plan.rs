@@ -12,17 +12,27 @@ pub enum Section {
     RoundTrip,
     /// A real-time client's round trip, idle and while 8 clients flood the server.
     Load,
+    /// Calls per second: 4 client processes, a server with 2 threads.
+    Throughput,
+    /// Round trip with 1, 100 and 1000 clients connected; a probe behind 1000 queued messages.
+    Scale,
+    /// What a connection costs a baton server: shared memory, bookkeeping, descriptors.
+    Memory,
 }
 
 impl Section {
     /// Every section, in the order they run.
-    pub const ALL: [Section; 2] = [Section::RoundTrip, Section::Load];
+    pub const ALL: [Section; 5] =
+        [Section::RoundTrip, Section::Load, Section::Throughput, Section::Scale, Section::Memory];
 
     /// The name on the command line and in the JSON.
     pub fn name(self) -> &'static str {
         match self {
             Section::RoundTrip => "round-trip",
             Section::Load => "load",
+            Section::Throughput => "throughput",
+            Section::Scale => "scale",
+            Section::Memory => "memory",
         }
     }
 }

@@ -76,6 +76,19 @@ impl Process {
         Err(self.fail("did not exit"))
     }
 
+    /// The peer's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// An error if the peer has already exited (it should be running).
+    pub fn check_running(&mut self) -> io::Result<()> {
+        match self.child.try_wait()? {
+            None => Ok(()),
+            Some(status) => Err(self.fail(&format!("exited early ({status})"))),
+        }
+    }
+
     /// An error about this peer.
     pub fn fail(&self, what: &str) -> io::Error {
         io::Error::other(format!("{} {what}", self.what))

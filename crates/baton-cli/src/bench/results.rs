@@ -9,6 +9,7 @@ use super::peers::Transport;
 use super::plan::{Cpus, Job, Placement, Section};
 use super::runner::Outcome;
 use super::stats::{median, median_summary, Summary};
+use super::{memory, scale, throughput};
 use std::collections::BTreeMap;
 
 /// How the bench was run and on what.
@@ -89,6 +90,10 @@ pub struct Results {
     pub memcpy: Vec<Memcpy>,
     /// The load section's figures, if it ran.
     pub load: Option<load::results::Results>,
+    /// The throughput, scale and memory sections' figures, if they ran.
+    pub throughput: Option<throughput::results::Results>,
+    pub scale: Option<scale::results::Results>,
+    pub memory: Option<memory::results::Results>,
     pub skipped: Vec<Skipped>,
 }
 

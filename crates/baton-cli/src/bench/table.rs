@@ -9,6 +9,7 @@ use super::peers::Transport;
 use super::plan::{Placement, Section};
 use super::results::{Results, Row};
 use super::size_name;
+use super::{memory, scale, throughput};
 use std::io::{self, Write};
 
 /// Writes the whole report to `out`: each section asked for, its table or
@@ -23,6 +24,18 @@ pub fn render(r: &Results, out: &mut impl Write) -> io::Result<()> {
             Section::Load => match &r.load {
                 Some(load) => load::table::render(load, &r.setup.machine, out)?,
                 None => skipped(r, Section::Load, out)?,
+            },
+            Section::Throughput => match &r.throughput {
+                Some(t) => throughput::table::render(t, &r.setup.machine, out)?,
+                None => skipped(r, section, out)?,
+            },
+            Section::Scale => match &r.scale {
+                Some(s) => scale::table::render(s, &r.setup.machine, out)?,
+                None => skipped(r, section, out)?,
+            },
+            Section::Memory => match &r.memory {
+                Some(m) => memory::table::render(m, &r.setup.machine, out)?,
+                None => skipped(r, section, out)?,
             },
         }
     }

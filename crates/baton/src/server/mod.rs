@@ -537,6 +537,27 @@ pub(crate) fn notify_coid_death(coids: &[i32]) {
     }
 }
 
+/// The shared-memory segment of one connection, in bytes: a header page
+/// (fixed fields, doorbell, pulse ring), then `slots` slots of `slot_len`
+/// bytes each, the whole rounded up to pages. The kernel gives a page
+/// memory only once either side touches it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentGeometry {
+    /// The whole segment (what [`Channel::segment_size`] returns).
+    pub len: usize,
+    /// The header and pulse ring, before the first slot.
+    pub header_len: usize,
+    /// One slot: its header and inline area.
+    pub slot_len: usize,
+    /// Slots per connection.
+    pub slots: usize,
+    /// Message bytes a slot carries inline.
+    pub inline_size: usize,
+    /// Entries of the pulse ring.
+    pub pulses: usize,
+}
+
 /// A channel: the point where a server receives messages. Corresponds to a
 /// QNX `chid`.
 ///
@@ -595,6 +616,21 @@ impl Channel {
     /// Bytes of shared memory one connection to this channel uses.
     pub fn segment_size(&self) -> usize {
         self.shared.layout.segment_len()
+    }
+
+    /// The shared-memory geometry of one connection to this channel, for
+    /// tools that report what a connection costs (`baton bench`).
+    #[doc(hidden)]
+    pub fn segment_geometry(&self) -> SegmentGeometry {
+        let l = self.shared.layout;
+        SegmentGeometry {
+            len: l.segment_len(),
+            header_len: l.slots_offset(),
+            slot_len: l.slot_stride(),
+            slots: l.slot_count as usize,
+            inline_size: l.inline_size as usize,
+            pulses: l.pulse_capacity as usize,
+        }
     }
 
     /// Destroys the channel. Corresponds to `ChannelDestroy`: every thread
