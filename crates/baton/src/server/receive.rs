@@ -163,8 +163,8 @@ impl ChannelShared {
     /// clients do not ring: we promised to look) until one posts work, a
     /// doorbell rings or another connection turns hot (both looked at every
     /// few µs), or `until`.
-    /// Moves what rang into the queue; what the hot connections posted is
-    /// moved by the caller's `drain_hot` or `take` path as usual.
+    /// Moves what rang, and what the connection that posted posted, into
+    /// the queue.
     fn spin<'a>(
         &'a self,
         st: MutexGuard<'a, ChanState>,
@@ -184,9 +184,11 @@ impl ChannelShared {
         let joins = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed);
         drop(st);
         let mut rung = 0;
+        let mut posted = None;
         'spin: for i in 1u32.. {
             for (conn, read) in &watched {
                 if posted_since(conn, *read) {
+                    posted = Some(conn.scoid);
                     break 'spin;
                 }
             }
@@ -203,6 +205,12 @@ impl ChannelShared {
         watched.clear(); // holds no connection alive while we sleep
         WATCHED.with(|w| w.set(watched));
         let mut st = self.lock();
+        if let Some(scoid) = posted {
+            // Taken in while the promise to look stands (the connection
+            // stays hot and its client keeps not ringing): no write to the
+            // client's doorbell line but the taking of its bits.
+            drain(&mut st, scoid);
+        }
         let mut woken = false;
         for r in &ready[..rung] {
             if r.token == WAKE_TOKEN {
