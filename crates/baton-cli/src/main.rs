@@ -24,6 +24,9 @@ enum Command {
     /// written plainly (a futex ping-pong, an eventfd each way, pure
     /// spinning on a shared cache line, a pipe pair) and the sockets users
     /// use today (Unix SOCK_SEQPACKET and SOCK_STREAM, TCP on 127.0.0.1),
+    /// iceoryx2 request-response (sleeping on its events) and a D-Bus
+    /// method call (zbus, through a private dbus-daemon that the bench
+    /// starts; skipped, with the reason, if dbus-daemon is not installed),
     /// on one CPU, on two CPUs and unpinned, with messages of 64 B to
     /// 1 MiB; then a real-time client's latency under load, baton against a
     /// SOCK_SEQPACKET server; throughput with 4 clients and 2 server

@@ -1,9 +1,10 @@
 //! `baton bench` end to end: a tiny run of every transport, placement and
 //! message size, and of the load section, checked for completeness and
 //! sane figures (never for speed, nor for the goals); and the load section
-//! reported as skipped, with its reason, where SCHED_FIFO is not permitted.
-//! Likewise the throughput, scale and memory sections, and those skipped
-//! when none of their transports is chosen.
+//! reported as skipped, with its reason, where SCHED_FIFO is not permitted,
+//! as D-Bus is where dbus-daemon is missing. Likewise the throughput, scale
+//! and memory sections, and those skipped when none of their transports is
+//! chosen.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -16,8 +17,20 @@ const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const RT_PRIORITY: i32 = 50;
 
 /// Every transport, in table order.
-const TRANSPORTS: [&str; 10] =
-    ["baton", "baton-blocking", "baton-spin", "futex", "eventfd", "spin", "pipe", "seqpacket", "stream", "tcp"];
+const TRANSPORTS: [&str; 12] = [
+    "baton",
+    "baton-blocking",
+    "baton-spin",
+    "futex",
+    "eventfd",
+    "spin",
+    "pipe",
+    "seqpacket",
+    "stream",
+    "tcp",
+    "iceoryx2",
+    "dbus",
+];
 /// The sizes `--quick` measures.
 const QUICK_SIZES: [u64; 2] = [64, 1 << 20];
 
@@ -124,6 +137,26 @@ fn realtime_allowed() -> bool {
     std::thread::spawn(|| baton::set_thread_priority(baton::Policy::Fifo, RT_PRIORITY).is_ok()).join().unwrap()
 }
 
+#[test]
+fn dbus_without_its_daemon_is_reported_skipped() {
+    // No dbus-daemon on an empty PATH (the bench re-runs itself by its own
+    // path, so it needs none).
+    let empty = std::env::temp_dir().join(format!("baton-bench-test-{}-empty-path", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let args = ["--section", "round-trip", "--transport", "baton,dbus", "--placement", "unpinned", "--size", "64"];
+    let doc = bench("no-dbus-daemon", &[&args[..], &["--runs", "1", "-n", "100"]].concat(), |cmd| {
+        cmd.env("PATH", &empty);
+    });
+    remove(&empty);
+    let rows: Vec<&str> = doc.get("rows").arr().iter().map(|r| r.get("transport").str()).collect();
+    assert_eq!(rows, ["baton"]);
+    let skipped = skipped(&doc);
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].get("transport").str(), "dbus");
+    assert_eq!(skipped[0].get("placement").str(), "unpinned");
+    assert!(skipped[0].get("reason").str().contains("dbus-daemon is not installed"));
+}
+
 /// The round-trip section's skipped entries.
 fn skipped(doc: &Json) -> Vec<&Json> {
     doc.get("skipped").arr().iter().filter(|s| s.get("section").str() == "round-trip").collect()
@@ -191,8 +224,13 @@ fn check(doc: &Json) {
         }
     }
     assert_eq!(seen.len(), expected, "duplicate rows");
-    // Only seqpacket may refuse a size, and only a big one.
+    // Only seqpacket may refuse a size, and only a big one; dbus may be
+    // missing its daemon.
     for s in skipped.iter().filter(|s| s.get("transport") != &Json::Null && s.get("transport").str() != "spin") {
+        if s.get("transport").str() == "dbus" {
+            assert!(s.get("reason").str().contains("dbus-daemon is not installed"), "{s:?}");
+            continue;
+        }
         assert_eq!(s.get("transport").str(), "seqpacket", "{s:?}");
         assert!(s.get("size").num() > 65536.0, "{s:?}");
     }
@@ -278,6 +316,8 @@ fn help_documents_the_json_schema() {
         "flood_calls_per_sec",
         "p999_ratio_to_idle",
         "SCHED_FIFO",
+        "iceoryx2",
+        "dbus-daemon",
     ];
     for word in words {
         assert!(help.contains(word), "`baton bench --help` does not mention {word}");

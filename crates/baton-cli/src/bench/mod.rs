@@ -4,7 +4,8 @@
 //!   (64 B to 1 MiB) between two processes, through baton and, side by
 //!   side in the same run, through the floors written plainly (futex,
 //!   eventfd, spinning, pipes) and what users use today (Unix
-//!   SOCK_SEQPACKET and SOCK_STREAM sockets, TCP on 127.0.0.1), on one CPU,
+//!   SOCK_SEQPACKET and SOCK_STREAM sockets, TCP on 127.0.0.1, iceoryx2
+//!   request-response, a D-Bus method call), on one CPU,
 //!   on two CPUs and unpinned; and `memcpy`'s bandwidth for each size;
 //! - load: a SCHED_FIFO client's round trip to a one-thread server, idle
 //!   and while 8 SCHED_OTHER clients flood it, for baton and for the same

@@ -141,7 +141,7 @@ impl PeerArgs {
 
 /// Runs one half to the end and prints its report.
 pub fn run(args: &PeerArgs) -> io::Result<()> {
-    let end = Endpoint { fds: fds::adopt(&args.fds)?, name: args.name.clone() };
+    let end = Endpoint { fds: fds::adopt(&args.fds)?, name: args.name.clone(), ..Endpoint::default() };
     if let Some(cpu) = args.cpu {
         let mut set = CpuSet::new();
         set.set(cpu);

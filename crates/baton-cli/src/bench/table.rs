@@ -124,7 +124,7 @@ fn round_trips(r: &Results, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// What the round-trip table's columns and names mean.
-const FOOTNOTES: [&str; 9] = [
+const FOOTNOTES: [&str; 11] = [
     "rt/s: round trips per second of wall time; CPU µs/rt: user + system time of both processes per round",
     "trip; GB/s: request + reply bytes per p50 round trip; ÷memcpy: that divided by memcpy's bandwidth for",
     "the size; baton ÷: baton's p50 divided by the row's p50 in the same placement and size (< 1: baton is",
@@ -134,6 +134,8 @@ const FOOTNOTES: [&str; 9] = [
     "pipe: a pipe each way. seqpacket, stream: a Unix SOCK_SEQPACKET or SOCK_STREAM socket, tcp: TCP on",
     "127.0.0.1 (TCP_NODELAY), each to a server that epolls its sockets (the load section's server, without",
     "the work); a stream is read and written in loops until the whole message has moved.",
+    "iceoryx2: request-response, both sides sleeping on iceoryx2 events; dbus: a zbus method call through",
+    "a private dbus-daemon (each call crosses the daemon twice; CPU µs/rt leaves the daemon's time out).",
 ];
 
 /// One row, without the placement column.

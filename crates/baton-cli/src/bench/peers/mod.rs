@@ -13,7 +13,10 @@
 //! - What users use today: `socket.rs`, Unix `SOCK_SEQPACKET` and
 //!   `SOCK_STREAM` sockets and TCP on 127.0.0.1, served by `epoll.rs`: one
 //!   listening socket, an epoll set over the accepted ones (any number of
-//!   clients).
+//!   clients); `iceoryx2.rs`, iceoryx2 request-response, each side
+//!   sleeping on an iceoryx2 event service; `dbus.rs`, a D-Bus method call
+//!   with zbus through a private `dbus-daemon` that the bench parent starts
+//!   for the run.
 //! - `page.rs`: the request and reply areas of the shared-memory floors, in
 //!   `shm.rs`: the shared mapping (also the load section's board).
 //!
@@ -21,9 +24,11 @@
 //! client endpoint is a name only), which the load section needs.
 
 mod baton;
+mod dbus;
 mod epoll;
 mod eventfd;
 mod futex;
+mod iceoryx2;
 mod page;
 mod pipe;
 pub mod shm;
@@ -61,12 +66,16 @@ pub enum Transport {
     Stream,
     /// A TCP connection on 127.0.0.1 (TCP_NODELAY) to the same epoll server.
     Tcp,
+    /// iceoryx2 request-response, both sides sleeping on iceoryx2 events.
+    Iceoryx2,
+    /// A D-Bus method call (zbus) through a private dbus-daemon.
+    Dbus,
 }
 
 impl Transport {
     /// Every transport, in table order (baton first: the others are compared
     /// with it).
-    pub const ALL: [Transport; 10] = [
+    pub const ALL: [Transport; 12] = [
         Transport::Baton,
         Transport::BatonBlocking,
         Transport::BatonSpin,
@@ -77,6 +86,8 @@ impl Transport {
         Transport::Seqpacket,
         Transport::Stream,
         Transport::Tcp,
+        Transport::Iceoryx2,
+        Transport::Dbus,
     ];
 
     /// The transports whose server takes many clients: those the load
@@ -96,6 +107,8 @@ impl Transport {
             Transport::Seqpacket => "seqpacket",
             Transport::Stream => "stream",
             Transport::Tcp => "tcp",
+            Transport::Iceoryx2 => "iceoryx2",
+            Transport::Dbus => "dbus",
         }
     }
 
@@ -122,6 +135,8 @@ impl Transport {
             Transport::Seqpacket => &Sockets(Kind::Seqpacket),
             Transport::Stream => &Sockets(Kind::Stream),
             Transport::Tcp => &Sockets(Kind::Tcp),
+            Transport::Iceoryx2 => &iceoryx2::Iceoryx2,
+            Transport::Dbus => &dbus::Dbus,
         }
     }
 }
@@ -132,6 +147,11 @@ impl Transport {
 pub struct Endpoint {
     pub fds: Vec<OwnedFd>,
     pub name: Option<String>,
+    /// Kept by the parent until the run ends, then dropped (never passed to
+    /// the peer): what the transport runs or leaves behind for the run, such
+    /// as a private daemon to kill or files to remove.
+    #[allow(dead_code)] // never read: its drop is what it is for
+    pub held: Option<Box<dyn std::fmt::Debug>>,
 }
 
 impl Endpoint {
