@@ -140,3 +140,22 @@ fn a_spinning_server_sees_clients_that_ring_and_pulses() {
     ch.destroy();
     assert_eq!(serving.join().unwrap(), 50);
 }
+
+/// Destroying a channel while its receiver spins over a connection it has
+/// just served (no longer counted among the sleeping receivers to wake)
+/// still ends that receive with `ESRCH`.
+#[test]
+fn destroy_ends_a_spinning_receive() {
+    let _dog = common::watchdog(HANG);
+    common::setup();
+    for round in 0..20 {
+        let name = format!("modes/destroy-{round}");
+        let ch = Arc::new(Channel::builder().name(&name).wait_mode(WaitMode::Spin).create().unwrap());
+        let serving = serve(ch.clone());
+        let conn = Connection::builder().wait_mode(WaitMode::Spin).open(&name).unwrap();
+        // The answer makes the connection hot: the receiver now spins on it.
+        assert_eq!(calls(&conn, "once", 1), 1);
+        ch.destroy();
+        assert_eq!(serving.join().unwrap(), 0, "round {round}");
+    }
+}

@@ -88,6 +88,11 @@ impl ChannelShared {
             if matches!(took, Took::Nothing) && !st.hot.is_empty() {
                 if let Some(until) = self.spin_until() {
                     st = self.spin(st, until, &mut ready);
+                    if st.destroyed {
+                        // Destroyed while we spun without the lock (and
+                        // without being counted as a receiver to wake).
+                        continue;
+                    }
                     took = self.take(&mut st, want);
                 }
             }
