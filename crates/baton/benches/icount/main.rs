@@ -51,7 +51,7 @@ const CALLS: u32 = 200;
 /// valgrind and the kernel hand the CPU between the threads (the adaptive
 /// server spins when it gets back to `receive` before the client has
 /// called again); the least is the path with the least waiting.
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
