@@ -35,13 +35,19 @@ use std::process::ExitCode;
 /// The baseline, in the repository.
 const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/icount-baseline.txt");
 
-/// Wait modes measured, by the names the baseline uses, and whether the
-/// client's count is checked: a spinning client's count is mostly its
-/// waiting turns, and how many it makes depends on when valgrind lets the
-/// server thread run (identical runs gave 14,000 to 24,000 per round trip
-/// at 64 B), so spin mode's client count is shown but not checked.
+/// Wait modes measured, by the names the baseline uses, and whether their
+/// counts are checked: in spin mode both sides' counts are mostly waiting
+/// turns, and how many each makes depends on when valgrind lets the other
+/// thread run (identical runs gave 14,000 to 24,000 per round trip for the
+/// client at 64 B, and the server's moved by 7% and by 37%), so they are
+/// shown but not checked. The default mode's server spins now and then
+/// (when it gets back to `receive` before the client has called again),
+/// which moved its least-of-5 count between 1800 and 2000 at 64 B: its
+/// count may grow up to [`SPIN_SLACK`] over the baseline.
 const MODES: [(&str, WaitMode, bool); 3] =
     [("default", WaitMode::Adaptive, true), ("blocking", WaitMode::Blocking, true), ("spin", WaitMode::Spin, false)];
+/// How far the default mode's server count may grow over its baseline.
+const SPIN_SLACK: f64 = 1.15;
 /// Request and reply sizes, bytes.
 const SIZES: [usize; 3] = [64, 4096, 1 << 20];
 /// Measured round trips per configuration: the counts are per round trip.
@@ -93,17 +99,28 @@ fn report(bless: bool) -> io::Result<bool> {
     println!("{:<9} {:>8} {:>9} {:>9}  {:>7} {:>7}  verdict", "mode", "size", "client", "server", "client", "server");
     let mut new = baseline::Table::new();
     let mut ok = true;
-    for (name, _, check_client) in MODES {
+    for (name, _, checked) in MODES {
         for size in SIZES {
             let (client, server) = measure(&scratch.join(format!("{name}-{size}")), name, size).inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(&scratch);
             })?;
             let then = old.get(&(name.to_owned(), size));
-            let mut verdicts = vec![baseline::judge(server, then.map(|t| t.1))];
-            if check_client {
+            let mut verdicts = Vec::new();
+            if checked {
+                verdicts.push(match baseline::judge(server, then.map(|t| t.1)) {
+                    // The default mode's server may have spun a little more.
+                    Verdict::Grew
+                        if name == "default" && then.is_some_and(|t| server as f64 <= t.1 as f64 * SPIN_SLACK) =>
+                    {
+                        Verdict::Same
+                    }
+                    v => v,
+                });
                 verdicts.push(baseline::judge(client, then.map(|t| t.0)));
             }
-            let verdict = if verdicts.contains(&Verdict::Missing) {
+            let verdict = if !checked {
+                "unchecked (spinning)"
+            } else if verdicts.contains(&Verdict::Missing) {
                 "no baseline"
             } else if verdicts.contains(&Verdict::Grew) {
                 "GREW"
@@ -114,7 +131,7 @@ fn report(bless: bool) -> io::Result<bool> {
             };
             ok &= !matches!(verdict, "no baseline" | "GREW");
             let client_change = baseline::change(client, then.map(|t| t.0));
-            let client_change = if check_client { client_change } else { "(unchecked)".to_owned() };
+
             println!(
                 "{name:<9} {:>8} {client:>9} {server:>9}  {client_change:>7} {:>7}  {verdict}",
                 size_name(size),
@@ -156,7 +173,8 @@ const HEADER: &str = "\
 Instructions (callgrind Ir) per round trip of baton's hot path, client and
 server thread: written by `cargo bench -p baton --bench icount -- --bless`,
 checked by `cargo bench -p baton --bench icount` (fails if a count grows
-more than 5%; a spinning client's count is recorded but not checked).
+more than 5%, the default-mode server 15%; spin-mode counts are recorded
+but not checked).
 Counts depend on the compiler and the machine's CPU features: see
 docs/icount.md.";
 
