@@ -123,7 +123,8 @@ pub struct Args {
     /// 100000, 5000 with --quick]. Big messages make fewer: a run's measured
     /// round trips move at most 1 GiB (128 MiB with --quick), request and
     /// reply counted, so a run of S-byte messages makes
-    /// min(N, max(that / 2S, 100)) round trips (each row reports its n).
+    /// min(N, max(that / 2S, 100)) round trips (each row reports its n);
+    /// D-Bus, at ~300 µs a call, makes at most 5000.
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_ITERATIONS))]
     iterations: Option<u64>,
     /// Round trips before measuring, per round-trip run [default: N/10, at
@@ -295,7 +296,7 @@ fn round_trips(args: &Args, transports: &[Transport], runtime: &RuntimeDir, resu
             copies.extend(sizes.iter().map(|&size| (size, memcpy::gb_per_sec(size))));
         }
         let tag = format!("{}-{i}", std::process::id());
-        let counts = asked.for_size(job.size, bytes_per_run);
+        let counts = asked.for_size(job.size, bytes_per_run).at_most(job.transport.max_round_trips());
         let load = runner::Load {
             warmup: counts.warmup,
             iterations: counts.iterations,

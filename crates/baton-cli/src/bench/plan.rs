@@ -144,6 +144,18 @@ impl Counts {
         let scaled = (u128::from(self.warmup) * u128::from(iterations) / u128::from(self.iterations.max(1))) as u64;
         Counts { iterations, warmup: scaled.max(self.warmup.min(MIN_WARMUP)) }
     }
+
+    /// The counts cut to at most `cap` measured round trips (a slow
+    /// transport's), the warm-up in the same proportion.
+    pub fn at_most(self, cap: Option<u64>) -> Counts {
+        match cap {
+            Some(cap) if cap < self.iterations => {
+                let warmup = (u128::from(self.warmup) * u128::from(cap) / u128::from(self.iterations)) as u64;
+                Counts { iterations: cap, warmup: warmup.max(self.warmup.min(MIN_WARMUP)) }
+            }
+            _ => self,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +208,9 @@ mod tests {
         assert_eq!(asked.for_size(1 << 30, gib), Counts { iterations: 100, warmup: 10 });
         let few = Counts { iterations: 50, warmup: 5 };
         assert_eq!(few.for_size(1 << 30, gib), few);
+        // A slow transport's cap.
+        assert_eq!(asked.at_most(Some(5000)), Counts { iterations: 5000, warmup: 500 });
+        assert_eq!(few.at_most(Some(5000)), few);
+        assert_eq!(asked.at_most(None), asked);
     }
 }
