@@ -332,6 +332,8 @@ pub(crate) struct ChannelShared {
     /// Bumped each time a connection joins the hot list, so that a
     /// spinning receiver (which watches a copy) looks again.
     pub hot_joins: std::sync::atomic::AtomicU32,
+    /// When a receiver last read the epoll set (`CLOCK_MONOTONIC` ns).
+    pub last_look: std::sync::atomic::AtomicU64,
     pub name: Option<String>,
     pub epoll: Epoll,
     wake: OwnedFd,
@@ -401,6 +403,7 @@ impl ChannelShared {
             direct_copy: b.direct_copy,
             wait_mode: b.wait_mode,
             hot_joins: Default::default(),
+            last_look: Default::default(),
             name: b.name.clone(),
             epoll,
             wake,

@@ -93,10 +93,12 @@ impl ChannelShared {
                         // without being counted as a receiver to wake).
                         continue;
                     }
+                    self.look_if_stale(&mut st, &mut ready);
                     took = self.take(&mut st, want);
                 }
             }
             if matches!(took, Took::Nothing) && drain_hot(&mut st) {
+                self.look_if_stale(&mut st, &mut ready);
                 took = self.take(&mut st, want);
             }
             match took {
@@ -119,6 +121,7 @@ impl ChannelShared {
             st.receivers += 1;
             drop(st);
             let n = self.epoll.wait(&mut ready, deadline).unwrap_or(0);
+            self.looked_now();
             st = self.lock();
             st.receivers -= 1;
             for r in &ready[..n] {
@@ -139,7 +142,33 @@ impl ChannelShared {
     /// on. Costs one `epoll_wait` per receive, only while work is queued.
     fn look_again(&self, st: &mut ChanState, ready: &mut [Ready]) {
         drain_hot(st);
+        self.peek_rung(st, ready);
+    }
+
+    /// Before taking work found on the hot connections only: if the
+    /// doorbells were last read more than [`STALE`] ago, reads them now
+    /// (without waiting), so that work that rang meanwhile on another
+    /// connection is ranked with it. A receiver busy with hot connections
+    /// thus reads the doorbells at most once per [`STALE`], not once per
+    /// message: a message is ordered against every other queued at least
+    /// that long before the receive.
+    fn look_if_stale(&self, st: &mut ChanState, ready: &mut [Ready]) {
+        let last = self.last_look.load(std::sync::atomic::Ordering::Relaxed);
+        if crate::sys::time::now_ns().saturating_sub(last) > STALE.as_nanos() as u64 {
+            self.peek_rung(st, ready);
+        }
+    }
+
+    /// Notes that the doorbells were read just now.
+    fn looked_now(&self) {
+        self.last_look.store(crate::sys::time::now_ns(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Reads the doorbells without waiting and moves what rang into the
+    /// queue, passing on a wake-up meant for a sleeping receiver.
+    fn peek_rung(&self, st: &mut ChanState, ready: &mut [Ready]) {
         let n = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
+        self.looked_now();
         let mut woken = false;
         for r in &ready[..n] {
             if r.token == WAKE_TOKEN {
@@ -199,6 +228,7 @@ impl ChannelShared {
             }
             if i % LOOK_EVERY == 0 {
                 rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
+                self.looked_now();
                 let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != joins;
                 if rung > 0 || joined || until.expired() {
                     break;
@@ -303,6 +333,10 @@ fn has_work(st: &ChanState, want: Want) -> bool {
         Want::PulsesOnly => st.queue.has_pulses(),
     }
 }
+
+/// How long ago the doorbells may have been read when a receiver takes
+/// work found on its hot connections (see `look_if_stale`).
+const STALE: std::time::Duration = std::time::Duration::from_micros(20);
 
 thread_local! {
     /// A spinning receiver's watch list, kept between spins so that
