@@ -154,8 +154,9 @@ impl ChannelShared {
     /// that long before the receive.
     fn look_if_stale(&self, st: &mut ChanState, ready: &mut [Ready]) {
         let last = self.last_look.load(std::sync::atomic::Ordering::Relaxed);
-        if crate::sys::time::now_ns().saturating_sub(last) > STALE.as_nanos() as u64 {
-            self.peek_rung(st, ready);
+        let now = crate::sys::time::now_ns();
+        if now.saturating_sub(last) > STALE.as_nanos() as u64 {
+            self.peek_rung_at(st, ready, now);
         }
     }
 
@@ -167,8 +168,13 @@ impl ChannelShared {
     /// Reads the doorbells without waiting and moves what rang into the
     /// queue, passing on a wake-up meant for a sleeping receiver.
     fn peek_rung(&self, st: &mut ChanState, ready: &mut [Ready]) {
+        self.peek_rung_at(st, ready, crate::sys::time::now_ns());
+    }
+
+    /// [`Self::peek_rung`], the clock read at `now` (just before).
+    fn peek_rung_at(&self, st: &mut ChanState, ready: &mut [Ready], now: u64) {
         let n = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
-        self.looked_now();
+        self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
         let mut woken = false;
         for r in &ready[..n] {
             if r.token == WAKE_TOKEN {
