@@ -122,13 +122,13 @@ impl slot::Futex for ClientFutex<'_> {
     }
     #[inline]
     fn expired(&self, d: Deadline) -> bool {
-        d.expired()
+        self.slot.expired(d)
     }
     fn never(&self) -> Deadline {
-        Deadline::NEVER
+        self.slot.never()
     }
     fn earlier(&self, a: Deadline, b: Deadline) -> Deadline {
-        a.min(b)
+        self.slot.earlier(a, b)
     }
     fn rq_wait(&self, expected: u32, deadline: Deadline) -> bool {
         self.slot.rq_wait(expected, deadline)

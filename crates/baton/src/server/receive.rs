@@ -175,8 +175,15 @@ impl ChannelShared {
     fn peek_rung_at(&self, st: &mut ChanState, ready: &mut [Ready], now: u64) {
         let n = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
         self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
+        self.take_in_rung(st, &ready[..n]);
+    }
+
+    /// Moves what the doorbells in `rung` (read without waiting, so not
+    /// meant for us alone) announced into the queue; a wake-up meant for a
+    /// sleeping receiver that was among them is passed on.
+    fn take_in_rung(&self, st: &mut ChanState, rung: &[Ready]) {
         let mut woken = false;
-        for r in &ready[..n] {
+        for r in rung {
             if r.token == WAKE_TOKEN {
                 woken = true;
             } else {
@@ -233,10 +240,11 @@ impl ChannelShared {
                 }
             }
             if i % LOOK_EVERY == 0 {
+                let now = crate::sys::time::now_ns();
                 rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
-                self.looked_now();
+                self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
                 let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != joins;
-                if rung > 0 || joined || until.expired() {
+                if rung > 0 || joined || until.as_monotonic_nanos().is_some_and(|u| now >= u) {
                     break;
                 }
                 rustix::thread::sched_yield();
@@ -252,17 +260,7 @@ impl ChannelShared {
             // client's doorbell line but the taking of its bits.
             drain(&mut st, scoid);
         }
-        let mut woken = false;
-        for r in &ready[..rung] {
-            if r.token == WAKE_TOKEN {
-                woken = true;
-            } else {
-                drain(&mut st, r.token as u32);
-            }
-        }
-        if woken && st.receivers > 0 {
-            self.wake_receiver();
-        }
+        self.take_in_rung(&mut st, &ready[..rung]);
         st
     }
 
