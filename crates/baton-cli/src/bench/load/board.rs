@@ -4,7 +4,7 @@
 //! which the real-time client reads when it starts and stops measuring.
 
 use super::FLOODERS;
-use crate::bench::peers::shm::{self, Shared};
+use crate::bench::peers::shm::Shared;
 use rustix::fd::OwnedFd;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,9 +24,8 @@ impl Board {
     /// A new board (all zero: not stopped, nothing counted), its
     /// descriptor for the peers and the parent's mapping.
     pub fn create() -> io::Result<(OwnedFd, Board)> {
-        let fd = shm::create(Board::LEN)?;
-        let board = Board::map(&fd)?;
-        Ok((fd, board))
+        let (fd, shared) = Shared::create(Board::LEN)?;
+        Ok((fd, Board(shared)))
     }
 
     /// Maps the board a peer was handed.

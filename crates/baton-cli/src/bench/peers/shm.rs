@@ -26,6 +26,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// A new zeroed mapping of `len` bytes, with its descriptor (for the
+    /// peers, which [`Shared::map`] it).
+    pub fn create(len: usize) -> io::Result<(OwnedFd, Shared)> {
+        let fd = create(len)?;
+        let shared = Shared::map(&fd, len)?;
+        Ok((fd, shared))
+    }
+
     /// Maps the first `len` bytes of `fd`.
     pub fn map(fd: impl AsFd, len: usize) -> io::Result<Shared> {
         if rustix::fs::fstat(&fd)?.st_size < len as i64 {

@@ -3,7 +3,7 @@
 //! line. A process that changes a word wakes every process waiting on it
 //! (a shared futex), so nobody polls.
 
-use crate::bench::peers::shm::{self, Shared};
+use crate::bench::peers::shm::Shared;
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::thread::futex;
@@ -38,9 +38,8 @@ impl Board {
     /// A new board (all zero), its descriptor for the peers and the
     /// parent's mapping.
     pub fn create() -> io::Result<(OwnedFd, Board)> {
-        let fd = shm::create(Board::LEN)?;
-        let board = Board::map(&fd)?;
-        Ok((fd, board))
+        let (fd, shared) = Shared::create(Board::LEN)?;
+        Ok((fd, Board(shared)))
     }
 
     /// Maps the board a peer was handed.
