@@ -407,6 +407,33 @@ fn round_trips_around_a_256_byte_inline_area() {
     round_trips(Channel::builder().inline_size(256), &[256, 257, 255, 0, 1]);
 }
 
+/// A 256-byte inline area and a one-page overflow area: 4352 bytes go
+/// through shared memory, the rest straight between the address spaces.
+fn small_areas() -> ChannelBuilder {
+    Channel::builder().inline_size(256).overflow_size(4096)
+}
+
+#[test]
+fn round_trips_around_a_one_page_overflow_area_direct() {
+    round_trips(small_areas(), &[4351, 4352, 4353, 257, 10_000, 0]);
+}
+
+#[test]
+fn round_trips_around_a_one_page_overflow_area_assisted() {
+    round_trips(small_areas().direct_copy(false), &[4351, 4352, 4353, 257, 10_000, 0]);
+}
+
+#[test]
+fn round_trips_without_an_overflow_area() {
+    round_trips(Channel::builder().overflow_size(0), &[INLINE + 1, 70_000, INLINE]);
+}
+
+#[test]
+fn round_trips_around_the_default_overflow_area() {
+    const MIB: usize = 1 << 20;
+    round_trips(Channel::builder(), &[MIB + INLINE - 1, MIB + INLINE, MIB + INLINE + 1, 65_536]);
+}
+
 #[test]
 fn round_trip_of_64_mib_each_way_direct() {
     round_trips(Channel::builder(), &[BIG]);

@@ -120,7 +120,7 @@ impl ClientConn {
         }
         let doorbell = fds.pop().expect("two fds");
         let memfd = fds.pop().expect("two fds");
-        let seg = Segment::open(&memfd, hello.layout)
+        let seg = Segment::open(memfd, hello.layout)
             .map_err(|e| Error::new(libc::EPROTO, "the server's shared memory is not usable").with_detail(e))?;
         let pidfd = unix::peer_pidfd(sock.as_fd(), hello.server_pid);
         Ok(ClientConn {

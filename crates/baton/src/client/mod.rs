@@ -207,7 +207,9 @@ impl Connection {
         self.conn.send_pulse(if priority < 0 { None } else { Some(priority) }, code, value)
     }
 
-    /// Bytes of shared memory this connection maps.
+    /// Bytes of shared memory this connection's segment holds; a slot's
+    /// overflow area (see `ChannelBuilder::overflow_size`) adds to it once a
+    /// message or reply needs it.
     pub fn segment_size(&self) -> usize {
         self.conn.seg.len()
     }

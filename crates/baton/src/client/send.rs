@@ -83,6 +83,12 @@ impl ClientConn {
         let f = ClientFutex::new(h, &self.seg.header().server.boost);
         let total: usize = msg.iter().map(|p| p.len()).sum();
         let cap: usize = reply.iter().map(|p| p.len()).sum();
+        // Past the inline area, the message and the reply go through the
+        // slot's overflow area, backed from the first call that needs it.
+        let inline_size = self.seg.layout().inline_size as usize;
+        if total > inline_size || cap > inline_size {
+            self.seg.overflow_ready(s, true);
+        }
         let inline = self.seg.write_inline(s, msg, 0, total);
         let claim = crate::sched::claim();
         h.tid.store(thread::tid(), Relaxed);

@@ -6,7 +6,7 @@ use crate::shm::Layout;
 
 const MAGIC: [u8; 8] = *b"BATONHEL";
 /// Handshake protocol version (matches the segment layout version).
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 /// Encoded size of a hello.
 pub(crate) const LEN: usize = 48;
 
@@ -46,6 +46,7 @@ impl Hello {
             self.layout.inline_size,
             self.layout.pulse_capacity,
             self.refused as u32,
+            self.layout.overflow_size,
         ];
         for (i, w) in words.iter().enumerate() {
             b[8 + 4 * i..12 + 4 * i].copy_from_slice(&w.to_le_bytes());
@@ -65,7 +66,7 @@ impl Hello {
             return Err(HelloError::Version(w(0)));
         }
         let refused = w(8) as i32;
-        let layout = Layout { slot_count: w(5), inline_size: w(6), pulse_capacity: w(7) };
+        let layout = Layout { slot_count: w(5), inline_size: w(6), overflow_size: w(9), pulse_capacity: w(7) };
         let layout = if refused != 0 { layout } else { layout.validate().ok_or(HelloError::Layout)? };
         Ok(Hello { scoid: w(1), chid: w(2), server_pid: w(3) as i32, chan_flags: w(4), layout, refused })
     }
@@ -82,7 +83,7 @@ mod tests {
             chid: 3,
             server_pid: 1234,
             chan_flags: 0x8,
-            layout: Layout { slot_count: 64, inline_size: 3968, pulse_capacity: 64 },
+            layout: Layout { slot_count: 64, inline_size: 3968, overflow_size: 1 << 20, pulse_capacity: 64 },
             refused: 0,
         };
         let b = h.encode();

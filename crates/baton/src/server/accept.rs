@@ -132,7 +132,7 @@ fn refuse(sock: &OwnedFd, errno: i32, chid: u32) {
         chid,
         server_pid: thread::pid(),
         chan_flags: 0,
-        layout: crate::shm::Layout { slot_count: 0, inline_size: 0, pulse_capacity: 0 },
+        layout: crate::shm::Layout { slot_count: 0, inline_size: 0, overflow_size: 0, pulse_capacity: 0 },
         refused: errno,
     };
     let _ = unix::send_with_fds(sock.as_fd(), &h.encode(), &[]);
@@ -193,11 +193,11 @@ impl ChannelShared {
             None => return Err((sock, libc::EAGAIN)),
         };
         let built = (|| {
-            let (seg, memfd) = Segment::create(self.layout).map_err(fail)?;
+            let seg = Segment::create(self.layout).map_err(fail)?;
             let doorbell = event::doorbell().map_err(fail)?;
-            Ok::<_, i32>((seg, memfd, doorbell))
+            Ok::<_, i32>((seg, doorbell))
         })();
-        let (seg, memfd, doorbell) = match built {
+        let (seg, doorbell) = match built {
             Ok(b) => b,
             Err(e) => {
                 free_scoid(scoid);
@@ -262,7 +262,7 @@ impl ChannelShared {
             layout: self.layout,
             refused: 0,
         };
-        if unix::send_with_fds(conn.sock.as_fd(), &hello.encode(), &[memfd.as_fd(), conn.doorbell()]).is_err() {
+        if unix::send_with_fds(conn.sock.as_fd(), &hello.encode(), &[conn.seg.fd(), conn.doorbell()]).is_err() {
             super::client_gone(&conn);
         } else if unix::peer_closed(&conn.sock) {
             // The client left before we registered: nothing else will tell us.

@@ -57,6 +57,7 @@ pub struct ChannelBuilder {
     name: Option<String>,
     mode: u32,
     inline_size: u32,
+    overflow_size: u32,
     slots: u32,
     pulses: u32,
     max_connections: u32,
@@ -71,6 +72,7 @@ impl Default for ChannelBuilder {
             name: None,
             mode: 0o666,
             inline_size: 4096 - 128,
+            overflow_size: 1 << 20,
             slots: 64,
             pulses: 64,
             max_connections: 4096,
@@ -157,6 +159,19 @@ impl ChannelBuilder {
         self
     }
 
+    /// Bytes of message per slot, beyond the inline area, that travel
+    /// through shared memory too (default 1 MiB; at most 16 MiB; rounded up
+    /// to pages; 0 turns it off). A slot's overflow area is mapped by both
+    /// sides but takes memory only from the first message or reply that
+    /// needs it (the segment file grows then), and keeps it until the
+    /// connection closes: a thread that sends big messages keeps a buffer
+    /// of that size. Bytes beyond inline plus overflow move straight
+    /// between the address spaces (see [`direct_copy`](Self::direct_copy)).
+    pub fn overflow_size(mut self, bytes: u32) -> Self {
+        self.overflow_size = bytes;
+        self
+    }
+
     /// Most client threads of one process with a call in flight at once on
     /// this channel (default 64, at most 256).
     pub fn slots_per_connection(mut self, n: u32) -> Self {
@@ -208,14 +223,20 @@ impl ChannelBuilder {
             );
         }
         let inline_size = self.inline_size.div_ceil(8).max(8) * 8;
-        let layout = Layout { slot_count: self.slots, inline_size: inline_size.max(64), pulse_capacity: self.pulses }
-            .validate()
-            .ok_or_else(|| {
-                Error::new(libc::EINVAL, "channel limits out of range").with_detail(format!(
-                    "slots 1..=256, inline 64..=1048576 bytes, pulses 1..=4096; got {} slots, {} bytes, {} pulses",
-                    self.slots, self.inline_size, self.pulses
-                ))
-            })?;
+        let overflow_size = u32::try_from(u64::from(self.overflow_size).div_ceil(4096) * 4096).unwrap_or(u32::MAX);
+        let layout = Layout {
+            slot_count: self.slots,
+            inline_size: inline_size.max(64),
+            overflow_size,
+            pulse_capacity: self.pulses,
+        };
+        let layout = layout.validate().ok_or_else(|| {
+            Error::new(libc::EINVAL, "channel limits out of range").with_detail(format!(
+                "slots 1..=256, inline 64..=1048576 bytes, overflow 0..=16 MiB, pulses 1..=4096; \
+                 got {} slots, {} inline bytes, {} overflow bytes, {} pulses",
+                self.slots, self.inline_size, self.overflow_size, self.pulses
+            ))
+        })?;
         ChannelShared::create(self, layout)
     }
 }
@@ -557,6 +578,9 @@ pub struct SegmentGeometry {
     pub slots: usize,
     /// Message bytes a slot carries inline.
     pub inline_size: usize,
+    /// Bytes of a slot's overflow area, mapped past `len` and backed only
+    /// once a message or reply needs it.
+    pub overflow_size: usize,
     /// Entries of the pulse ring.
     pub pulses: usize,
 }
@@ -632,6 +656,7 @@ impl Channel {
             slot_len: l.slot_stride(),
             slots: l.slot_count as usize,
             inline_size: l.inline_size as usize,
+            overflow_size: l.overflow_size as usize,
             pulses: l.pulse_capacity as usize,
         }
     }

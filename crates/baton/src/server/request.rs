@@ -80,10 +80,18 @@ impl ReqHeader {
 
     /// Whether the fields are consistent: the inline part fits the inline
     /// area and holds the start of the message.
-    fn valid(&self, layout: Layout) -> bool {
-        self.inline_len <= layout.inline_size
+    /// Whether the header is consistent. `overflow`: slot's overflow area
+    /// is backed (it holds the bytes past the inline area).
+    fn valid(&self, layout: Layout, overflow: bool) -> bool {
+        let shared = if overflow { layout.shared_capacity() } else { layout.inline_size as usize };
+        let inline_len = self.inline_len as usize;
+        inline_len <= shared
             && u64::from(self.inline_len) <= self.send_len
-            && (self.send_len == u64::from(self.inline_len) || self.inline_len == layout.inline_size)
+            // The client fills the message areas before anything moves
+            // otherwise (also when its overflow area could not be had).
+            && (self.send_len == u64::from(self.inline_len)
+                || inline_len == layout.inline_size as usize
+                || inline_len == layout.shared_capacity())
             && usize::try_from(self.send_len).is_ok()
             && usize::try_from(self.reply_cap).is_ok()
     }
@@ -165,7 +173,10 @@ impl Request {
             reply_ranges: None,
             answered: false,
         };
-        if !hdr.valid(layout) {
+        // The overflow area is looked at (one `fstat` the first time) only
+        // when the client says it used it.
+        let overflow = hdr.inline_len > layout.inline_size && req.conn.seg.overflow_ready(slot, false);
+        if !hdr.valid(layout, overflow) {
             let _ = req.answer(Answer::Error(libc::EINVAL));
             return None;
         }
@@ -443,7 +454,12 @@ impl Request {
             Answer::Reply(status, parts) => {
                 let total: usize = parts.iter().map(|p| p.len()).sum();
                 let n = total.min(self.hdr.reply_cap as usize);
-                if n <= self.conn.seg.layout().inline_size as usize {
+                let layout = self.conn.seg.layout();
+                // The client backed its overflow area if its reply buffers
+                // reach past the inline area; if it could not, we try.
+                let shared = n <= layout.inline_size as usize
+                    || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true);
+                if shared {
                     let w = self.conn.seg.write_inline(self.slot, parts, 0, n);
                     (status, 0, total, w)
                 } else {

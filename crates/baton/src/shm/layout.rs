@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64};
 /// `b"BATONSEG"` as a little-endian integer.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BATONSEG");
 /// Version of this layout; bumped on any incompatible change.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 /// Most slots (client threads with a call in flight) per connection.
 pub(crate) const MAX_SLOTS: u32 = 256;
 /// Words of the posted bitmap (one bit per slot).
 pub(crate) const POSTED_WORDS: usize = (MAX_SLOTS / 64) as usize;
 /// Largest inline area per slot.
 pub(crate) const MAX_INLINE: u32 = 1 << 20;
+/// Largest overflow area per slot.
+pub(crate) const MAX_OVERFLOW: u32 = 16 << 20;
 /// Largest pulse ring.
 pub(crate) const MAX_PULSES: u32 = 4096;
 const PAGE: usize = 4096;
@@ -28,6 +30,7 @@ pub(crate) struct Fixed {
     pub inline_size: AtomicU32,
     pub pulse_capacity: AtomicU32,
     pub slots_offset: AtomicU32,
+    pub overflow_size: AtomicU32,
 }
 
 /// The doorbell line: what the client posts and whether a server thread
@@ -160,6 +163,10 @@ pub(crate) const XFER_WRITE: u32 = 2;
 pub(crate) struct Layout {
     pub slot_count: u32,
     pub inline_size: u32,
+    /// Bytes of each slot's overflow area (a multiple of the page size; 0:
+    /// none). The areas lie past the end of the file as created: a side
+    /// that needs slot `i`'s area grows the file to cover it first.
+    pub overflow_size: u32,
     pub pulse_capacity: u32,
 }
 
@@ -169,6 +176,8 @@ impl Layout {
         let ok = (1..=MAX_SLOTS).contains(&self.slot_count)
             && (64..=MAX_INLINE).contains(&self.inline_size)
             && self.inline_size % 8 == 0
+            && self.overflow_size <= MAX_OVERFLOW
+            && self.overflow_size as usize % PAGE == 0
             && (1..=MAX_PULSES).contains(&self.pulse_capacity);
         ok.then_some(self)
     }
@@ -189,9 +198,24 @@ impl Layout {
         self.slots_offset() + slot as usize * self.slot_stride()
     }
 
-    /// Bytes of the whole segment.
+    /// Bytes of the segment's file as created: headers, pulse ring, slots.
     pub(crate) fn segment_len(self) -> usize {
         round_up(self.slot_offset(self.slot_count), PAGE)
+    }
+
+    /// Where slot `slot`'s overflow area starts (past `segment_len`).
+    pub(crate) fn overflow_offset(self, slot: u32) -> usize {
+        self.segment_len() + slot as usize * self.overflow_size as usize
+    }
+
+    /// Bytes each side maps: the segment and every slot's overflow area.
+    pub(crate) fn map_len(self) -> usize {
+        self.overflow_offset(self.slot_count)
+    }
+
+    /// Most message bytes slot areas carry: inline plus overflow.
+    pub(crate) fn shared_capacity(self) -> usize {
+        self.inline_size as usize + self.overflow_size as usize
     }
 }
 
@@ -205,7 +229,9 @@ mod tests {
 
     #[test]
     fn geometry() {
-        let l = Layout { slot_count: 64, inline_size: 4096 - 128, pulse_capacity: 64 }.validate().unwrap();
+        let l = Layout { slot_count: 64, inline_size: 4096 - 128, overflow_size: 1 << 20, pulse_capacity: 64 }
+            .validate()
+            .unwrap();
         assert_eq!(size_of::<SlotHeader>(), 128);
         assert_eq!(std::mem::offset_of!(SlotHeader, reply_len), 56, "the hot fields fit one line");
         assert_eq!(size_of::<Doorbell>(), 64);
@@ -214,6 +240,11 @@ mod tests {
         assert_eq!(l.slot_stride(), 4096);
         assert_eq!(l.slots_offset(), 4096);
         assert_eq!(l.segment_len(), 4096 * 65);
+        assert_eq!(l.overflow_offset(1), 4096 * 65 + (1 << 20));
+        assert_eq!(l.map_len(), 4096 * 65 + (64 << 20));
+        assert!(Layout { overflow_size: 100, ..l }.validate().is_none());
+        assert!(Layout { overflow_size: MAX_OVERFLOW + 4096, ..l }.validate().is_none());
+        assert!(Layout { overflow_size: 0, ..l }.validate().is_some());
         assert!(Layout { slot_count: 0, ..l }.validate().is_none());
         assert!(Layout { slot_count: MAX_SLOTS + 1, ..l }.validate().is_none());
         assert!(Layout { inline_size: 12, ..l }.validate().is_none());

@@ -3,9 +3,10 @@
 
 use super::layout::{ConnHeader, Layout, PulseEntry, SlotHeader, MAGIC, VERSION};
 use crate::sys::mem::{self, Mapping};
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// One mapped segment and the geometry this side trusts.
@@ -13,38 +14,77 @@ use std::sync::atomic::Ordering::Relaxed;
 pub(crate) struct Segment {
     map: Mapping,
     layout: Layout,
+    geo: Geo,
+    /// The segment's memfd: kept to grow it and to see how far it reaches.
+    fd: OwnedFd,
+    /// Bytes of the mapping this side has seen the file cover. The file
+    /// never shrinks, so this only grows.
+    backed: AtomicUsize,
+}
+
+/// Offsets the accessors need, computed once from the layout.
+#[derive(Debug)]
+struct Geo {
+    slot_count: u32,
+    slots_at: usize,
+    stride: usize,
+    inline: usize,
+    /// Where slot 0's overflow area starts (the file's size as created).
+    overflow_at: usize,
+    overflow: usize,
+}
+
+impl Geo {
+    fn new(l: Layout) -> Geo {
+        Geo {
+            slot_count: l.slot_count,
+            slots_at: l.slots_offset(),
+            stride: l.slot_stride(),
+            inline: l.inline_size as usize,
+            overflow_at: l.segment_len(),
+            overflow: l.overflow_size as usize,
+        }
+    }
+
+    /// The file size that covers slot `i`'s overflow area.
+    fn overflow_end(&self, i: u32) -> usize {
+        self.overflow_at + (i as usize + 1) * self.overflow
+    }
 }
 
 impl Segment {
     /// Creates, seals and maps a new segment (server side).
-    pub(crate) fn create(layout: Layout) -> Result<(Segment, OwnedFd), Errno> {
+    pub(crate) fn create(layout: Layout) -> Result<Segment, Errno> {
         let len = layout.segment_len();
         let fd = mem::create_sealed("baton-conn", len)?;
-        let map = Mapping::map_sealed(&fd, len)?;
-        let seg = Segment { map, layout };
+        let map = Mapping::map_sealed(&fd, len, layout.map_len())?;
+        let seg = Segment { map, layout, geo: Geo::new(layout), fd, backed: AtomicUsize::new(len) };
         let f = &seg.header().fixed;
         f.version.store(VERSION, Relaxed);
         f.slot_count.store(layout.slot_count, Relaxed);
         f.slot_stride.store(layout.slot_stride() as u32, Relaxed);
         f.inline_size.store(layout.inline_size, Relaxed);
+        f.overflow_size.store(layout.overflow_size, Relaxed);
         f.pulse_capacity.store(layout.pulse_capacity, Relaxed);
         f.slots_offset.store(layout.slots_offset() as u32, Relaxed);
         f.magic.store(MAGIC, std::sync::atomic::Ordering::Release);
-        Ok((seg, fd))
+        Ok(seg)
     }
 
     /// Maps a segment received from a server (client side) and checks that
     /// it carries the expected magic, version and geometry.
-    pub(crate) fn open(fd: impl AsFd, layout: Layout) -> Result<Segment, Errno> {
+    pub(crate) fn open(fd: OwnedFd, layout: Layout) -> Result<Segment, Errno> {
         let layout = layout.validate().ok_or(Errno::PROTO)?;
-        let map = Mapping::map_sealed(fd, layout.segment_len())?;
-        let seg = Segment { map, layout };
+        let len = layout.segment_len();
+        let map = Mapping::map_sealed(&fd, len, layout.map_len())?;
+        let seg = Segment { map, layout, geo: Geo::new(layout), fd, backed: AtomicUsize::new(len) };
         let f = &seg.header().fixed;
         let same = f.magic.load(std::sync::atomic::Ordering::Acquire) == MAGIC
             && f.version.load(Relaxed) == VERSION
             && f.slot_count.load(Relaxed) == layout.slot_count
             && f.slot_stride.load(Relaxed) as usize == layout.slot_stride()
             && f.inline_size.load(Relaxed) == layout.inline_size
+            && f.overflow_size.load(Relaxed) == layout.overflow_size
             && f.pulse_capacity.load(Relaxed) == layout.pulse_capacity
             && f.slots_offset.load(Relaxed) as usize == layout.slots_offset();
         if !same {
@@ -53,13 +93,47 @@ impl Segment {
         Ok(seg)
     }
 
+    /// The segment's memfd (the server passes it to the client).
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Makes sure slot `i`'s overflow area is backed by the file, growing
+    /// the file if `grow` (else only looking again how far it reaches: the
+    /// peer grows it). Returns whether the area may be used. A system call
+    /// only the first time a slot needs its area.
+    pub(crate) fn overflow_ready(&self, i: u32, grow: bool) -> bool {
+        if self.geo.overflow == 0 || i >= self.geo.slot_count {
+            return false;
+        }
+        let need = self.geo.overflow_end(i);
+        if self.backed.load(Relaxed) >= need {
+            return true;
+        }
+        let now = if grow { mem::grow(&self.fd, need) } else { mem::size(&self.fd) };
+        let now = now.unwrap_or(0).min(self.map.len());
+        self.backed.fetch_max(now, Relaxed);
+        now >= need
+    }
+
+    /// Message bytes slot `i` can hold now: its inline area, plus its
+    /// overflow area once that is backed.
+    fn capacity(&self, i: u32) -> usize {
+        let g = &self.geo;
+        if g.overflow > 0 && self.backed.load(Relaxed) >= g.overflow_end(i) {
+            g.inline + g.overflow
+        } else {
+            g.inline
+        }
+    }
+
     pub(crate) fn layout(&self) -> Layout {
         self.layout
     }
 
-    /// Bytes of shared memory this segment spans.
+    /// Bytes of the segment before any slot's overflow area is used.
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        self.layout.segment_len()
     }
 
     pub(crate) fn header(&self) -> &ConnHeader {
@@ -83,8 +157,8 @@ impl Segment {
     /// Slot `i`'s header. `i` must be below `slot_count` (callers check
     /// indices read from shared memory before they get here).
     pub(crate) fn slot(&self, i: u32) -> &SlotHeader {
-        assert!(i < self.layout.slot_count, "slot index out of range");
-        let off = self.layout.slot_offset(i);
+        assert!(i < self.geo.slot_count, "slot index out of range");
+        let off = self.geo.slots_at + i as usize * self.geo.stride;
         // SAFETY: `i < slot_count` so the slot lies inside the mapping
         // (`segment_len` covers `slot_offset(slot_count)`); the offset is a
         // multiple of 64 and `SlotHeader` is made of atomics only.
@@ -92,19 +166,46 @@ impl Segment {
     }
 
     fn inline_ptr(&self, i: u32) -> *mut u8 {
-        assert!(i < self.layout.slot_count, "slot index out of range");
-        let off = self.layout.slot_offset(i) + std::mem::size_of::<SlotHeader>();
+        assert!(i < self.geo.slot_count, "slot index out of range");
+        let off = self.geo.slots_at + i as usize * self.geo.stride + std::mem::size_of::<SlotHeader>();
         // SAFETY: the inline area of slot `i` is inside the mapping (see `slot`).
         unsafe { self.map.base().add(off) }
+    }
+
+    /// Slot `i`'s message area, byte `at` onwards: the inline area, then
+    /// the overflow area, as one run of bytes. Returns the address and the
+    /// bytes that follow contiguously. `at` must be below `capacity(i)`.
+    fn area(&self, i: u32, at: usize) -> (*mut u8, usize) {
+        let g = &self.geo;
+        if at < g.inline {
+            // SAFETY: `at < inline_size`: inside slot `i`'s inline area.
+            return (unsafe { self.inline_ptr(i).add(at) }, g.inline - at);
+        }
+        assert!(at < self.capacity(i), "overflow area not backed");
+        let off = g.overflow_at + i as usize * g.overflow + (at - g.inline);
+        // SAFETY: `at - inline < overflow_size`, so `off` is inside slot
+        // `i`'s overflow area, which lies inside the mapping (`map_len`).
+        (unsafe { self.map.base().add(off) }, g.inline + g.overflow - at)
     }
 }
 
 impl Segment {
     /// Copies bytes `offset..offset + len` of the concatenation of `parts`
-    /// into slot `i`'s inline area (clamped to it); returns bytes copied.
+    /// into slot `i`'s message area (clamped to what it holds now: see
+    /// `overflow_ready`); returns bytes copied.
     pub(crate) fn write_inline(&self, i: u32, parts: &[IoSlice<'_>], offset: usize, len: usize) -> usize {
-        let len = len.min(self.layout.inline_size as usize);
-        let base = self.inline_ptr(i);
+        // The common case, one part into the inline area, without the
+        // general loop.
+        if let [p] = parts {
+            let n = p.len().saturating_sub(offset).min(len);
+            if offset <= p.len() && n <= self.geo.inline {
+                // SAFETY: `n <= inline_size`: inside slot `i`'s inline area;
+                // the source is `p[offset..offset + n]`, a caller's buffer.
+                unsafe { std::ptr::copy_nonoverlapping(p.as_ptr().add(offset), self.inline_ptr(i), n) };
+                return n;
+            }
+        }
+        let len = len.min(self.capacity(i));
         let mut skip = offset;
         let mut done = 0;
         for p in parts {
@@ -115,20 +216,25 @@ impl Segment {
                 skip -= p.len();
                 continue;
             }
-            let n = (p.len() - skip).min(len - done);
-            // SAFETY: `done + n <= len <= inline_size`, so the destination is
-            // inside slot `i`'s inline area; the source is `p[skip..skip + n]`,
-            // a caller's buffer that cannot overlap the segment.
-            unsafe { std::ptr::copy_nonoverlapping(p.as_ptr().add(skip), base.add(done), n) };
-            done += n;
+            // One part may span the inline and the overflow area.
+            while skip < p.len() && done < len {
+                let (dst, room) = self.area(i, done);
+                let n = (p.len() - skip).min(len - done).min(room);
+                // SAFETY: `area` gave `room >= n` bytes at `dst` inside slot
+                // `i`'s backed message area; the source is `p[skip..skip + n]`,
+                // a caller's buffer that cannot overlap the segment.
+                unsafe { std::ptr::copy_nonoverlapping(p.as_ptr().add(skip), dst, n) };
+                done += n;
+                skip += n;
+            }
             skip = 0;
         }
         done
     }
 
-    /// Copies inline bytes `from..from + len` of slot `i` (clamped to the
-    /// inline area) into the concatenation of `parts` starting at `offset`;
-    /// returns bytes copied.
+    /// Copies bytes `from..from + len` of slot `i`'s message area (clamped
+    /// to what it holds now) into the concatenation of `parts` starting at
+    /// `offset`; returns bytes copied.
     pub(crate) fn read_inline(
         &self,
         i: u32,
@@ -137,9 +243,18 @@ impl Segment {
         parts: &mut [IoSliceMut<'_>],
         offset: usize,
     ) -> usize {
-        let cap = self.layout.inline_size as usize;
-        let len = len.min(cap.saturating_sub(from));
-        let base = self.inline_ptr(i);
+        if let [p] = parts {
+            let n = p.len().saturating_sub(offset).min(len);
+            if offset <= p.len() && from.saturating_add(n) <= self.geo.inline {
+                // SAFETY: `from + n <= inline_size`: inside the inline area;
+                // the destination is `p[offset..offset + n]`, private. The
+                // bytes may be changing under us (a peer's writes), which
+                // can only yield arbitrary byte values.
+                unsafe { std::ptr::copy_nonoverlapping(self.inline_ptr(i).add(from), p.as_mut_ptr().add(offset), n) };
+                return n;
+            }
+        }
+        let len = len.min(self.capacity(i).saturating_sub(from));
         let mut skip = offset;
         let mut done = 0;
         for p in parts.iter_mut() {
@@ -150,13 +265,17 @@ impl Segment {
                 skip -= p.len();
                 continue;
             }
-            let n = (p.len() - skip).min(len - done);
-            // SAFETY: `from + done + n <= inline_size`, so the source is inside
-            // the inline area; the destination is `p[skip..skip + n]`, private.
-            // The bytes may be changing under us (a peer's writes), which can
-            // only yield arbitrary byte values.
-            unsafe { std::ptr::copy_nonoverlapping(base.add(from + done), p.as_mut_ptr().add(skip), n) };
-            done += n;
+            while skip < p.len() && done < len {
+                let (src, room) = self.area(i, from + done);
+                let n = (p.len() - skip).min(len - done).min(room);
+                // SAFETY: `area` gave `room >= n` bytes at `src` inside the
+                // backed message area; the destination is `p[skip..skip + n]`,
+                // private. The bytes may be changing under us (a peer's
+                // writes), which can only yield arbitrary byte values.
+                unsafe { std::ptr::copy_nonoverlapping(src, p.as_mut_ptr().add(skip), n) };
+                done += n;
+                skip += n;
+            }
             skip = 0;
         }
         done
@@ -169,9 +288,10 @@ mod tests {
 
     #[test]
     fn create_open_and_copy() {
-        let layout = Layout { slot_count: 4, inline_size: 256, pulse_capacity: 8 };
-        let (seg, fd) = Segment::create(layout).unwrap();
-        let other = Segment::open(&fd, layout).unwrap();
+        let layout = Layout { slot_count: 4, inline_size: 256, overflow_size: 4096, pulse_capacity: 8 };
+        let seg = Segment::create(layout).unwrap();
+        let fd = || seg.fd().try_clone_to_owned().unwrap();
+        let other = Segment::open(fd(), layout).unwrap();
         let n = seg.write_inline(3, &[IoSlice::new(b"abc"), IoSlice::new(&[7u8; 300])], 0, usize::MAX);
         assert_eq!(n, 256);
         let (mut a, mut b) = ([0u8; 2], [0u8; 10]);
@@ -185,6 +305,33 @@ mod tests {
         assert_eq!(other.read_inline(0, 0, 4, &mut [IoSliceMut::new(&mut c)], 2), 4);
         assert_eq!(&c, b"\0\0lowo");
         let wrong = Layout { slot_count: 5, ..layout };
-        assert!(Segment::open(&fd, wrong).is_err());
+        assert!(Segment::open(fd(), wrong).is_err());
+    }
+
+    #[test]
+    fn overflow_areas_extend_the_inline_area_once_backed() {
+        let layout = Layout { slot_count: 3, inline_size: 256, overflow_size: 4096, pulse_capacity: 8 };
+        let seg = Segment::create(layout).unwrap();
+        let other = Segment::open(seg.fd().try_clone_to_owned().unwrap(), layout).unwrap();
+        let msg: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        // Not backed yet: clamped to the inline area, and the reader agrees.
+        assert_eq!(seg.write_inline(1, &[IoSlice::new(&msg)], 0, msg.len()), 256);
+        assert!(!other.overflow_ready(1, false));
+        // The writer grows the file; the reader sees it without growing.
+        assert!(seg.overflow_ready(1, true));
+        assert!(other.overflow_ready(1, false));
+        assert!(other.overflow_ready(0, false), "a lower slot's area is covered too");
+        assert!(!other.overflow_ready(2, false));
+        let (a, b) = msg.split_at(100);
+        assert_eq!(seg.write_inline(1, &[IoSlice::new(a), IoSlice::new(b)], 0, usize::MAX), 256 + 4096);
+        let mut out = vec![0u8; 5000];
+        let (x, y) = out.split_at_mut(300);
+        let got = other.read_inline(1, 10, usize::MAX, &mut [IoSliceMut::new(x), IoSliceMut::new(y)], 0);
+        assert_eq!(got, 256 + 4096 - 10);
+        assert_eq!(&out[..got], &msg[10..256 + 4096]);
+        // Reading across the seam at an offset.
+        let mut c = [0u8; 8];
+        assert_eq!(other.read_inline(1, 252, 8, &mut [IoSliceMut::new(&mut c)], 0), 8);
+        assert_eq!(&c, &msg[252..260]);
     }
 }

@@ -11,7 +11,7 @@ pub fn object(r: Option<&Results>) -> String {
     let limit = |l: Option<u64>| l.map_or("null".to_owned(), |l| l.to_string());
     format!(
         "{{\"transport\": \"baton\", \"connections\": {}, \"runs\": {}, \"segment_bytes\": {}, \"segment_header_bytes\": {}, \
-         \"slot_bytes\": {}, \"slots_per_connection\": {}, \"inline_bytes\": {}, \"pulse_capacity\": {}, \
+         \"slot_bytes\": {}, \"slots_per_connection\": {}, \"inline_bytes\": {}, \"overflow_bytes\": {}, \"pulse_capacity\": {}, \
          \"server_base\": {{\"rss_bytes\": {}, \"pss_bytes\": {}, \"fds\": {}}}, \"idle_per_connection\": {}, \
          \"used_per_connection\": {}, \"nofile_soft\": {}, \"nofile_hard\": {}, \"goal_bytes\": {}, \"goal_met\": {}}}",
         r.connections,
@@ -21,6 +21,7 @@ pub fn object(r: Option<&Results>) -> String {
         g.slot_len,
         g.slots,
         g.inline_size,
+        g.overflow_size,
         g.pulses,
         r.base.rss,
         r.base.pss,

@@ -33,8 +33,8 @@ pub fn run(end: Endpoint, args: &PeerArgs) -> io::Result<()> {
 /// The `geometry` line.
 pub fn geometry_line(g: &SegmentGeometry) -> String {
     format!(
-        "geometry len={} header={} slot={} slots={} inline={} pulses={}",
-        g.len, g.header_len, g.slot_len, g.slots, g.inline_size, g.pulses
+        "geometry len={} header={} slot={} slots={} inline={} overflow={} pulses={}",
+        g.len, g.header_len, g.slot_len, g.slots, g.inline_size, g.overflow_size, g.pulses
     )
 }
 
@@ -44,7 +44,7 @@ pub fn parse_geometry(line: &str) -> Result<SegmentGeometry, String> {
     if words.next() != Some("geometry") {
         return Err(format!("expected a `geometry` line, got {line:?}"));
     }
-    const KEYS: [&str; 6] = ["len", "header", "slot", "slots", "inline", "pulses"];
+    const KEYS: [&str; 7] = ["len", "header", "slot", "slots", "inline", "overflow", "pulses"];
     let mut values = [None; KEYS.len()];
     for word in words {
         let (key, value) = word.split_once('=').ok_or_else(|| format!("bad field {word:?}"))?;
@@ -54,8 +54,8 @@ pub fn parse_geometry(line: &str) -> Result<SegmentGeometry, String> {
     if let Some(i) = values.iter().position(Option::is_none) {
         return Err(format!("field {} missing in {line:?}", KEYS[i]));
     }
-    let [len, header_len, slot_len, slots, inline_size, pulses] = values.map(Option::unwrap_or_default);
-    Ok(SegmentGeometry { len, header_len, slot_len, slots, inline_size, pulses })
+    let [len, header_len, slot_len, slots, inline_size, overflow_size, pulses] = values.map(Option::unwrap_or_default);
+    Ok(SegmentGeometry { len, header_len, slot_len, slots, inline_size, overflow_size, pulses })
 }
 
 #[cfg(test)]
@@ -70,6 +70,7 @@ mod tests {
             slot_len: 4096,
             slots: 64,
             inline_size: 3968,
+            overflow_size: 1 << 20,
             pulses: 64,
         };
         assert_eq!(parse_geometry(&geometry_line(&g)), Ok(g));

@@ -85,6 +85,7 @@ mod tests {
             slot_len: 4096,
             slots: 64,
             inline_size: 3968,
+            overflow_size: 1 << 20,
             pulses: 64,
         };
         let u = |rss: u64, fds: u64| Usage { rss, pss: rss / 2, anonymous: rss / 4, pss_shmem: rss / 8, fds };

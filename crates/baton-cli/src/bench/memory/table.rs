@@ -22,7 +22,15 @@ pub fn render(r: &Results, machine: &Machine, out: &mut impl Write) -> io::Resul
         "(fixed fields, doorbell, a {}-entry pulse ring), then {} slots of {} bytes each ({} of them inline",
         g.pulses, g.slots, g.slot_len, g.inline_size
     )?;
-    writeln!(out, "message); a page takes memory only once touched, so an idle connection holds little of it.")?;
+    writeln!(
+        out,
+        "message), and past them, mapped but not in the file until a message or reply needs it, an overflow area"
+    )?;
+    writeln!(
+        out,
+        "of {} KiB per slot; a page takes memory only once touched, so an idle connection holds little of it.",
+        g.overflow_size / 1024
+    )?;
     writeln!(
         out,
         "measured: the server's /proc/<pid>/smaps_rollup and /proc/<pid>/fd with no client, with {} idle",
