@@ -22,6 +22,15 @@
 #ifndef _BATON_SYS_NEUTRINO_H
 #define _BATON_SYS_NEUTRINO_H
 
+/* QNX programs expect POSIX (struct sigevent, clockid_t). A strict ISO C
+ * build (-std=c99) that asked for nothing else gets POSIX.1-2008 if this
+ * header comes first; otherwise the glibc headers below still declare what
+ * this one needs. */
+#if defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -31,6 +40,42 @@
 #include <time.h>
 
 #include <baton.h>
+
+#if defined(__GLIBC__) && !defined(__USE_POSIX199309)
+/* ISO C without POSIX, fixed by an earlier include: glibc hides these, and
+ * will not declare them later in this translation unit; declare them as
+ * glibc does under POSIX. */
+#include <bits/types/clockid_t.h>
+union sigval {
+    int sival_int;
+    void *sival_ptr;
+};
+#ifndef __sigevent_t_defined
+#define __sigevent_t_defined 1
+struct sigevent {
+    union sigval sigev_value;
+    int sigev_signo;
+    int sigev_notify;
+    union {
+        int _pad[(64 - sizeof(union sigval) - 2 * sizeof(int)) / sizeof(int)];
+        pid_t _tid;
+        struct {
+            void (*_function)(union sigval);
+            void *_attribute;
+        } _sigev_thread;
+    } _sigev_un;
+};
+#else
+#error "struct sigevent was declared without POSIX: build with -D_POSIX_C_SOURCE=200809L"
+#endif
+#endif
+#ifndef SIGEV_SIGNAL
+/* <signal.h> hid them (no POSIX): Linux's values. */
+#define SIGEV_SIGNAL 0
+#define SIGEV_NONE 1
+#define SIGEV_THREAD 2
+#define SIGEV_THREAD_ID 4
+#endif
 
 #ifdef __cplusplus
 extern "C" {
