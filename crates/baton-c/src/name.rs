@@ -3,7 +3,7 @@
 
 use crate::abi::{CNameAttach, NAME_FLAG_ATTACH_GLOBAL};
 use crate::connect::{detach, open_name};
-use crate::ffi::{qnx_call, set_errno, CResult};
+use crate::ffi::{set_errno, CResult};
 use crate::table;
 use baton_core::Channel;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
@@ -74,21 +74,33 @@ pub unsafe extern "C" fn name_detach(attach: *mut CNameAttach, _flags: c_uint) -
     }
 }
 
-unsafe fn open(path: *const c_char, _flags: c_int) -> CResult<c_int> {
-    // SAFETY: `path` is a C string (caller's contract).
-    open_name(unsafe { name(path)? })
+/// Corresponds to `name_open`: a side-channel coid to the channel
+/// attached under `name` (no `_IO_CONNECT` is sent); -1 and errno on
+/// failure.
+///
+/// # Safety
+///
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn name_open(name: *const c_char, _flags: c_int) -> c_int {
+    // SAFETY: `name` is a C string (contract).
+    match unsafe { self::name(name) }.and_then(open_name) {
+        Ok(coid) => coid,
+        Err(e) => {
+            set_errno(e);
+            -1
+        }
+    }
 }
 
-unsafe fn close(coid: c_int) -> CResult<c_int> {
-    detach(coid)
+/// Corresponds to `name_close`: `ConnectDetach(coid)`.
+#[no_mangle]
+pub extern "C" fn name_close(coid: c_int) -> c_int {
+    match detach(coid) {
+        Ok(v) => v,
+        Err(e) => {
+            set_errno(e);
+            -1
+        }
+    }
 }
-
-qnx_call!(
-    /// Corresponds to `name_open`: a side-channel coid to the channel
-    /// attached under `name` (no `_IO_CONNECT` is sent).
-    name_open, name_open_r, open, (name: *const c_char, flags: c_int) -> c_int
-);
-qnx_call!(
-    /// Corresponds to `name_close`.
-    name_close, name_close_r, close, (coid: c_int) -> c_int
-);

@@ -79,7 +79,7 @@ impl ClientConn {
                 ours
             }
             Some(p) => unix::connect(p).map_err(|e| match e {
-                Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => no_channel(pid, chid),
+                Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR | Errno::CONNRESET => no_channel(pid, chid),
                 Errno::ACCESS | Errno::PERM => {
                     Error::new(libc::EACCES, "permission denied by the channel's mode").with_detail(p.display())
                 }
