@@ -12,7 +12,7 @@ use std::ffi::{c_int, c_long, c_void};
 use std::io::{IoSlice, IoSliceMut};
 
 fn reply(rcvid: c_int, status: c_long, parts: &[IoSlice<'_>]) -> CResult<c_int> {
-    table::take(rcvid)?.reply_vectored(status as i64, parts).map_err(errno)?;
+    table::take(rcvid)?.reply_vectored(status, parts).map_err(errno)?;
     Ok(0)
 }
 

@@ -52,7 +52,7 @@ impl When {
     fn deadline(self) -> Deadline {
         match self {
             When::Immediate => Deadline::IMMEDIATE,
-            When::After(ns) if ns == 0 => Deadline::IMMEDIATE,
+            When::After(0) => Deadline::IMMEDIATE,
             When::After(ns) => Deadline::after(Duration::from_nanos(ns)),
             When::Monotonic(at) => Deadline::from_monotonic_nanos(at.max(1)),
             When::Realtime(at) => match at.checked_sub(now(libc::CLOCK_REALTIME)) {
