@@ -73,6 +73,7 @@
 //! | `MsgReply`, `MsgError` | [`Request::reply`], [`Request::error`] |
 //! | `MsgRead`, `MsgWrite`, `MsgInfo` | [`Request::read_at`], [`Request::write_at`], [`Request::info`] |
 //! | `MsgSendPulse` | [`Connection::send_pulse`] |
+//! | `ConnectClientInfo` | [`client_credentials`] |
 //! | `rcvid` | [`ReceiveId`] ([`Request::park`]) |
 //!
 //! Behaviour follows QNX call by call (see `SEMANTICS.md` in the design
@@ -121,8 +122,8 @@ pub use rundir::{runtime_dir, set_runtime_dir, sweep};
 #[cfg(not(loom))]
 pub use sched::{refresh_thread_priority, set_thread_priority, thread_priority, Policy};
 #[cfg(not(loom))]
-pub use server::{Channel, ChannelBuilder, ReceiveId, Received, Request, SegmentGeometry};
+pub use server::{client_credentials, Channel, ChannelBuilder, ReceiveId, Received, Request, SegmentGeometry};
 #[cfg(not(loom))]
 pub use sys::time::Deadline;
 #[cfg(not(loom))]
-pub use types::{chf, pulse_code, ChannelId, MsgInfo, Pulse, Reply, WaitMode, MI_UNBLOCK_REQ};
+pub use types::{chf, pulse_code, ChannelId, ClientCredentials, MsgInfo, Pulse, Reply, WaitMode, MI_UNBLOCK_REQ};

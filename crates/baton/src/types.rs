@@ -84,6 +84,19 @@ pub struct MsgInfo {
     pub flags: u32,
 }
 
+/// Who a client process is, as the kernel told the server when it
+/// connected. Corresponds to the `pid` and credentials of QNX's
+/// `struct _client_info` ([`client_credentials`](crate::client_credentials)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// The client's process id.
+    pub pid: i32,
+    /// Its effective user id when it connected.
+    pub uid: u32,
+    /// Its effective group id when it connected.
+    pub gid: u32,
+}
+
 /// A pulse: a small notification that needs no reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pulse {

@@ -140,3 +140,37 @@ fn segment_geometry_adds_up() {
     assert!(g.slot_len >= g.inline_size && g.slot_len % 64 == 0, "{g:?}");
     assert!(g.len >= g.header_len + g.slots * g.slot_len && g.len % 4096 == 0, "{g:?}");
 }
+
+#[test]
+fn a_given_connection_id_is_what_the_server_sees_and_credentials_by_scoid() {
+    common::setup();
+    let _dog = common::watchdog(30);
+    let ch = Channel::create().unwrap();
+    let chid = ch.id();
+    let t = std::thread::spawn(move || {
+        let c = Connection::builder().no_share(true).id(0x4001_0001).attach(0, chid).unwrap();
+        assert_eq!(c.id(), 0x4001_0001);
+        c.send(b"hi", &mut []).unwrap();
+        c.scoid()
+    });
+    let mut buf = [0u8; 16];
+    let scoid = match ch.receive(&mut buf).unwrap() {
+        Received::Message(req) => {
+            let info = req.info();
+            assert_eq!(info.coid, 0x4001_0001);
+            let who = baton::client_credentials(info.scoid).unwrap();
+            assert_eq!((who.pid, who.uid, who.gid), (std::process::id() as i32, info.uid, info.gid));
+            req.reply(0, &[]).unwrap();
+            info.scoid
+        }
+        Received::Pulse(p) => panic!("pulse {p:?}"),
+    };
+    assert_eq!(t.join().unwrap(), scoid);
+    // The connection closed with the thread's exit: no such client now.
+    let deadline = baton::Deadline::after(std::time::Duration::from_secs(10));
+    while baton::client_credentials(scoid).is_ok() && !deadline.expired() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(baton::client_credentials(scoid).unwrap_err().errno(), libc::ESRCH);
+    assert_eq!(baton::client_credentials(0xfffe).unwrap_err().errno(), libc::ESRCH);
+}

@@ -79,7 +79,7 @@ impl ClientConn {
                 ours
             }
             Some(p) => unix::connect(p).map_err(|e| match e {
-                Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => no_channel(pid, chid),
+                Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR | Errno::CONNRESET => no_channel(pid, chid),
                 Errno::ACCESS | Errno::PERM => {
                     Error::new(libc::EACCES, "permission denied by the channel's mode").with_detail(p.display())
                 }
@@ -98,8 +98,15 @@ impl ClientConn {
 
     fn handshake(sock: OwnedFd, key: ChannelKey, shared: bool) -> Result<ClientConn> {
         let mut buf = [0u8; hello::LEN];
-        let (n, mut fds) = unix::recv_with_fds(sock.as_fd(), &mut buf, Deadline::after(HELLO_TIMEOUT))
-            .map_err(|e| Error::from(e).with_detail("waiting for the server's handshake"))?;
+        let (n, mut fds) =
+            unix::recv_with_fds(sock.as_fd(), &mut buf, Deadline::after(HELLO_TIMEOUT)).map_err(|e| match e {
+                // The server process died after the kernel queued our
+                // connect on its listening socket: no such channel (now).
+                Errno::CONNRESET | Errno::PIPE => {
+                    no_channel(key.0, key.1).with_detail("the server went away during the handshake")
+                }
+                e => Error::from(e).with_detail("waiting for the server's handshake"),
+            })?;
         if n == 0 {
             return Err(no_channel(key.0, key.1).with_detail("the server closed the connection"));
         }

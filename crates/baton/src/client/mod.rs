@@ -32,6 +32,7 @@ pub const DEFAULT_BOOST_DELAY: Duration = Duration::from_micros(200);
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectBuilder {
     no_share: bool,
+    id: Option<i32>,
     opts: CallOpts,
 }
 
@@ -39,6 +40,7 @@ impl Default for ConnectBuilder {
     fn default() -> Self {
         ConnectBuilder {
             no_share: false,
+            id: None,
             opts: CallOpts { boost_delay: DEFAULT_BOOST_DELAY, mode: WaitMode::default() },
         }
     }
@@ -55,6 +57,17 @@ impl ConnectBuilder {
     /// connection id) instead of sharing.
     pub fn no_share(mut self, on: bool) -> Self {
         self.no_share = on;
+        self
+    }
+
+    /// The connection id ([`Connection::id`]) to use instead of the number
+    /// of the connection's own descriptor: what the server sees as the
+    /// message's `coid` and what a `COIDDEATH` pulse names. For a layer
+    /// that numbers connections itself, such as the C API's side-channel
+    /// coids (`_NTO_SIDE_CHANNEL`), which are not descriptors. The caller
+    /// keeps its ids unique within the process.
+    pub fn id(mut self, coid: i32) -> Self {
+        self.id = Some(coid);
         self
     }
 
@@ -85,7 +98,7 @@ impl ConnectBuilder {
         Error::check_not_forked()?;
         let (pid, chid, path) = rundir::resolve_name(name)?;
         let path = (pid != thread::pid()).then_some(path);
-        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts)
+        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts, self.id)
     }
 
     /// Connects to channel `chid` of process `pid` (0 = this process).
@@ -95,7 +108,7 @@ impl ConnectBuilder {
         let me = thread::pid();
         let pid = if pid == 0 { me } else { pid };
         let path = (pid != me).then(|| rundir::channel_path(pid, chid));
-        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts)
+        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts, self.id)
     }
 }
 
@@ -110,18 +123,23 @@ impl ConnectBuilder {
 #[derive(Debug)]
 pub struct Connection {
     conn: Arc<ClientConn>,
-    /// A descriptor of our own: its number is the connection id, which can
+    /// A descriptor of our own, held open for the connection's life: its
+    /// number is the connection id (unless one was given), which can
     /// therefore never collide with another descriptor of the process.
-    coid: OwnedFd,
+    _fd: OwnedFd,
+    /// The connection id: `coid`'s number, or the one given to
+    /// [`ConnectBuilder::id`].
+    id: i32,
     /// See [`ConnectBuilder::boost_delay`] and [`ConnectBuilder::wait_mode`].
     opts: CallOpts,
 }
 
 impl Connection {
-    fn new(conn: Arc<ClientConn>, opts: CallOpts) -> Result<Connection> {
+    fn new(conn: Arc<ClientConn>, opts: CallOpts, id: Option<i32>) -> Result<Connection> {
         let coid = crate::sys::unix::dup_cloexec(conn.doorbell())?;
-        conn.add_coid(coid.as_raw_fd());
-        Ok(Connection { conn, coid, opts })
+        let id = id.unwrap_or(coid.as_raw_fd());
+        conn.add_coid(id);
+        Ok(Connection { conn, _fd: coid, id, opts })
     }
 
     /// Opens the channel attached under `name`. Corresponds to `name_open`.
@@ -140,9 +158,11 @@ impl Connection {
         ConnectBuilder::new()
     }
 
-    /// The connection id (`coid`).
+    /// The connection id (`coid`): the number of a descriptor this
+    /// connection holds open (so it is no other descriptor's number), or
+    /// the id given to [`ConnectBuilder::id`].
     pub fn id(&self) -> i32 {
-        self.coid.as_raw_fd()
+        self.id
     }
 
     /// The server's pid.
@@ -217,6 +237,6 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.conn.remove_coid(self.coid.as_raw_fd());
+        self.conn.remove_coid(self.id);
     }
 }

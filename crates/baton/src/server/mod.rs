@@ -37,7 +37,7 @@ use crate::sys::event::{self, Epoll};
 use crate::sys::sched::Sched;
 use crate::sys::thread;
 use crate::sys::time::Deadline;
-use crate::types::{chf, pulse_code, ChannelId, Pulse, WaitMode};
+use crate::types::{chf, pulse_code, ChannelId, ClientCredentials, Pulse, WaitMode};
 use rustix::fd::{AsFd, OwnedFd};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -402,6 +402,19 @@ pub(crate) fn alloc_scoid(chan: &Arc<ChannelShared>) -> Option<u32> {
         }
     }
     None
+}
+
+/// The credentials of the client process behind server connection
+/// `scoid`, on any channel of this process. Corresponds to
+/// `ConnectClientInfo`; `ESRCH` if no client is connected under `scoid`
+/// (never was, or its connection went away).
+pub fn client_credentials(scoid: u32) -> Result<ClientCredentials> {
+    let no_such = || Error::new(libc::ESRCH, "no client connection with this scoid").with_detail(scoid);
+    let chan = lock(&SCOIDS).get(&scoid).and_then(Weak::upgrade).ok_or_else(no_such)?;
+    let st = chan.lock();
+    let e = st.conns.get(&scoid).filter(|e| !e.conn.is_dead()).ok_or_else(no_such)?;
+    let c = e.conn.cred;
+    Ok(ClientCredentials { pid: c.pid, uid: c.uid, gid: c.gid })
 }
 
 pub(crate) fn free_scoid(scoid: u32) {

@@ -1,0 +1,145 @@
+//! The numbers a C program holds, and what they stand for in this process:
+//! channels by `chid`, connections by `coid`, received messages by `rcvid`.
+//!
+//! A received message stays here from `MsgReceive` until it is answered;
+//! the thread that received it keeps its client's priority until then (or
+//! until it receives again), as on QNX. Messages of a client that
+//! disconnected, or of a destroyed channel, are dropped when the
+//! disconnect pulse is received or the channel destroyed (replies to them
+//! fail with `ESRCH` either way).
+
+use crate::abi::FIRST_SIDE_COID;
+use crate::ffi::CResult;
+use baton_core::{Channel, Connection, Request};
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock};
+
+/// A connection id's connection.
+#[derive(Debug)]
+pub(crate) struct Coid {
+    pub conn: Connection,
+    /// For a coid asked for at or above an index: the descriptor that
+    /// reserves its number.
+    pub _reserved: Option<OwnedFd>,
+}
+
+/// A received message not yet answered.
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub chid: u32,
+    pub scoid: u32,
+    /// `None` once answered (a concurrent call then finds it gone).
+    pub req: Mutex<Option<Request>>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    channels: RwLock<HashMap<i32, Arc<Channel>>>,
+    coids: RwLock<HashMap<i32, Arc<Coid>>>,
+    held: Mutex<HashMap<i32, Arc<Held>>>,
+    next_side: Mutex<i32>,
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(Tables::default);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Registers a channel under its chid.
+pub(crate) fn add_channel(ch: Channel) -> i32 {
+    let chid = ch.id() as i32;
+    TABLES.channels.write().unwrap_or_else(|e| e.into_inner()).insert(chid, Arc::new(ch));
+    chid
+}
+
+/// The channel `chid`; `ESRCH` if there is none (as QNX's MsgReceive).
+pub(crate) fn channel(chid: i32) -> CResult<Arc<Channel>> {
+    TABLES.channels.read().unwrap_or_else(|e| e.into_inner()).get(&chid).cloned().ok_or(libc::ESRCH)
+}
+
+/// Removes and destroys channel `chid`, dropping its unanswered messages;
+/// `EINVAL` if there is none (as QNX's ChannelDestroy).
+pub(crate) fn destroy_channel(chid: i32) -> CResult<()> {
+    let ch = TABLES.channels.write().unwrap_or_else(|e| e.into_inner()).remove(&chid).ok_or(libc::EINVAL)?;
+    ch.destroy();
+    drop_held(|h| h.chid == chid as u32);
+    Ok(())
+}
+
+/// Registers a connection under its id.
+pub(crate) fn add_coid(c: Coid) -> i32 {
+    let id = c.conn.id();
+    TABLES.coids.write().unwrap_or_else(|e| e.into_inner()).insert(id, Arc::new(c));
+    id
+}
+
+/// The connection `coid`; `EBADF` if there is none.
+pub(crate) fn coid(coid: i32) -> CResult<Arc<Coid>> {
+    TABLES.coids.read().unwrap_or_else(|e| e.into_inner()).get(&coid).cloned().ok_or(libc::EBADF)
+}
+
+/// Removes connection `coid`; `None` if there is none.
+pub(crate) fn remove_coid(coid: i32) -> Option<Arc<Coid>> {
+    TABLES.coids.write().unwrap_or_else(|e| e.into_inner()).remove(&coid)
+}
+
+/// A side-channel coid not in use.
+pub(crate) fn alloc_side_coid() -> CResult<i32> {
+    let mut next = lock(&TABLES.next_side);
+    let coids = TABLES.coids.read().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..=coids.len() {
+        if *next < FIRST_SIDE_COID {
+            *next = FIRST_SIDE_COID;
+        }
+        let id = *next;
+        *next = next.wrapping_add(1);
+        if !coids.contains_key(&id) {
+            return Ok(id);
+        }
+    }
+    Err(libc::EAGAIN)
+}
+
+/// Keeps a received message until it is answered; returns its rcvid.
+pub(crate) fn hold(req: Request) -> i32 {
+    let info = req.info();
+    let id = req.id().as_raw();
+    let h = Arc::new(Held { chid: info.chid, scoid: info.scoid, req: Mutex::new(Some(req)) });
+    // A message still here under the same rcvid belongs to a client that
+    // is gone (baton reuses an id only once its message is answered or its
+    // client gone): it is dropped, after the lock.
+    let old = lock(&TABLES.held).insert(id, h);
+    drop(old);
+    id
+}
+
+/// The message `rcvid`, still held; `ESRCH` if there is none.
+pub(crate) fn held(rcvid: i32) -> CResult<Arc<Held>> {
+    lock(&TABLES.held).get(&rcvid).cloned().ok_or(libc::ESRCH)
+}
+
+/// Takes message `rcvid` out, to answer it; `ESRCH` if there is none.
+pub(crate) fn take(rcvid: i32) -> CResult<Request> {
+    let h = lock(&TABLES.held).remove(&rcvid).ok_or(libc::ESRCH)?;
+    let req = lock(&h.req).take();
+    req.ok_or(libc::ESRCH)
+}
+
+/// Runs `f` on held message `rcvid` (serialised with other calls on it).
+pub(crate) fn with_held<T>(rcvid: i32, f: impl FnOnce(&mut Request) -> CResult<T>) -> CResult<T> {
+    let h = held(rcvid)?;
+    let mut g = lock(&h.req);
+    f(g.as_mut().ok_or(libc::ESRCH)?)
+}
+
+/// Drops the held messages that match (their client or channel is gone).
+pub(crate) fn drop_held(matches: impl Fn(&Held) -> bool) {
+    let gone: Vec<Arc<Held>> = {
+        let mut m = lock(&TABLES.held);
+        let ids: Vec<i32> = m.iter().filter(|(_, h)| matches(h)).map(|(id, _)| *id).collect();
+        ids.iter().filter_map(|id| m.remove(id)).collect()
+    };
+    drop(gone);
+}

@@ -1,0 +1,298 @@
+//! The C API from C: each program in `tests/c` is built with plain `cc`
+//! against this crate's `libbaton.so` and run (a server and a client in
+//! separate processes, forked before either uses baton) with a watchdog.
+//! A program that exits 77 was skipped; its reason is printed.
+//!
+//! The library comes from the profile these tests were built with
+//! (`target/debug` or `target/release`); `cargo test` builds it before the
+//! tests, and this file builds it if it is missing.
+
+#![allow(unsafe_code)] // kill(2) of the program's process group
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a program may run before it is killed and the test fails.
+const WATCHDOG: Duration = Duration::from_secs(180);
+
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding `libbaton.so` (and `libbaton.a`): the profile
+/// directory this test binary was built into. `cargo test` does not build
+/// a library that is only a cdylib/staticlib for integration tests, so this
+/// builds it (a no-op when it is up to date).
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "baton-c"]).current_dir(crate_dir());
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let out = cmd.output().expect("run cargo build -p baton-c");
+        assert!(out.status.success(), "cargo build -p baton-c failed\n{}", show(&out));
+        assert!(dir.join("libbaton.so").exists(), "no libbaton.so in {}", dir.display());
+        dir
+    })
+}
+
+fn out_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baton-c-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn show(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Compiles with `compiler` and `args`; panics with the compiler's output.
+fn compile(compiler: &str, args: &[&str]) {
+    let out = Command::new(compiler).args(args).output().unwrap_or_else(|e| panic!("running {compiler}: {e}"));
+    assert!(out.status.success(), "{compiler} {}\n{}", args.join(" "), show(&out));
+}
+
+/// `cc -std=c99 -Wall -Wextra -Werror` of `tests/c/<name>.c`, linked
+/// with `-lbaton -lpthread` as the README says; returns the executable.
+fn build(name: &str) -> PathBuf {
+    let src = crate_dir().join("tests/c").join(format!("{name}.c"));
+    let exe = out_dir().join(name);
+    let (inc, tdir, lib) = (crate_dir().join("include"), crate_dir().join("tests/c"), lib_dir());
+    let rpath = format!("-Wl,-rpath,{}", lib.display());
+    let l = format!("-L{}", lib.display());
+    let (i1, i2) = (format!("-I{}", inc.display()), format!("-I{}", tdir.display()));
+    compile(
+        "cc",
+        &[
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O1",
+            "-g",
+            &i1,
+            &i2,
+            "-o",
+            exe.to_str().unwrap(),
+            src.to_str().unwrap(),
+            &l,
+            "-lbaton",
+            "-lpthread",
+            &rpath,
+        ],
+    );
+    exe
+}
+
+/// Runs `exe` in its own process group and runtime directory; kills the
+/// group if it outlives the watchdog. Returns its output; panics unless it
+/// passed or skipped.
+fn run(exe: &Path) -> Output {
+    let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+    let rt = out_dir().join(format!("rt-{name}-{}", std::process::id()));
+    let child = Command::new(exe)
+        .env("BATON_RUNTIME_DIR", &rt)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+    let pgid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = tx.send(());
+        out
+    });
+    let start = Instant::now();
+    let timed_out = rx.recv_timeout(WATCHDOG).is_err();
+    if timed_out {
+        // SAFETY: signals the process group we created for the program.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+    let out = waiter.join().unwrap().unwrap();
+    // Whatever the program forked and left behind goes too.
+    // SAFETY: as above; ESRCH if the group is empty.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let _ = std::fs::remove_dir_all(&rt);
+    assert!(!timed_out, "{name} still running after {:?}: killed\n{}", start.elapsed(), show(&out));
+    match out.status.code() {
+        Some(0) => {}
+        Some(77) => println!("{name}: {}", String::from_utf8_lossy(&out.stdout).trim()),
+        _ => panic!("{name} failed ({})\n{}", out.status, show(&out)),
+    }
+    out
+}
+
+fn build_and_run(name: &str) {
+    run(&build(name));
+}
+
+/// The headers compile with `-Wall -Wextra -Werror` as C99 (with
+/// `-pedantic`) and as C++17, and the program's checks of the layouts and
+/// values pass in both.
+#[test]
+fn headers_compile_cleanly_as_c99_and_cpp17() {
+    let c = build("headers");
+    run(&c);
+    let cxx = ["c++", "g++", "clang++"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let Some(cxx) = cxx else {
+        println!("C++17 header check skipped: no C++ compiler (c++, g++, clang++) on this machine");
+        return;
+    };
+    let src = crate_dir().join("tests/c/headers.c");
+    let exe = out_dir().join("headers-cpp");
+    let inc = format!("-I{}", crate_dir().join("include").display());
+    let (l, rpath) = (format!("-L{}", lib_dir().display()), format!("-Wl,-rpath,{}", lib_dir().display()));
+    compile(
+        cxx,
+        &[
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-x",
+            "c++",
+            &inc,
+            "-o",
+            exe.to_str().unwrap(),
+            src.to_str().unwrap(),
+            "-x",
+            "none",
+            &l,
+            "-lbaton",
+            "-lpthread",
+            &rpath,
+        ],
+    );
+    run(&exe);
+    // And pedantic C99.
+    let exe = out_dir().join("headers-pedantic");
+    compile(
+        "cc",
+        &["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", &inc, "-fsyntax-only", src.to_str().unwrap()],
+    );
+    let _ = exe;
+}
+
+/// The echo server and client (name_attach/name_open, _IO_CONNECT, every
+/// send form, MsgError, MsgInfo, ConnectClientInfo, pulses, a small
+/// receive buffer, the disconnect pulse).
+#[test]
+fn echo_server_and_client() {
+    build_and_run("echo");
+}
+
+/// A multi-threaded server replying from other threads than the receiver.
+#[test]
+fn multithreaded_server_replies_from_other_threads() {
+    build_and_run("threads");
+}
+
+/// MsgRead/MsgWrite of a 1 MiB message in chunks.
+#[test]
+fn one_mib_read_and_written_in_chunks() {
+    build_and_run("bigmsg");
+}
+
+/// TimerTimeout: send, reply, receive, immediate, absolute, one-shot, and
+/// the unblock pulse.
+#[test]
+fn timer_timeouts_and_the_unblock_pulse() {
+    build_and_run("timeout");
+}
+
+/// ESRCH and EBADF after the server is killed; the COIDDEATH pulse.
+#[test]
+fn server_killed_gives_esrch_then_ebadf() {
+    build_and_run("death");
+}
+
+/// ConnectAttach's coid spaces and the connection errors.
+#[test]
+fn connection_ids_never_collide_with_descriptors() {
+    build_and_run("coid");
+}
+
+/// Priority order and inheritance seen from C (skipped without SCHED_FIFO).
+#[test]
+fn priority_order_and_inheritance() {
+    build_and_run("priority");
+}
+
+/// A program links against `libbaton.a` alone (no shared library).
+#[test]
+fn links_statically() {
+    let src = crate_dir().join("tests/c/threads.c");
+    let exe = out_dir().join("threads-static");
+    let (inc, tdir) = (
+        format!("-I{}", crate_dir().join("include").display()),
+        format!("-I{}", crate_dir().join("tests/c").display()),
+    );
+    let a = lib_dir().join("libbaton.a");
+    compile(
+        "cc",
+        &[
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            &inc,
+            &tdir,
+            "-o",
+            exe.to_str().unwrap(),
+            src.to_str().unwrap(),
+            a.to_str().unwrap(),
+            "-lpthread",
+            "-ldl",
+            "-lm",
+            "-lgcc_s",
+        ],
+    );
+    run(&exe);
+}
+
+/// `scripts/install-baton-c` installs the library and headers with a
+/// `baton.pc`, and a program builds with `pkg-config --cflags --libs baton`
+/// and runs.
+#[test]
+fn install_script_and_pkg_config() {
+    if Command::new("pkg-config").arg("--version").output().is_err() {
+        println!("pkg-config check skipped: no pkg-config on this machine");
+        return;
+    }
+    let prefix = out_dir().join(format!("prefix-{}", std::process::id()));
+    let script = crate_dir().join("../../scripts/install-baton-c");
+    let out = Command::new("sh")
+        .arg(&script)
+        .args(["--no-build", prefix.to_str().unwrap()])
+        .env("BATON_LIB_DIR", lib_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install-baton-c failed\n{}", show(&out));
+    let pc = prefix.join("lib/pkgconfig");
+    let flags =
+        Command::new("pkg-config").args(["--cflags", "--libs", "baton"]).env("PKG_CONFIG_PATH", &pc).output().unwrap();
+    assert!(flags.status.success(), "pkg-config --cflags --libs baton\n{}", show(&flags));
+    let flags = String::from_utf8(flags.stdout).unwrap();
+    assert!(flags.contains("-lbaton"), "{flags}");
+    let exe = out_dir().join("threads-pkgconfig");
+    let src = crate_dir().join("tests/c/threads.c");
+    let tdir = format!("-I{}", crate_dir().join("tests/c").display());
+    let mut args =
+        vec!["-std=c99", "-Wall", "-Wextra", "-Werror", &tdir, "-o", exe.to_str().unwrap(), src.to_str().unwrap()];
+    args.extend(flags.split_whitespace());
+    compile("cc", &args);
+    run(&exe);
+    let _ = std::fs::remove_dir_all(&prefix);
+}
