@@ -54,7 +54,7 @@ fn catch_signals() {
         // flags set); `on_signal` only touches atomics.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as usize;
+            sa.sa_sigaction = on_signal as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO;
             assert_eq!(libc::sigaction(signo, &sa, std::ptr::null_mut()), 0);
         }

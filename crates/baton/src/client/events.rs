@@ -50,9 +50,12 @@ pub(crate) struct EventLink {
     registered_only: AtomicBool,
 }
 
+/// A connection, and the id of the `Connection` that owns the entry.
+type CoidEntry = (Weak<ClientConn>, i32);
+
 /// Connection ids (and aliases) of this process, for the `coid` of a pulse
-/// event: id → (connection, the id of the `Connection` that owns the entry).
-static COIDS: LazyLock<Mutex<HashMap<i32, (Weak<ClientConn>, i32)>>> = LazyLock::new(Default::default);
+/// event.
+static COIDS: LazyLock<Mutex<HashMap<i32, CoidEntry>>> = LazyLock::new(Default::default);
 
 /// What one registration says.
 #[derive(Debug)]
@@ -145,10 +148,8 @@ impl ClientConn {
                 }
                 self.events.acked_cv.notify_all();
             }
-            notice::DELIVER => {
-                if self.perform_delivered(n.event, n.arg as i32).is_err() {
-                    LOST.fetch_add(1, Relaxed);
-                }
+            notice::DELIVER if self.perform_delivered(n.event, n.arg as i32).is_err() => {
+                LOST.fetch_add(1, Relaxed);
             }
             _ => {}
         }

@@ -55,15 +55,14 @@ fn conn_of(rcvid: i32) -> Result<(Arc<ServerConn>, u32)> {
 fn check(conn: &ServerConn, event: &Event) -> Result<()> {
     event.check()?;
     match event {
-        Event::Registered { handle, .. } => {
-            if !lock(&conn.events.handles).contains(&handle.0) {
-                return Err(Error::new(
-                    libc::ESRCH,
-                    "no such registered event: the client never registered it for this server, or unregistered it",
-                )
-                .with_detail(handle.0));
-            }
+        Event::Registered { handle, .. } if !lock(&conn.events.handles).contains(&handle.0) => {
+            return Err(Error::new(
+                libc::ESRCH,
+                "no such registered event: the client never registered it for this server, or unregistered it",
+            )
+            .with_detail(handle.0));
         }
+        Event::Registered { .. } => {}
         _ if conn.events.registered_only.load(Relaxed) => {
             return Err(Error::new(libc::EACCES, "this client takes registered events only"));
         }
