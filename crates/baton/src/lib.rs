@@ -74,6 +74,10 @@
 //! | `MsgRead`, `MsgWrite`, `MsgInfo` | [`Request::read_at`], [`Request::write_at`], [`Request::info`] |
 //! | `MsgSendPulse` | [`Connection::send_pulse`] |
 //! | `ConnectClientInfo` | [`client_credentials`] |
+//! | `struct sigevent`, `SIGEV_PULSE_INIT` | [`Event`], [`Event::pulse`] |
+//! | `MsgDeliverEvent`, `MsgVerifyEvent` | [`ReceiveId::deliver`], [`ReceiveId::verify_event`], [`deliver_event_to_self`] |
+//! | `MsgRegisterEvent`, `MsgUnregisterEvent` | [`register_event`], [`Connection::register_event`], [`unregister_event`] |
+//! | `timer_create` (`SIGEV_PULSE`), `timer_settime`, `timer_delete` | [`Timer`], [`Timer::set`], drop |
 //! | `rcvid` | [`ReceiveId`] ([`Request::park`]) |
 //!
 //! Behaviour follows QNX call by call (see `SEMANTICS.md` in the design
@@ -94,6 +98,8 @@ struct ReadmeDoctests;
 mod client;
 #[cfg(not(loom))]
 mod error;
+#[cfg(not(loom))]
+mod event;
 mod proto;
 #[cfg(not(loom))]
 mod rundir;
@@ -109,14 +115,21 @@ mod sync;
 #[cfg(not(loom))]
 mod sys;
 #[cfg(not(loom))]
+mod timer;
+#[cfg(not(loom))]
 mod types;
 #[cfg(not(loom))]
 mod wait;
 
 #[cfg(not(loom))]
-pub use client::{ConnectBuilder, Connection, Timeout, DEFAULT_BOOST_DELAY};
+pub use client::{
+    deliver_event_to_self, lost_events, register_event, unregister_event, ConnectBuilder, Connection, Timeout,
+    DEFAULT_BOOST_DELAY,
+};
 #[cfg(not(loom))]
 pub use error::{Error, Result};
+#[cfg(not(loom))]
+pub use event::{Event, EventHandle, EVENT_LEN, MAX_REGISTERED, PULSE_PRIO_INHERIT};
 #[cfg(not(loom))]
 pub use rundir::{runtime_dir, set_runtime_dir, sweep};
 #[cfg(not(loom))]
@@ -125,5 +138,7 @@ pub use sched::{refresh_thread_priority, set_thread_priority, thread_priority, P
 pub use server::{client_credentials, Channel, ChannelBuilder, ReceiveId, Received, Request, SegmentGeometry};
 #[cfg(not(loom))]
 pub use sys::time::Deadline;
+#[cfg(not(loom))]
+pub use timer::{Clock, Timer, TimerSpec};
 #[cfg(not(loom))]
 pub use types::{chf, pulse_code, ChannelId, ClientCredentials, MsgInfo, Pulse, Reply, WaitMode, MI_UNBLOCK_REQ};

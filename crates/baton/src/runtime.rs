@@ -1,6 +1,6 @@
 //! The per-process background thread.
 //!
-//! Started on first use, it owns one epoll set and does three things, none
+//! Started on first use, it owns one epoll set and does these things, none
 //! of them on the data path:
 //! - accepts connections on this process's channel sockets and answers each
 //!   with the handshake (segment + doorbell);
@@ -8,6 +8,9 @@
 //!   pidfd fires) and cleans up after it;
 //! - notices when a server we are connected to goes away and fails the
 //!   calls blocked on it;
+//! - reads the event notices on connection sockets: performs the events
+//!   servers deliver to us, applies our clients' event registrations;
+//! - turns pulse timers' expiries into pulses;
 //! - once a peer process has exited, removes the runtime-directory entries
 //!   it left behind;
 //! - while a channel asks for thread-death pulses, watches every thread of
@@ -31,10 +34,16 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 pub(crate) enum Watch {
     /// A channel's listening socket: accept.
     Listener(Weak<ChannelShared>),
-    /// A client's socket or pidfd (server side): the client went away.
+    /// A client's pidfd (server side): the client went away.
     Client(Weak<ServerConn>),
-    /// A server's socket or pidfd (client side): the server went away.
+    /// A server's pidfd (client side): the server went away.
     Server(Weak<ClientConn>),
+    /// A client's socket (server side): event registrations, or hang-up.
+    ClientSocket(Weak<ServerConn>),
+    /// A server's socket (client side): delivered events, or hang-up.
+    ServerSocket(Weak<ClientConn>),
+    /// A pulse timer's timerfd: it expired.
+    Timer(Weak<crate::timer::TimerShared>),
     /// A peer's pidfd: when it fires the process has exited and closed all
     /// its files (so its runtime-directory lock is free); sweep its entries.
     Exit(i32, Arc<OwnedFd>),
@@ -245,6 +254,21 @@ impl Runtime {
                     Some(Watch::Server(c)) => {
                         if let Some(c) = c.upgrade() {
                             c.server_gone();
+                        }
+                    }
+                    Some(Watch::ClientSocket(c)) => {
+                        if let Some(c) = c.upgrade() {
+                            crate::server::events::socket_readable(&c);
+                        }
+                    }
+                    Some(Watch::ServerSocket(c)) => {
+                        if let Some(c) = c.upgrade() {
+                            c.socket_readable();
+                        }
+                    }
+                    Some(Watch::Timer(t)) => {
+                        if let Some(t) = t.upgrade() {
+                            t.expired();
                         }
                     }
                     Some(Watch::ThreadExit(tid, fd)) => {

@@ -50,6 +50,8 @@ pub(crate) struct ClientConn {
     /// Connection ids (coids) that refer to this connection.
     coids: Mutex<Vec<i32>>,
     tokens: Mutex<Vec<Token>>,
+    /// Events delivered and registered over this connection (`events.rs`).
+    pub(crate) events: super::events::EventLink,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -88,6 +90,7 @@ impl ClientConn {
         };
         let conn = Arc::new(Self::handshake(sock, key, !no_share)?);
         conn.watch();
+        conn.announce_registrations();
         if !no_share {
             let mut m = lock(&SHARED);
             m.retain(|_, w| w.strong_count() > 0);
@@ -144,15 +147,17 @@ impl ClientConn {
             seq: AtomicU32::new(0),
             coids: Mutex::new(Vec::new()),
             tokens: Mutex::new(Vec::new()),
+            events: Default::default(),
         })
     }
 
-    /// Asks the runtime to tell us when the server goes away.
+    /// Asks the runtime to tell us when the server goes away, and to read
+    /// the event notices it sends.
     fn watch(self: &Arc<Self>) {
         let rt = Runtime::get();
         let w = Watch::Server(Arc::downgrade(self));
         let mut tokens = Vec::new();
-        tokens.extend(rt.watch(&self.sock, w.clone()).ok());
+        tokens.extend(rt.watch(&self.sock, Watch::ServerSocket(Arc::downgrade(self))).ok());
         if let Some(p) = &self.pidfd {
             tokens.extend(rt.watch(p, w).ok());
         }
@@ -173,6 +178,11 @@ impl ClientConn {
 
     pub(crate) fn doorbell(&self) -> BorrowedFd<'_> {
         self.doorbell.as_fd()
+    }
+
+    /// The connection's socket (event notices after the handshake).
+    pub(crate) fn sock(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
     }
 
     /// Flags slot `slot` for the server and rings the doorbell unless a
@@ -254,6 +264,7 @@ impl ClientConn {
             return;
         }
         self.unwatch();
+        self.wake_event_waiters();
         if self.shared {
             let mut m = lock(&SHARED);
             if m.get(&self.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {

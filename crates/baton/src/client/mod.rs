@@ -5,16 +5,21 @@
 //!   handshake, sharing, slot allocation, server death.
 //! - `slots.rs`: the per-thread slot of each connection.
 //! - `send.rs`: the call itself, pulses, and [`Timeout`].
+//! - `events.rs`: performing delivered events, registered events, the
+//!   process's table of connection ids.
 
 mod conn;
+mod events;
 mod send;
 mod slots;
 
 pub(crate) use conn::ClientConn;
+pub(crate) use events::resolve as resolve_coid;
 use send::CallOpts;
 pub use send::Timeout;
 
 use crate::error::{Error, Result};
+use crate::event::{Event, EventHandle};
 use crate::rundir;
 use crate::sys::thread;
 use crate::types::{ChannelId, Reply, WaitMode};
@@ -33,6 +38,7 @@ pub const DEFAULT_BOOST_DELAY: Duration = Duration::from_micros(200);
 pub struct ConnectBuilder {
     no_share: bool,
     id: Option<i32>,
+    registered_events: bool,
     opts: CallOpts,
 }
 
@@ -41,6 +47,7 @@ impl Default for ConnectBuilder {
         ConnectBuilder {
             no_share: false,
             id: None,
+            registered_events: false,
             opts: CallOpts { boost_delay: DEFAULT_BOOST_DELAY, mode: WaitMode::default() },
         }
     }
@@ -86,6 +93,15 @@ impl ConnectBuilder {
         self
     }
 
+    /// `_NTO_COF_REG_EVENTS`: the server may deliver only registered
+    /// events ([`register_event`]) on this connection; it gets `EACCES` for
+    /// any other. Applies to the process's shared connection to the channel
+    /// from then on.
+    pub fn registered_events_only(mut self, on: bool) -> Self {
+        self.registered_events = on;
+        self
+    }
+
     /// How a caller waits for its answer (default [`WaitMode::Adaptive`]):
     /// see [`WaitMode`].
     pub fn wait_mode(mut self, mode: WaitMode) -> Self {
@@ -98,7 +114,7 @@ impl ConnectBuilder {
         Error::check_not_forked()?;
         let (pid, chid, path) = rundir::resolve_name(name)?;
         let path = (pid != thread::pid()).then_some(path);
-        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts, self.id)
+        self.finish(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?)
     }
 
     /// Connects to channel `chid` of process `pid` (0 = this process).
@@ -108,7 +124,14 @@ impl ConnectBuilder {
         let me = thread::pid();
         let pid = if pid == 0 { me } else { pid };
         let path = (pid != me).then(|| rundir::channel_path(pid, chid));
-        Connection::new(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?, self.opts, self.id)
+        self.finish(ClientConn::connect(pid, chid, path.as_deref(), self.no_share)?)
+    }
+
+    fn finish(self, conn: Arc<ClientConn>) -> Result<Connection> {
+        if self.registered_events {
+            conn.require_registered()?;
+        }
+        Connection::new(conn, self.opts, self.id)
     }
 }
 
@@ -139,6 +162,7 @@ impl Connection {
         let coid = crate::sys::unix::dup_cloexec(conn.doorbell())?;
         let id = id.unwrap_or(coid.as_raw_fd());
         conn.add_coid(id);
+        events::add_coid(id, &conn);
         Ok(Connection { conn, _fd: coid, id, opts })
     }
 
@@ -233,10 +257,74 @@ impl Connection {
     pub fn segment_size(&self) -> usize {
         self.conn.seg.len()
     }
+
+    /// Makes `id` another number by which pulse events ([`Event::Pulse`]'s
+    /// `coid`) and timers name this connection, for as long as it lives: for
+    /// a C layer whose connection ids (side channels) are not
+    /// [`id`](Connection::id). `EBUSY` if `id` names another live connection.
+    pub fn add_alias(&self, id: i32) -> Result<()> {
+        events::add_alias(id, self.id(), &self.conn)
+    }
+
+    /// Registers `event` so that only this connection's server may deliver
+    /// it. Corresponds to `MsgRegisterEvent(event, coid)`; see
+    /// [`register_event`].
+    pub fn register_event(&self, event: Event, updateable: bool) -> Result<EventHandle> {
+        events::register(event, updateable, Some(&self.conn))
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<ClientConn> {
+        &self.conn
+    }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        events::remove_coid(self.id);
         self.conn.remove_coid(self.id);
     }
+}
+
+/// Registers `event` (QNX 7.1's secure events) and returns its handle,
+/// which the client sends to a server in place of the event
+/// ([`Event::Registered`]). Corresponds to `MsgRegisterEvent(event, -1)`
+/// with `server == None` (any server this process is connected to, now or
+/// later, may deliver it; not recommended) and to
+/// `MsgRegisterEvent(event, coid)` with the connection to the only server
+/// allowed. With `updateable` (`SIGEV_MAKE_UPDATEABLE`) the server's value
+/// replaces the registered one at each delivery.
+///
+/// The server learns of the handle before this returns; it can then
+/// deliver it and no other handle of ours (`ESRCH`), and a connection made
+/// with [`ConnectBuilder::registered_events_only`] takes nothing else
+/// (`EACCES`). Errors: `EINVAL` for a malformed event or one that is
+/// already a handle, `EBADF` for a pulse event whose `coid` is not a
+/// connection of this process, `ENOTSUP` for [`Event::Unblock`],
+/// `ETIMEDOUT` if the server does not acknowledge within seconds.
+pub fn register_event(event: Event, updateable: bool, server: Option<&Connection>) -> Result<EventHandle> {
+    events::register(event, updateable, server.map(Connection::inner))
+}
+
+/// Unregisters a handle from [`register_event`]. Corresponds to
+/// `MsgUnregisterEvent`. Once this returns, a server's delivery of the
+/// handle fails with `ESRCH` (as QNX's handle lookup does), and a notice
+/// already on its way does nothing. `ESRCH` if the handle is not registered.
+pub fn unregister_event(handle: EventHandle) -> Result<()> {
+    events::unregister(handle)
+}
+
+/// Performs `event` in this process at once, concerning the calling
+/// thread. Corresponds to `MsgDeliverEvent(0, event)`.
+pub fn deliver_event_to_self(event: &Event) -> Result<()> {
+    Error::check_not_forked()?;
+    events::perform(*event, thread::tid())
+}
+
+/// Events that servers delivered to this process but that could not
+/// happen here: the pulse's connection was gone or its pulse ring full,
+/// the thread to signal had exited, or the handle had been unregistered.
+/// The server's call succeeded (delivery is asynchronous); this count is
+/// where such losses show.
+pub fn lost_events() -> u64 {
+    events::lost()
 }

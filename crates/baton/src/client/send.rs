@@ -203,6 +203,17 @@ impl ClientConn {
             Some(p) if p > 0 => Sched { policy: libc::SCHED_FIFO, level: p.min(99) },
             _ => crate::sched::claim(),
         };
+        self.post_pulse(claim, thread::tid(), code, value)
+    }
+
+    /// Writes a pulse claiming `claim` for thread `tid` of this process
+    /// (the server checks the claim against that thread) into the ring and
+    /// rings. Also used by timers and delivered events, which the runtime
+    /// thread posts on behalf of another thread.
+    pub(crate) fn post_pulse(&self, claim: Sched, tid: i32, code: i8, value: i64) -> Result<()> {
+        if self.is_dead() {
+            return Err(closed());
+        }
         let hdr = self.seg.header();
         let cap = self.seg.layout().pulse_capacity;
         {
@@ -216,7 +227,7 @@ impl ClientConn {
             e.code.store(i32::from(code), Relaxed);
             e.priority.store(claim.level, Relaxed);
             e.policy.store(claim.policy, Relaxed);
-            e.tid.store(thread::tid(), Relaxed);
+            e.tid.store(tid, Relaxed);
             e.value.store(value, Relaxed);
             e.seq.store(self.next_seq(), Relaxed);
             *tail = tail.wrapping_add(1);

@@ -9,6 +9,7 @@
 //! - `rcvid.rs`: encoding of receive ids.
 //! - `ring.rs`: the server's side of a client's pulse ring.
 //! - `hello.rs`: the connection handshake message.
+//! - `notice.rs`: the event frames a connection's socket carries after it.
 //! - `name.rs`: validation of names.
 //! - `parts.rs`: offset arithmetic over scatter/gather lists.
 
@@ -17,6 +18,8 @@ pub(crate) mod doorbell;
 pub(crate) mod hello;
 #[cfg(not(loom))]
 pub(crate) mod name;
+#[cfg(not(loom))]
+pub(crate) mod notice;
 #[cfg(not(loom))]
 pub(crate) mod parts;
 #[cfg(not(loom))]

@@ -38,6 +38,8 @@ pub(crate) struct ServerConn {
     tokens: Mutex<Vec<Token>>,
     /// `REMOTE_*`: can we copy straight into the client's address space?
     pub remote: AtomicU8,
+    /// Events: the client's registered handles (`events.rs`).
+    pub(crate) events: super::events::EventMirror,
 }
 
 impl ServerConn {
@@ -47,6 +49,11 @@ impl ServerConn {
 
     pub(crate) fn doorbell(&self) -> BorrowedFd<'_> {
         self.doorbell.as_fd()
+    }
+
+    /// The connection's socket (event notices after the handshake).
+    pub(crate) fn sock(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
     }
 
     pub(crate) fn mark_dead(&self) {
@@ -217,6 +224,7 @@ impl ChannelShared {
             closed: AtomicBool::new(false),
             tokens: Mutex::new(Vec::new()),
             remote: AtomicU8::new(if self.direct_copy { REMOTE_UNKNOWN } else { REMOTE_DENIED }),
+            events: Default::default(),
         });
         {
             let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();
@@ -239,7 +247,7 @@ impl ChannelShared {
         let rt = Runtime::get();
         let w = Watch::Client(Arc::downgrade(&conn));
         let mut tokens = Vec::new();
-        if let Ok(t) = rt.watch(&conn.sock, w.clone()) {
+        if let Ok(t) = rt.watch(&conn.sock, Watch::ClientSocket(Arc::downgrade(&conn))) {
             tokens.push(t);
         }
         if let Some(p) = conn.pidfd() {

@@ -10,6 +10,8 @@
 //!   receive ids.
 //! - `transfer.rs`: moving bytes beyond the inline area, straight between
 //!   address spaces or through the slot with the client's help.
+//! - `events.rs`: delivering events to clients (`MsgDeliverEvent`) and the
+//!   handles clients registered for us.
 //!
 //! Locking: each channel has one mutex over its ready queue and the
 //! server-private state of every slot of its connections. It is held only
@@ -18,6 +20,7 @@
 
 mod accept;
 mod drain;
+pub(crate) mod events;
 mod inherit;
 mod priority;
 mod receive;

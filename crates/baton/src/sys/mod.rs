@@ -14,12 +14,16 @@
 //! - `remote.rs`: `process_vm_readv`/`process_vm_writev` between address spaces.
 //! - `sched.rs`: scheduling attributes, set, read, and as boosted now.
 //! - `thread.rs`: thread ids, pids, liveness, thread pidfds, fork.
+//! - `signal.rs`: queued signals with a value, to this process or a thread.
+//! - `timerfd.rs`: the kernel timers behind pulse timers.
 
 pub(crate) mod event;
 pub(crate) mod futex;
 pub(crate) mod mem;
 pub(crate) mod remote;
 pub(crate) mod sched;
+pub(crate) mod signal;
 pub(crate) mod thread;
 pub mod time;
+pub(crate) mod timerfd;
 pub(crate) mod unix;

@@ -1,8 +1,9 @@
-//! Unix-domain sockets for connection set-up and death detection.
+//! Unix-domain sockets for connection set-up, events and death detection.
 //!
-//! A connection's socket carries exactly one message, the server's hello
-//! with the segment and doorbell descriptors (`SCM_RIGHTS`). After that it
-//! is silent; the kernel closing it tells each side that the other is gone.
+//! A connection's socket first carries the server's hello with the segment
+//! and doorbell descriptors (`SCM_RIGHTS`). After that it carries only the
+//! small event notices of `proto/notice.rs`; the kernel closing it tells
+//! each side that the other is gone.
 #![allow(unsafe_code)]
 
 use rustix::event::{poll, PollFd, PollFlags};
@@ -170,4 +171,30 @@ pub(crate) fn peer_closed(sock: impl AsFd) -> bool {
     let mut pfd = [PollFd::new(&sock, PollFlags::IN | PollFlags::RDHUP)];
     matches!(poll(&mut pfd, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0)
         && pfd[0].revents().intersects(PollFlags::HUP | PollFlags::RDHUP | PollFlags::ERR)
+}
+
+/// Sends `bytes` without blocking: all of them, or `EAGAIN` if the peer's
+/// socket buffer cannot take them now (a short write, which a small frame
+/// on a Unix stream socket never gets, is reported as `EAGAIN` too).
+pub(crate) fn send_nowait(sock: BorrowedFd<'_>, bytes: &[u8]) -> Result<(), Errno> {
+    loop {
+        match net::send(sock, bytes, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            Ok(n) if n == bytes.len() => return Ok(()),
+            Ok(_) => return Err(Errno::AGAIN),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads what is there without blocking: `Ok(0)` at end of stream,
+/// `EAGAIN` if nothing is waiting.
+pub(crate) fn recv_nowait(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        match net::recv(sock, &mut *buf, RecvFlags::DONTWAIT) {
+            Ok((n, _)) => return Ok(n),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
