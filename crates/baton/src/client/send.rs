@@ -107,6 +107,13 @@ impl ClientConn {
         if !slot::client_post_checked(&f, self.dead_flag()) {
             return Err(closed());
         }
+        // In the default mode, where we run tells a server thread whether
+        // spinning for our next call can pay (not if it would spin on our
+        // CPU); on the doorbell line, which the ring writes anyway.
+        let my_cpu = (opts.mode == WaitMode::Adaptive && thread::many_cpus()).then(thread::cpu);
+        if let Some(cpu) = my_cpu {
+            self.seg.header().doorbell.client_cpu.store(cpu.wrapping_add(1), Relaxed);
+        }
         let server_cpu = self.ring(s);
         // A real-time caller waits so that the server thread working for
         // it inherits its priority, unless the channel opted out (or the
@@ -116,7 +123,7 @@ impl ClientConn {
             WaitMode::Spin => Deadline::after(WaitMode::SPIN_LIMIT),
             // Spinning pays only while the server thread that will answer
             // runs on another CPU.
-            WaitMode::Adaptive if !pi && thread::many_cpus() && server_cpu.is_some_and(|cpu| cpu != thread::cpu()) => {
+            WaitMode::Adaptive if !pi && server_cpu.is_some_and(|cpu| my_cpu.is_some_and(|me| me != cpu)) => {
                 Deadline::after(WaitMode::ADAPTIVE_SPIN)
             }
             WaitMode::Adaptive | WaitMode::Blocking => Deadline::IMMEDIATE,

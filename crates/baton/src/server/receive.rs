@@ -86,7 +86,7 @@ impl ChannelShared {
             looked = false;
             let mut took = self.take(&mut st, want);
             if matches!(took, Took::Nothing) && !st.hot.is_empty() {
-                if let Some(until) = self.spin_until() {
+                if let Some(until) = self.spin_until(&st) {
                     st = self.spin(st, until, &mut ready);
                     if st.destroyed {
                         // Destroyed while we spun without the lock (and
@@ -197,11 +197,23 @@ impl ChannelShared {
 
     /// Until when a receiver with nothing to take spins before it sleeps,
     /// per the channel's [`WaitMode`]; `None`: it does not spin.
-    fn spin_until(&self) -> Option<Deadline> {
+    fn spin_until(&self, st: &ChanState) -> Option<Deadline> {
         match self.wait_mode {
             WaitMode::Blocking => None,
             WaitMode::Adaptive if !crate::sys::thread::many_cpus() => None,
-            WaitMode::Adaptive => Some(Deadline::after(WaitMode::ADAPTIVE_SPIN)),
+            // Spinning pays only while a client we would watch runs on
+            // another CPU: one on ours needs the CPU we would spin on
+            // (measured on one CPU: 8.9 µs a round trip spinning, 7.3
+            // sleeping at once).
+            WaitMode::Adaptive => {
+                let me = crate::sys::thread::cpu().wrapping_add(1);
+                let elsewhere = st.hot.iter().any(|scoid| {
+                    st.conns.get(scoid).is_some_and(|e| {
+                        e.conn.seg.header().doorbell.client_cpu.load(std::sync::atomic::Ordering::Relaxed) != me
+                    })
+                });
+                elsewhere.then(|| Deadline::after(WaitMode::ADAPTIVE_SPIN))
+            }
             WaitMode::Spin => Some(Deadline::after(WaitMode::SPIN_LIMIT)),
         }
     }

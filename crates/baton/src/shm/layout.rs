@@ -47,6 +47,10 @@ pub(crate) struct Doorbell {
     /// Non-zero while a server thread has promised to look at this
     /// connection before it sleeps (server).
     pub polling: AtomicU32,
+    /// The CPU plus one of the client thread that last called in the
+    /// default wait mode (0: unknown): a hint by which a server thread
+    /// with nothing to do decides whether spinning can pay (client).
+    pub client_cpu: AtomicU32,
 }
 
 /// Fields the server writes for the client.
