@@ -17,7 +17,9 @@
 //!   the process: it holds a thread pidfd for each (which fires when the
 //!   thread exits), for the threads that exist when the channel is created
 //!   and those it finds in `/proc/self/task` every [`THREAD_SCAN`] after.
-//!   A thread that starts and ends between two looks is not reported.
+//!   A thread that starts and ends between two looks is not reported;
+//! - watches every thread that makes a call (from its first) the same way,
+//!   and releases the connection slots of one that exits in a call.
 
 use crate::client::ClientConn;
 use crate::error::Error;
@@ -193,16 +195,25 @@ impl Runtime {
     fn scan_threads(&self) {
         let me = self.tid.load(Ordering::Relaxed);
         for tid in crate::sys::thread::thread_ids() {
-            if tid == me || !self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.insert(tid) {
-                continue;
+            if tid != me {
+                self.watch_thread(tid);
             }
-            let watched = crate::sys::thread::thread_pidfd(tid)
-                .map(Arc::new)
-                .and_then(|fd| self.watch(&*fd, Watch::ThreadExit(tid, fd.clone())).ok());
-            if watched.is_none() {
-                // Gone already (or no thread pidfds on this kernel).
-                self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.remove(&tid);
-            }
+        }
+    }
+
+    /// Watches thread `tid` of this process for its exit, unless watched
+    /// already. Client threads are watched from their first call, so that
+    /// the slots of one that exits in a call are released.
+    pub(crate) fn watch_thread(&self, tid: i32) {
+        if !self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.insert(tid) {
+            return;
+        }
+        let watched = crate::sys::thread::thread_pidfd(tid)
+            .map(Arc::new)
+            .and_then(|fd| self.watch(&*fd, Watch::ThreadExit(tid, fd.clone())).ok());
+        if watched.is_none() {
+            // Gone already (or no thread pidfds on this kernel).
+            self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.remove(&tid);
         }
     }
 
@@ -274,6 +285,9 @@ impl Runtime {
                     Some(Watch::ThreadExit(tid, fd)) => {
                         self.unwatch(&*fd, Token(r.token));
                         self.table.lock().unwrap_or_else(|e| e.into_inner()).threads.remove(&tid);
+                        // Its slots first: a server that gets the pulse
+                        // finds the dead thread's calls withdrawn.
+                        ClientConn::thread_gone(tid);
                         if self.thread_watchers.load(Ordering::SeqCst) > 0 {
                             crate::server::notify_thread_death(tid);
                         }

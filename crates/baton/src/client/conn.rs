@@ -17,7 +17,7 @@ use rustix::io::Errno;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
@@ -29,6 +29,9 @@ type ChannelKey = (i32, u32);
 
 /// Shared connections of this process, by channel.
 static SHARED: LazyLock<Mutex<HashMap<ChannelKey, Weak<ClientConn>>>> = LazyLock::new(Default::default);
+
+/// Every connection of this process (for the slots of threads that exit).
+static ALL: Mutex<Vec<Weak<ClientConn>>> = Mutex::new(Vec::new());
 
 /// One connection from this process to a channel.
 #[derive(Debug)]
@@ -43,6 +46,12 @@ pub(crate) struct ClientConn {
     shared: bool,
     /// Slots handed to threads of this process (private bookkeeping).
     alloc: [AtomicU64; POSTED_WORDS],
+    /// The thread each handed-out slot belongs to (0: none).
+    owners: Box<[AtomicI32]>,
+    /// Slots left by a thread that exited in a call, not yet free (the
+    /// server was writing, or still holds an abandoned request): the next
+    /// thread to take one finishes releasing it.
+    orphans: [AtomicU64; POSTED_WORDS],
     /// Pulses written so far; the lock serialises pulse senders.
     pub(crate) pulse_tail: Mutex<u32>,
     /// Numbers the messages and pulses this process posts, in order.
@@ -96,6 +105,9 @@ impl ClientConn {
             m.retain(|_, w| w.strong_count() > 0);
             m.insert(key, Arc::downgrade(&conn));
         }
+        let mut all = lock(&ALL);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&conn));
         Ok(conn)
     }
 
@@ -143,6 +155,8 @@ impl ClientConn {
             dead: AtomicBool::new(false),
             shared,
             alloc: Default::default(),
+            owners: (0..hello.layout.slot_count).map(|_| AtomicI32::new(0)).collect(),
+            orphans: Default::default(),
             pulse_tail: Mutex::new(0),
             seq: AtomicU32::new(0),
             coids: Mutex::new(Vec::new()),
@@ -220,16 +234,29 @@ impl ClientConn {
         lock(&self.coids).retain(|&c| c != coid);
     }
 
-    /// Takes a free slot: not handed to another thread and `IDLE` in the
-    /// segment (a slot abandoned after a timeout stays with the server until
-    /// it answers).
-    pub(crate) fn alloc_slot(&self) -> Option<u32> {
+    /// Takes a free slot for thread `tid`: not handed to another thread and
+    /// `IDLE` in the segment (a slot abandoned after a timeout stays with
+    /// the server until it answers).
+    pub(crate) fn alloc_slot(&self, tid: i32) -> Option<u32> {
         for s in 0..self.seg.layout().slot_count {
             let (word, bit) = (&self.alloc[(s / 64) as usize], 1u64 << (s % 64));
             if word.load(Relaxed) & bit != 0 || word.fetch_or(bit, AcqRel) & bit != 0 {
                 continue;
             }
-            if slot::phase(self.seg.slot(s).state.load(Acquire)) == slot::IDLE {
+            // Holding the bit, we alone may finish releasing an orphan.
+            let orphans = &self.orphans[(s / 64) as usize];
+            let free = if orphans.load(Relaxed) & bit != 0 {
+                let f = SlotFutex(self.seg.slot(s));
+                let free = slot::release_dead(&f) == slot::Orphan::Free;
+                if free {
+                    orphans.fetch_and(!bit, Relaxed);
+                }
+                free
+            } else {
+                slot::phase(self.seg.slot(s).state.load(Acquire)) == slot::IDLE
+            };
+            if free {
+                self.owners[s as usize].store(tid, Relaxed);
                 return Some(s);
             }
             // Still the server's (an abandoned call): give it back.
@@ -239,7 +266,39 @@ impl ClientConn {
     }
 
     pub(crate) fn free_slot(&self, s: u32) {
+        self.owners[s as usize].store(0, Relaxed);
         self.alloc[(s / 64) as usize].fetch_and(!(1 << (s % 64)), Release);
+    }
+
+    /// The slot's thread is exiting (its thread-local slot cache is being
+    /// dropped): free the slot if no call is in flight on it; otherwise
+    /// the runtime releases it once the thread is gone
+    /// ([`ClientConn::thread_gone`]).
+    pub(crate) fn thread_exiting(&self, s: u32) {
+        if slot::phase(self.seg.slot(s).state.load(Acquire)) == slot::IDLE {
+            self.free_slot(s);
+        }
+    }
+
+    /// Thread `tid` of this process has exited (runtime thread): the slots
+    /// it held on every connection are released. A queued request of its is
+    /// withdrawn, so the server never sees it; one in service is abandoned,
+    /// so the server's answer fails with `ESRCH`.
+    pub(crate) fn thread_gone(tid: i32) {
+        let conns: Vec<Arc<ClientConn>> = lock(&ALL).iter().filter_map(Weak::upgrade).collect();
+        for c in conns {
+            for s in 0..c.seg.layout().slot_count {
+                if c.owners[s as usize].load(Relaxed) != tid {
+                    continue;
+                }
+                // The dead thread's alloc bit is still set: the slot is ours.
+                let f = SlotFutex(c.seg.slot(s));
+                if slot::release_dead(&f) != slot::Orphan::Free {
+                    c.orphans[(s / 64) as usize].fetch_or(1 << (s % 64), Relaxed);
+                }
+                c.free_slot(s);
+            }
+        }
     }
 
     fn unwatch(&self) {

@@ -78,10 +78,14 @@ impl ClientConn {
         if self.is_dead() {
             return Err(closed());
         }
+        let total: usize = msg.iter().map(|p| p.len()).sum();
+        if total as u64 > self.hello.max_message {
+            return Err(Error::new(libc::EMSGSIZE, "the message is larger than the channel takes")
+                .with_detail(format!("{total} bytes, at most {}", self.hello.max_message)));
+        }
         let s = slots::acquire(self)?;
         let h = self.seg.slot(s);
         let f = ClientFutex::new(h, &self.seg.header().server.boost);
-        let total: usize = msg.iter().map(|p| p.len()).sum();
         let cap: usize = reply.iter().map(|p| p.len()).sum();
         // Past the inline area, the message and the reply go through the
         // slot's overflow area, backed from the first call that needs it.

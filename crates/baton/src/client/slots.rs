@@ -4,26 +4,33 @@
 //! (its cache lines stay warm, its futex stays the same); the slot goes back
 //! when the thread exits. A slot abandoned after a reply timeout stays with
 //! the server until it answers; the thread takes another.
+//!
+//! A thread that exits in the middle of a call (killed by `SYS_exit`,
+//! cancelled, `pthread_exit` from a signal handler) cannot give its slot
+//! back itself: at its first call the runtime starts watching it (a thread
+//! pidfd), and releases its slots when it is gone
+//! (`ClientConn::thread_gone`).
 
 use super::conn::ClientConn;
 use crate::error::{Error, Result};
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-struct SlotCache(Vec<(Weak<ClientConn>, u32)>);
+/// The thread's slots, and whether the runtime watches it for its exit.
+struct SlotCache(Vec<(Weak<ClientConn>, u32)>, bool);
 
 impl Drop for SlotCache {
     fn drop(&mut self) {
         for (conn, slot) in self.0.drain(..) {
             if let Some(c) = conn.upgrade() {
-                c.free_slot(slot);
+                c.thread_exiting(slot);
             }
         }
     }
 }
 
 thread_local! {
-    static SLOTS: RefCell<SlotCache> = const { RefCell::new(SlotCache(Vec::new())) };
+    static SLOTS: RefCell<SlotCache> = const { RefCell::new(SlotCache(Vec::new(), false)) };
 }
 
 /// The calling thread's slot on `conn`, taking one if needed.
@@ -34,7 +41,12 @@ pub(crate) fn acquire(conn: &Arc<ClientConn>) -> Result<u32> {
         if let Some(&(_, s)) = c.0.iter().find(|(w, _)| w.as_ptr() == me) {
             return Ok(s);
         }
-        let s = conn.alloc_slot().ok_or_else(|| {
+        let tid = crate::sys::thread::tid();
+        if !c.1 {
+            c.1 = true;
+            crate::runtime::Runtime::get().watch_thread(tid);
+        }
+        let s = conn.alloc_slot(tid).ok_or_else(|| {
             Error::new(libc::EAGAIN, "every slot of this connection is in use (too many threads calling at once)")
                 .with_detail(format!("{} slots", conn.seg.layout().slot_count))
         })?;

@@ -5,10 +5,10 @@
 use crate::shm::Layout;
 
 const MAGIC: [u8; 8] = *b"BATONHEL";
-/// Handshake protocol version (matches the segment layout version).
-pub(crate) const VERSION: u32 = 2;
+/// Handshake protocol version (3: the message size limit).
+pub(crate) const VERSION: u32 = 3;
 /// Encoded size of a hello.
-pub(crate) const LEN: usize = 48;
+pub(crate) const LEN: usize = 56;
 
 /// What a server tells a new client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub(crate) struct Hello {
     pub layout: Layout,
     /// Refused: an errno instead of a connection (the fds are absent).
     pub refused: i32,
+    /// Largest message the channel takes (`u64::MAX`: no limit).
+    pub max_message: u64,
 }
 
 /// Why a hello could not be decoded.
@@ -47,6 +49,8 @@ impl Hello {
             self.layout.pulse_capacity,
             self.refused as u32,
             self.layout.overflow_size,
+            self.max_message as u32,
+            (self.max_message >> 32) as u32,
         ];
         for (i, w) in words.iter().enumerate() {
             b[8 + 4 * i..12 + 4 * i].copy_from_slice(&w.to_le_bytes());
@@ -68,7 +72,8 @@ impl Hello {
         let refused = w(8) as i32;
         let layout = Layout { slot_count: w(5), inline_size: w(6), overflow_size: w(9), pulse_capacity: w(7) };
         let layout = if refused != 0 { layout } else { layout.validate().ok_or(HelloError::Layout)? };
-        Ok(Hello { scoid: w(1), chid: w(2), server_pid: w(3) as i32, chan_flags: w(4), layout, refused })
+        let max_message = u64::from(w(10)) | (u64::from(w(11)) << 32);
+        Ok(Hello { scoid: w(1), chid: w(2), server_pid: w(3) as i32, chan_flags: w(4), layout, refused, max_message })
     }
 }
 
@@ -85,6 +90,7 @@ mod tests {
             chan_flags: 0x8,
             layout: Layout { slot_count: 64, inline_size: 3968, overflow_size: 1 << 20, pulse_capacity: 64 },
             refused: 0,
+            max_message: (5 << 32) | 7,
         };
         let b = h.encode();
         assert_eq!(Hello::decode(&b), Ok(h));

@@ -390,6 +390,42 @@ pub(crate) fn runtime_fail<F: Futex>(f: &F) -> bool {
     }
 }
 
+/// What [`release_dead`] did with the slot of a thread that exited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Orphan {
+    /// The slot is `IDLE`: free for another thread.
+    Free,
+    /// The slot is the server's until it answers (`ABANDONED` → `IDLE`).
+    Abandoned,
+    /// The server is writing (`BUSY`) or the word holds something
+    /// impossible: look again later.
+    Later,
+}
+
+/// Client side, for a thread that exited in a call (its runtime, or the
+/// thread that next takes the slot): a queued request is withdrawn (the
+/// server never sees it), one in service is abandoned (the server's answer
+/// fails with `ESRCH`), an answer nobody will read is dropped. Never
+/// blocks; nobody sleeps on the word any more, so nobody is woken.
+pub(crate) fn release_dead<F: Futex>(f: &F) -> Orphan {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    loop {
+        let next = match phase(s) {
+            IDLE => return Orphan::Free,
+            ABANDONED => return Orphan::Abandoned,
+            POSTED | REPLIED | FAILED => IDLE,
+            RECEIVED => ABANDONED,
+            _ => return Orphan::Later,
+        };
+        match w.compare_exchange(s, next, AcqRel, Acquire) {
+            Ok(_) if next == IDLE => return Orphan::Free,
+            Ok(_) => return Orphan::Abandoned,
+            Err(now) => s = now,
+        }
+    }
+}
+
 /// Server: takes a posted request (`POSTED` → `RECEIVED`). `false` if the
 /// client withdrew it (or the slot never held one).
 pub(crate) fn server_claim<F: Futex>(f: &F) -> bool {

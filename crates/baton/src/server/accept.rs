@@ -117,10 +117,30 @@ impl Drop for ServerConn {
     }
 }
 
-/// Whether `cred` may connect to a channel of `mode` owned by this process,
-/// by the rules for writing a file.
-fn permitted(cred: &PeerCred, mode: u32, groups: &[u32]) -> bool {
-    if cred.uid == 0 {
+/// Users and groups a channel lets in whatever its mode says
+/// (`ChannelBuilder::allow_uid`, `allow_gid`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AllowList {
+    pub uids: Vec<u32>,
+    pub gids: Vec<u32>,
+}
+
+impl AllowList {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.uids.is_empty() && self.gids.is_empty()
+    }
+
+    /// Whether the list names `cred`'s user, its group or one of `groups`.
+    fn admits(&self, cred: &PeerCred, groups: &[u32]) -> bool {
+        self.uids.contains(&cred.uid) || self.gids.contains(&cred.gid) || groups.iter().any(|g| self.gids.contains(g))
+    }
+}
+
+/// Whether `cred` (with supplementary `groups`) may connect to a channel
+/// of `mode` owned by this process: by the rules for writing a file, or
+/// because `allow` names it.
+fn permitted(cred: &PeerCred, mode: u32, groups: &[u32], allow: &AllowList) -> bool {
+    if cred.uid == 0 || allow.admits(cred, groups) {
         return true;
     }
     let bits = if cred.uid == thread::uid() {
@@ -141,6 +161,7 @@ fn refuse(sock: &OwnedFd, errno: i32, chid: u32) {
         chan_flags: 0,
         layout: crate::shm::Layout { slot_count: 0, inline_size: 0, overflow_size: 0, pulse_capacity: 0 },
         refused: errno,
+        max_message: 0,
     };
     let _ = unix::send_with_fds(sock.as_fd(), &h.encode(), &[]);
 }
@@ -173,7 +194,7 @@ impl ChannelShared {
         let groups = unix::peer_groups(sock.as_fd());
         let verdict = if self.flags & chf::PRIVATE != 0 && !own {
             Err(libc::EPERM)
-        } else if !own && !permitted(&cred, self.mode, &groups) {
+        } else if !own && !permitted(&cred, self.mode, &groups, &self.allow) {
             Err(libc::EACCES)
         } else if self.lock().conns.len() >= self.max_connections as usize {
             Err(libc::EAGAIN)
@@ -269,6 +290,7 @@ impl ChannelShared {
             chan_flags: self.flags,
             layout: self.layout,
             refused: 0,
+            max_message: self.max_message,
         };
         if unix::send_with_fds(conn.sock.as_fd(), &hello.encode(), &[conn.seg.fd(), conn.doorbell()]).is_err() {
             super::client_gone(&conn);
@@ -289,13 +311,29 @@ mod tests {
         let me = PeerCred { pid: 1, uid: thread::uid(), gid: thread::gid() };
         let other = PeerCred { pid: 1, uid: 4242, gid: 4242 };
         let root = PeerCred { pid: 1, uid: 0, gid: 0 };
-        assert!(root.uid == 0 && permitted(&root, 0, &[]));
+        let none = AllowList::default();
+        assert!(root.uid == 0 && permitted(&root, 0, &[], &none));
         if me.uid != 0 {
-            assert!(permitted(&me, 0o600, &[]));
-            assert!(!permitted(&me, 0o066, &[]));
+            assert!(permitted(&me, 0o600, &[], &none));
+            assert!(!permitted(&me, 0o066, &[], &none));
         }
-        assert!(!permitted(&other, 0o660, &[]));
-        assert!(permitted(&other, 0o662, &[]));
-        assert!(permitted(&other, 0o620, &[thread::gid()]));
+        assert!(!permitted(&other, 0o660, &[], &none));
+        assert!(permitted(&other, 0o662, &[], &none));
+        assert!(permitted(&other, 0o620, &[thread::gid()], &none));
+    }
+
+    #[test]
+    fn allow_list() {
+        let other = PeerCred { pid: 1, uid: 4242, gid: 4243 };
+        let by_uid = AllowList { uids: vec![4242], gids: vec![] };
+        let by_gid = AllowList { uids: vec![], gids: vec![4243] };
+        let by_group = AllowList { uids: vec![], gids: vec![4244] };
+        let stranger = AllowList { uids: vec![4243], gids: vec![4242] };
+        assert!(permitted(&other, 0o600, &[], &by_uid));
+        assert!(permitted(&other, 0o600, &[], &by_gid));
+        assert!(!permitted(&other, 0o600, &[], &by_group));
+        assert!(permitted(&other, 0o600, &[4244], &by_group));
+        assert!(!permitted(&other, 0o600, &[], &stranger));
+        assert!(permitted(&other, 0o602, &[], &stranger));
     }
 }

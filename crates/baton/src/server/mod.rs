@@ -59,6 +59,8 @@ pub struct ChannelBuilder {
     flags: u32,
     name: Option<String>,
     mode: u32,
+    allow: accept::AllowList,
+    max_message: u64,
     inline_size: u32,
     overflow_size: u32,
     slots: u32,
@@ -74,6 +76,8 @@ impl Default for ChannelBuilder {
             flags: 0,
             name: None,
             mode: 0o666,
+            allow: accept::AllowList::default(),
+            max_message: u64::MAX,
             inline_size: 4096 - 128,
             overflow_size: 1 << 20,
             slots: 64,
@@ -147,10 +151,39 @@ impl ChannelBuilder {
     }
 
     /// Permission bits of the channel's socket (default 0666): who may
-    /// connect, by uid and gid as for a file. Checked by the kernel on
-    /// connect and again by the server.
+    /// connect, by uid and gid as for a file (write permission). Checked by
+    /// the kernel on connect and again by the server, which refuses others
+    /// with `EACCES`.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode & 0o777;
+        self
+    }
+
+    /// Also lets clients whose effective uid is `uid` connect, whatever the
+    /// [`mode`](Self::mode) says (call it again for more users). With an
+    /// allow list the socket file is made writable by everyone, so that the
+    /// kernel lets the listed users through; the server then decides alone,
+    /// by the mode and the list, from the credentials the kernel reports.
+    pub fn allow_uid(mut self, uid: u32) -> Self {
+        self.allow.uids.push(uid);
+        self
+    }
+
+    /// Also lets clients whose effective gid, or one of whose supplementary
+    /// groups, is `gid` connect, whatever the [`mode`](Self::mode) says
+    /// (call it again for more groups). See [`allow_uid`](Self::allow_uid).
+    pub fn allow_gid(mut self, gid: u32) -> Self {
+        self.allow.gids.push(gid);
+        self
+    }
+
+    /// Largest message a client may send, in bytes (default: no limit but
+    /// memory). A bigger send fails with `EMSGSIZE` in the client before the
+    /// server sees it (the limit travels in the handshake); the server
+    /// checks again and fails a request that claims more with `EMSGSIZE`
+    /// without delivering it. Pulses and replies are not counted.
+    pub fn max_message_size(mut self, bytes: u64) -> Self {
+        self.max_message = bytes;
         self
     }
 
@@ -349,6 +382,10 @@ pub(crate) struct ChannelShared {
     pub flags: u32,
     pub layout: Layout,
     pub mode: u32,
+    /// Who may connect besides those the mode lets in.
+    pub allow: accept::AllowList,
+    /// Largest message a client may send (`ChannelBuilder::max_message_size`).
+    pub max_message: u64,
     pub max_connections: u32,
     /// Try `process_vm_*` for bytes beyond the inline area.
     pub direct_copy: bool,
@@ -436,6 +473,8 @@ impl ChannelShared {
             flags: b.flags,
             layout,
             mode: b.mode,
+            allow: b.allow.clone(),
+            max_message: b.max_message,
             max_connections: b.max_connections,
             direct_copy: b.direct_copy,
             wait_mode: b.wait_mode,
@@ -453,7 +492,10 @@ impl ChannelShared {
         }
         let channel = Channel { shared };
         if b.flags & chf::PRIVATE == 0 {
-            let (fd, path) = rundir::listen_channel(chid, b.mode)?;
+            // With an allow list the kernel must let the listed users
+            // through; the server's check decides.
+            let file_mode = if b.allow.is_empty() { b.mode } else { b.mode | 0o222 };
+            let (fd, path) = rundir::listen_channel(chid, file_mode)?;
             let token = Runtime::get().watch(&fd, Watch::Listener(Arc::downgrade(&channel.shared)))?;
             *lock(&channel.shared.listener) = Some(Listener { fd, path, token });
         }

@@ -180,6 +180,11 @@ impl Request {
             let _ = req.answer(Answer::Error(libc::EINVAL));
             return None;
         }
+        // A client that skipped its own check of the limit.
+        if hdr.send_len > req.chan.max_message {
+            let _ = req.answer(Answer::Error(libc::EMSGSIZE));
+            return None;
+        }
         let room: usize = parts.iter().map(|p| p.len()).sum();
         let want = room.min(hdr.send_len as usize);
         let inline = req.conn.seg.read_inline(slot, 0, want.min(hdr.inline_len as usize), parts, 0);
