@@ -100,6 +100,10 @@ mod client;
 mod error;
 #[cfg(not(loom))]
 mod event;
+/// Entry points for the fuzz targets (`fuzz/`); not part of the API.
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub mod fuzz;
 mod proto;
 #[cfg(not(loom))]
 mod rundir;

@@ -24,7 +24,7 @@ pub(crate) mod events;
 mod inherit;
 mod priority;
 mod receive;
-mod request;
+pub(crate) mod request;
 mod transfer;
 
 pub(crate) use accept::ServerConn;

@@ -68,7 +68,7 @@ pub(crate) struct ReqHeader {
 impl ReqHeader {
     /// Reads the fields of the slot's first cache line (the part lists,
     /// in the second, are read only when a large transfer needs them).
-    fn read(h: &SlotHeader) -> ReqHeader {
+    pub(crate) fn read(h: &SlotHeader) -> ReqHeader {
         ReqHeader {
             tid: h.tid.load(Relaxed),
             coid: h.coid.load(Relaxed),
@@ -82,7 +82,7 @@ impl ReqHeader {
     /// area and holds the start of the message.
     /// Whether the header is consistent. `overflow`: slot's overflow area
     /// is backed (it holds the bytes past the inline area).
-    fn valid(&self, layout: Layout, overflow: bool) -> bool {
+    pub(crate) fn valid(&self, layout: Layout, overflow: bool) -> bool {
         let shared = if overflow { layout.shared_capacity() } else { layout.inline_size as usize };
         let inline_len = self.inline_len as usize;
         inline_len <= shared

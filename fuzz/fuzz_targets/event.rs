@@ -1,0 +1,4 @@
+//! Fuzz target: `baton::fuzz::event` (see crates/baton/src/fuzz.rs).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| baton::fuzz::event(data));
