@@ -39,7 +39,10 @@
 //! anyone else who must wake it does the same), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
 //! to be released), `ABANDON_WAIT` (the client wants to abandon and waits
 //! for `BUSY` to end), `XFER_REQ` (the server asks the client to copy part
-//! of its buffers through the inline area, see [`server_request_transfer`]).
+//! of its buffers through the inline area, see [`server_request_transfer`]),
+//! `POKE` (toggled by another thread of the client's process to make the
+//! waiting client look at its process-local state again, see
+//! [`client_poke`]; it means nothing else, and any transition may drop it).
 //!
 //! Invariants:
 //! 1. Only the owner of a phase moves the slot out of it, except the
@@ -73,6 +76,7 @@ pub(crate) const ABANDON_WAIT: u32 = 1 << 9;
 pub(crate) const XFER_REQ: u32 = 1 << 10;
 pub(crate) const WAKE_ON_CLAIM: u32 = 1 << 11;
 pub(crate) const RQ_WAITER: u32 = 1 << 12;
+pub(crate) const POKE: u32 = 1 << 13;
 pub(crate) const WAITER: u32 = 1 << 31;
 
 /// The phase of a state word.
@@ -353,6 +357,27 @@ fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spin_until: F::Deadline
         return;
     }
     f.wait(want, deadline);
+}
+
+/// Another thread of the client's process: makes the thread waiting on
+/// the slot look at its process-local state again (its connection was
+/// detached, which its futex's `expired` now reports). Toggling `POKE`
+/// changes the word, so a waiter about to sleep on the old value does not
+/// sleep; a sleeper is woken (or, on the requeue-PI wait, moved to the PI
+/// word, which it then leaves at once or within a slice). A waiter on a PI
+/// word looks again when its slice ends. Nothing happens to a slot not in
+/// flight; the server ignores the flag.
+pub(crate) fn client_poke<F: Futex>(f: &F) {
+    let old = f.word().fetch_xor(POKE, AcqRel);
+    if !matches!(phase(old), POSTED | RECEIVED | BUSY) {
+        return;
+    }
+    if old & WAITER != 0 {
+        f.wake();
+    }
+    if old & RQ_WAITER != 0 {
+        f.requeue(old ^ POKE);
+    }
 }
 
 /// Client: marks a consumed `REPLIED`/`FAILED` slot free again.
