@@ -538,11 +538,19 @@ mod loom_tests {
         word: AtomicU32,
         lock: Mutex<()>,
         cv: Condvar,
+        /// The call's connection handle was detached: every deadline has
+        /// passed (as `wait::ClientFutex` reports it).
+        detached: AtomicBool,
     }
 
     impl ModelFutex {
         fn new() -> Arc<ModelFutex> {
-            Arc::new(ModelFutex { word: AtomicU32::new(IDLE), lock: Mutex::new(()), cv: Condvar::new() })
+            Arc::new(ModelFutex {
+                word: AtomicU32::new(IDLE),
+                lock: Mutex::new(()),
+                cv: Condvar::new(),
+                detached: AtomicBool::new(false),
+            })
         }
     }
 
@@ -567,7 +575,7 @@ mod loom_tests {
             self.cv.notify_all();
         }
         fn expired(&self, d: bool) -> bool {
-            d
+            d || self.detached.load(Relaxed)
         }
         fn never(&self) -> bool {
             false
@@ -619,6 +627,42 @@ mod loom_tests {
             client_release(&*f);
             assert_eq!(f.word.load(Acquire), IDLE);
         });
+    }
+
+    /// A call without deadlines whose handle another thread detaches
+    /// (flag, then poke) never sleeps on: it is withdrawn, abandoned, or
+    /// answered in time, and the server (if one receives at all) agrees.
+    /// Run with `LOOM_MAX_PREEMPTIONS=2`: unbounded, this model runs for
+    /// a very long time (the others finish in seconds either way).
+    #[test]
+    fn detach_ends_a_call_without_deadlines() {
+        for (unblock, receiver) in [(false, false), (false, true), (true, true)] {
+            loom::model(move || {
+                let f = ModelFutex::new();
+                client_post(&*f);
+                let (s, d) = (f.clone(), f.clone());
+                let server = receiver.then(|| thread::spawn(move || serve(&s)));
+                let detacher = thread::spawn(move || {
+                    d.detached.store(true, SeqCst);
+                    client_poke(&*d);
+                });
+                let out = client_wait(&*f, &spec(false, false, unblock));
+                let out = if out == Outcome::UnblockRequested {
+                    // The server decides (here: it answers).
+                    client_wait(&*f, &spec(false, false, unblock))
+                } else {
+                    out
+                };
+                detacher.join().unwrap();
+                let served = server.and_then(|s| s.join().unwrap());
+                match out {
+                    Outcome::SendTimedOut => assert_eq!(served, None),
+                    Outcome::ReplyTimedOut => assert_eq!(served, Some(Begin::Abandoned)),
+                    Outcome::Replied => assert_eq!(served, Some(Begin::Busy)),
+                    o => panic!("unexpected {o:?}"),
+                }
+            });
+        }
     }
 
     #[test]
