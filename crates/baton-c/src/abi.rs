@@ -1,7 +1,7 @@
 //! The C structures and numbers of `sys/neutrino.h` and `sys/dispatch.h`,
 //! and the pure conversions between them and baton's values.
 
-use baton_core::{MsgInfo, Pulse};
+use baton_core::{Event, EventHandle, MsgInfo, Pulse};
 use std::ffi::{c_int, c_void};
 
 /// `_NTO_SIDE_CHANNEL`: side-channel coids are at or above it; scoids are
@@ -16,18 +16,44 @@ pub(crate) const FIRST_SIDE_COID: i32 = SIDE_CHANNEL + 0x1_0000;
 pub(crate) const ENOREMOTE: i32 = 300;
 
 /// `_NTO_COF_*` flags baton accepts: `CLOEXEC` (connection ids are always
-/// close-on-exec), `NOSHARE`, and those that change nothing locally.
+/// close-on-exec), `NOSHARE`, `REG_EVENTS` (the server may deliver only
+/// registered events), and those that change nothing locally.
 pub(crate) const COF_CLOEXEC: c_int = 0x1;
 pub(crate) const COF_NOSHARE: c_int = 0x40;
-pub(crate) const COF_ACCEPTED: c_int = COF_CLOEXEC | COF_NOSHARE | 0x0800 /* NOEVENT */ | 0x1000 /* INSECURE */;
+pub(crate) const COF_REG_EVENTS: c_int = 0x2000;
+pub(crate) const COF_ACCEPTED: c_int = COF_CLOEXEC
+    | COF_NOSHARE
+    | COF_REG_EVENTS
+    | 0x0800 /* NOEVENT */
+    | 0x1000 /* INSECURE */
+    | 0x4000 /* UNREG_EVENTS: the default */;
 
 /// `_NTO_TIMEOUT_*` states `TimerTimeout` covers.
 pub(crate) const TIMEOUT_SEND: c_int = 1 << 4;
 pub(crate) const TIMEOUT_RECEIVE: c_int = 1 << 5;
 pub(crate) const TIMEOUT_REPLY: c_int = 1 << 6;
 
-/// `SIGEV_UNBLOCK` (the only event `TimerTimeout` takes).
+/// `sigev_notify` types: Linux's (`SIGEV_SIGNAL`, `SIGEV_NONE`,
+/// `SIGEV_THREAD`, `SIGEV_THREAD_ID`) and QNX's, numbered so as not to
+/// collide with them (`sys/neutrino.h`).
+pub(crate) const SIGEV_SIGNAL: c_int = 0;
+pub(crate) const SIGEV_NONE: c_int = 1;
+pub(crate) const SIGEV_THREAD: c_int = 2;
+pub(crate) const SIGEV_SIGNAL_THREAD: c_int = 3;
+pub(crate) const SIGEV_THREAD_ID: c_int = 4;
+/// The only event `TimerTimeout` takes.
 pub(crate) const SIGEV_UNBLOCK: c_int = 5;
+pub(crate) const SIGEV_INTR: c_int = 6;
+pub(crate) const SIGEV_SIGNAL_CODE: c_int = 0x12;
+pub(crate) const SIGEV_PULSE: c_int = 0x14;
+/// `sigev_notify` = type (`SIGEV_TYPE_MASK`) | flags (QNX 7.1's values).
+pub(crate) const SIGEV_TYPE_MASK: c_int = 0xff;
+pub(crate) const SIGEV_FLAG_UPDATEABLE: c_int = 0x400;
+pub(crate) const SIGEV_FLAG_HANDLE: c_int = 0x2000;
+
+/// `MsgRegisterEvent`'s special coids.
+pub(crate) const REGEVENT_ALLOW_ANY_SERVER: c_int = -1;
+pub(crate) const REGEVENT_ALLOW_SELF: c_int = -2;
 
 /// `NAME_FLAG_ATTACH_GLOBAL`.
 pub(crate) const NAME_FLAG_ATTACH_GLOBAL: u32 = 0x2;
@@ -91,6 +117,27 @@ pub(crate) struct CClientInfo {
     pub cred: CCredInfo,
 }
 
+/// glibc's `struct sigevent` as `sys/neutrino.h` uses it: `sigev_coid` and
+/// `sigev_handle` are `sigev_signo`; `sigev_code` and `sigev_priority` are
+/// the first two words of the union (`_sigev_un._pad`), where Linux keeps
+/// `SIGEV_THREAD_ID`'s thread id and `SIGEV_THREAD`'s function.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CSigevent {
+    /// `union sigval`: `sival_int` is its first 4 bytes, `sival_ptr` all 8.
+    pub value: i64,
+    pub signo: c_int,
+    pub notify: c_int,
+    pub un: [c_int; 12],
+}
+
+impl CSigevent {
+    /// `SIGEV_GET_TYPE`.
+    pub(crate) fn kind(&self) -> c_int {
+        self.notify & SIGEV_TYPE_MASK
+    }
+}
+
 /// `name_attach_t`.
 #[repr(C)]
 #[derive(Debug)]
@@ -108,6 +155,9 @@ const _: () = assert!(std::mem::offset_of!(CPulse, value) == 8);
 const _: () = assert!(std::mem::size_of::<CClientInfo>() == 16 + 60);
 const _: () = assert!(std::mem::size_of::<CNameAttach>() == 24);
 const _: () = assert!(std::mem::size_of::<libc::sigevent>() == 64);
+const _: () = assert!(std::mem::size_of::<CSigevent>() == 64);
+const _: () = assert!(std::mem::offset_of!(libc::sigevent, sigev_notify) == std::mem::offset_of!(CSigevent, notify));
+const _: () = assert!(std::mem::offset_of!(libc::sigevent, sigev_signo) == std::mem::offset_of!(CSigevent, signo));
 
 /// A scoid as C programs see it: with `_NTO_SIDE_CHANNEL` set.
 pub(crate) fn scoid_to_c(scoid: u32) -> i32 {
@@ -153,6 +203,34 @@ pub(crate) fn pulse_to_c(p: &Pulse) -> CPulse {
     }
 }
 
+/// The event a C `struct sigevent` describes: `EINVAL` for a type baton
+/// does not deliver (`SIGEV_THREAD`, `SIGEV_INTR`, unknown) or a pulse
+/// code outside -128..=127; a registered event (`SIGEV_FLAG_HANDLE`) is
+/// its handle with the event's value. `SIGEV_SIGNAL_CODE`'s code is not
+/// carried (Linux queues the signal with `si_code` `SI_QUEUE`).
+pub(crate) fn event_from_c(e: &CSigevent) -> Result<Event, i32> {
+    let value = e.value;
+    if e.notify & SIGEV_FLAG_HANDLE != 0 {
+        let handle = EventHandle::from_raw(e.signo as u32).ok_or(libc::EINVAL)?;
+        return Ok(Event::Registered { handle, value });
+    }
+    Ok(match e.kind() {
+        SIGEV_NONE => Event::None,
+        SIGEV_SIGNAL | SIGEV_SIGNAL_CODE => Event::Signal { signo: e.signo, value },
+        SIGEV_SIGNAL_THREAD => Event::SignalThread { signo: e.signo, value },
+        SIGEV_PULSE => Event::Pulse {
+            coid: e.signo,
+            priority: e.un[1],
+            code: i8::try_from(e.un[0]).map_err(|_| libc::EINVAL)?,
+            value,
+        },
+        SIGEV_UNBLOCK => Event::Unblock,
+        // A thread created in the client, an interrupt: nothing baton has.
+        SIGEV_THREAD | SIGEV_INTR => return Err(libc::EINVAL),
+        _ => return Err(libc::EINVAL),
+    })
+}
+
 impl CPulse {
     /// Its bytes, as `MsgReceive` writes them.
     pub(crate) fn to_bytes(self) -> [u8; 24] {
@@ -192,6 +270,32 @@ mod tests {
         assert_eq!(i32::from_ne_bytes(b[16..20].try_into().unwrap()), 0x4000_0005);
         let sys = pulse_to_c(&Pulse { code: -34, value: 9, scoid: 0, priority: 0, policy: 0 });
         assert_eq!(sys.scoid, -1);
+    }
+
+    #[test]
+    fn sigevents_map_onto_events() {
+        let mut e = CSigevent { value: 0x1_0000_0005, signo: 7, notify: SIGEV_PULSE, ..Default::default() };
+        e.un[0] = 3; // sigev_code
+        e.un[1] = -1; // sigev_priority
+        assert_eq!(event_from_c(&e), Ok(Event::pulse(7, -1, 3, 0x1_0000_0005)));
+        e.notify |= SIGEV_FLAG_UPDATEABLE;
+        assert_eq!(event_from_c(&e), Ok(Event::pulse(7, -1, 3, 0x1_0000_0005)));
+        e.un[0] = 300;
+        assert_eq!(event_from_c(&e), Err(libc::EINVAL));
+        e.notify |= SIGEV_FLAG_HANDLE;
+        let h = EventHandle::from_raw(7).unwrap();
+        assert_eq!(event_from_c(&e), Ok(Event::Registered { handle: h, value: 0x1_0000_0005 }));
+        let sig = CSigevent { value: 9, signo: libc::SIGUSR1, notify: SIGEV_SIGNAL, ..Default::default() };
+        assert_eq!(event_from_c(&sig), Ok(Event::Signal { signo: libc::SIGUSR1, value: 9 }));
+        let t = CSigevent { notify: SIGEV_SIGNAL_THREAD, signo: 40, ..sig };
+        assert_eq!(event_from_c(&t), Ok(Event::SignalThread { signo: 40, value: 9 }));
+        let n = CSigevent { notify: SIGEV_NONE, ..Default::default() };
+        assert_eq!(event_from_c(&n), Ok(Event::None));
+        let u = CSigevent { notify: SIGEV_UNBLOCK, ..Default::default() };
+        assert_eq!(event_from_c(&u), Ok(Event::Unblock));
+        for k in [SIGEV_THREAD, SIGEV_THREAD_ID, SIGEV_INTR, 0x77] {
+            assert_eq!(event_from_c(&CSigevent { notify: k, ..Default::default() }), Err(libc::EINVAL));
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! `ConnectDetach(scoid)` after a disconnect pulse is told apart.
 #![allow(unsafe_code)]
 
-use crate::abi::{scoid_from_c, CClientInfo, CCredInfo, COF_ACCEPTED, COF_NOSHARE, ENOREMOTE, SIDE_CHANNEL};
+use crate::abi::{
+    scoid_from_c, CClientInfo, CCredInfo, COF_ACCEPTED, COF_NOSHARE, COF_REG_EVENTS, ENOREMOTE, SIDE_CHANNEL,
+};
 use crate::ffi::{errno, put, qnx_call, CResult};
 use crate::table::{self, Coid};
 use baton_core::{client_credentials, ConnectBuilder, Connection};
@@ -59,7 +61,8 @@ unsafe fn connect_attach(nd: u32, pid: libc::pid_t, chid: c_int, index: c_uint, 
         return Err(libc::EINVAL);
     }
     let chid = u32::try_from(chid).map_err(|_| libc::ESRCH)?;
-    let b = Connection::builder().no_share(flags & COF_NOSHARE != 0);
+    let b =
+        Connection::builder().no_share(flags & COF_NOSHARE != 0).registered_events_only(flags & COF_REG_EVENTS != 0);
     attach(b, index, |b| b.attach(pid, chid))
 }
 
@@ -68,11 +71,14 @@ pub(crate) fn open_name(name: &str) -> CResult<c_int> {
     attach(Connection::builder(), SIDE_CHANNEL as c_uint, |b| b.open(name))
 }
 
-/// `ConnectDetach(coid)`; for a scoid (after its disconnect pulse) there
-/// is nothing to do: baton frees it itself. A scoid whose client is still
-/// connected, or an unknown coid, is `EINVAL`.
+/// `ConnectDetach(coid)`: the threads blocked on `coid` (holding it while
+/// they call) wake with `EBADF`; the connection closes once the last of
+/// them lets go. For a scoid (after its disconnect pulse) there is nothing
+/// to do: baton frees it itself. A scoid whose client is still connected,
+/// or an unknown coid, is `EINVAL`.
 pub(crate) fn detach(coid: c_int) -> CResult<c_int> {
     if let Some(c) = table::remove_coid(coid) {
+        c.conn.detach();
         drop(c);
         return Ok(0);
     }

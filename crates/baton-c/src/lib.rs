@@ -17,6 +17,10 @@
 //! - `channel.rs`: `ChannelCreate`/`Destroy`, `MsgReceive*`.
 //! - `connect.rs`: `ConnectAttach`/`Detach`, `ConnectClientInfo`.
 //! - `send.rs`: `MsgSend*`, `MsgSendPulse`.
+//! - `event.rs`: `MsgDeliverEvent`, `MsgVerifyEvent`, `MsgRegisterEvent`,
+//!   `MsgUnregisterEvent`.
+//! - `timer.rs`: `timer_create` with `SIGEV_PULSE` and the other `timer_*`
+//!   calls, forwarding every other timer to glibc.
 //! - `reply.rs`: `MsgReply*`, `MsgError`, `MsgRead*`, `MsgWrite*`, `MsgInfo`.
 //! - `name.rs`: `name_attach`, `name_detach`, `name_open`, `name_close`.
 //! - `extra.rs`: what `baton.h` adds.
@@ -25,6 +29,7 @@
 mod abi;
 mod channel;
 mod connect;
+mod event;
 mod extra;
 mod ffi;
 mod name;
@@ -32,3 +37,4 @@ mod reply;
 mod send;
 mod table;
 mod timeout;
+mod timer;

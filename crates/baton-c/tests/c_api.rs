@@ -230,11 +230,46 @@ fn priority_order_and_inheritance() {
     build_and_run("priority");
 }
 
+/// Pulses and MsgDeliverEvent (at once and after the reply, on either
+/// coid space), signals, registered and updateable events, an
+/// unregistered one failing, MsgVerifyEvent, `_NTO_COF_REG_EVENTS`.
+#[test]
+fn events_delivered_and_registered() {
+    build_and_run("events");
+}
+
+/// Pulse timers (periodic, one-shot, absolute) and glibc's own timers
+/// (SIGEV_SIGNAL, SIGEV_THREAD) in a program linked with -lbaton.
+#[test]
+fn pulse_timers_and_glibc_timers() {
+    let out = run(&build("timers"));
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// ConnectDetach from another thread wakes the threads blocked on the
+/// coid with EBADF.
+#[test]
+fn connect_detach_wakes_blocked_threads_with_ebadf() {
+    build_and_run("detach");
+}
+
 /// A program links against `libbaton.a` alone (no shared library).
 #[test]
 fn links_statically() {
-    let src = crate_dir().join("tests/c/threads.c");
-    let exe = out_dir().join("threads-static");
+    static_build_and_run("threads");
+}
+
+/// The timers program linked against `libbaton.a`: the executable then
+/// defines the `timer_*` names, and glibc's timers are still found behind
+/// it (`dlsym(RTLD_NEXT, ...)`).
+#[test]
+fn glibc_timers_work_when_linked_statically() {
+    static_build_and_run("timers");
+}
+
+fn static_build_and_run(name: &str) {
+    let src = crate_dir().join(format!("tests/c/{name}.c"));
+    let exe = out_dir().join(format!("{name}-static"));
     let (inc, tdir) = (
         format!("-I{}", crate_dir().join("include").display()),
         format!("-I{}", crate_dir().join("tests/c").display()),

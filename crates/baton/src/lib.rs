@@ -127,8 +127,8 @@ mod wait;
 
 #[cfg(not(loom))]
 pub use client::{
-    deliver_event_to_self, lost_events, register_event, unregister_event, ConnectBuilder, Connection, Timeout,
-    DEFAULT_BOOST_DELAY,
+    deliver_event_to_self, lost_events, register_event, register_event_for_self, unregister_event, ConnectBuilder,
+    Connection, Timeout, DEFAULT_BOOST_DELAY,
 };
 #[cfg(not(loom))]
 pub use error::{Error, Result};

@@ -9,8 +9,8 @@ use crate::sys::futex::{self, PiLock, PI_TID_MASK};
 use crate::sys::thread;
 use crate::sys::time::Deadline;
 use std::cell::Cell;
-use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::time::Duration;
 
 /// How long a wait on the connection's boost word lasts before the client
@@ -94,11 +94,15 @@ pub(crate) struct ClientFutex<'a> {
     pub slices: Cell<u32>,
     /// Spin turns so far in this call.
     pub spins: Cell<u32>,
+    /// Set when the connection handle the call went through is detached
+    /// by another thread: every deadline of the call has then passed, so
+    /// the call leaves as a timeout would (see `slot::client_poke`).
+    pub detached: &'a AtomicBool,
 }
 
 impl<'a> ClientFutex<'a> {
-    pub(crate) fn new(slot: &'a SlotHeader, boost: &'a AtomicU32) -> Self {
-        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0), spins: Cell::new(0) }
+    pub(crate) fn new(slot: &'a SlotHeader, boost: &'a AtomicU32, detached: &'a AtomicBool) -> Self {
+        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0), spins: Cell::new(0), detached }
     }
 }
 
@@ -122,7 +126,7 @@ impl slot::Futex for ClientFutex<'_> {
     }
     #[inline]
     fn expired(&self, d: Deadline) -> bool {
-        self.slot.expired(d)
+        self.detached.load(Relaxed) || self.slot.expired(d)
     }
     fn never(&self) -> Deadline {
         self.slot.never()

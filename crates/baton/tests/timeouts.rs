@@ -6,6 +6,9 @@
 //! The test process is the server, so it decides when it receives; the
 //! client is a child running `client` with a list of steps, each reported
 //! in a line ([`common::Ended`]). Durations are checked as lower bounds only.
+//!
+//! A connection handle detached by another thread ends the calls blocked
+//! on it as a deadline would, with `EBADF` (SEMANTICS.md, "ConnectDetach").
 mod common;
 
 use baton::{pulse_code, Channel, ChannelBuilder, Connection, Deadline, Received, Request, Timeout, MI_UNBLOCK_REQ};
@@ -27,7 +30,7 @@ const PULSE: (i8, i64) = (5, 42);
 
 #[test]
 fn child() {
-    common::child_main(&[("client", client)]);
+    common::child_main(&[("client", client), ("detacher", detacher)]);
 }
 
 /// Connects to the channel named by the first argument, then runs each
@@ -317,4 +320,78 @@ fn unblock_pulse_is_dropped_when_the_request_is_answered_first() {
     // The next thing received is the client's next call, not the pulse.
     finish(&ch, client);
     assert_times_out(|d| ch.receive_pulse(d));
+}
+
+// ---- Detached by another thread ----------------------------------------------
+
+/// Opens the channels named by the arguments (one the server holds calls
+/// on, one it never receives on) and blocks a thread in each state: one
+/// REPLY-blocked on a call the server holds, one SEND-blocked. The main
+/// thread then detaches both handles and reports how the calls ended, a
+/// later call through a detached handle, and a call through another
+/// handle to the same (shared) connection.
+fn detacher() {
+    let args = common::args();
+    let held = Connection::open(&args[0]).unwrap();
+    let other = Connection::open(&args[0]).unwrap();
+    let idle = Connection::open(&args[1]).unwrap();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| held.send(b"hold", &mut [0u8; 8]));
+        let b = s.spawn(|| idle.send(b"idle", &mut [0u8; 8]));
+        // Answered once the server holds "hold": the thread is REPLY-blocked.
+        other.send(b"go?", &mut []).unwrap();
+        std::thread::sleep(SETTLE); // the SEND-blocked thread goes to sleep
+        let t0 = Instant::now();
+        held.detach();
+        idle.detach();
+        let errno = |r: baton::Result<baton::Reply>| r.err().map_or(0, |e| e.errno());
+        common::say(format!("reply-blocked {}", errno(a.join().unwrap())));
+        common::say(format!("send-blocked {}", errno(b.join().unwrap())));
+        // Lower bound only: a slow machine makes it longer.
+        common::note(format!("detached calls ended after {:?}", t0.elapsed()));
+    });
+    let later = held.send(b"x", &mut []).err().map_or(0, |e| e.errno());
+    let pulse = held.send_pulse(1, 1).err().map_or(0, |e| e.errno());
+    common::say(format!("later {later} {pulse}"));
+    let mut reply = [0u8; 8];
+    let r = other.send(b"after", &mut reply).unwrap();
+    common::say(format!("other {} {}", r.status, String::from_utf8_lossy(&reply[..r.len])));
+}
+
+/// `Connection::detach` from another thread: the REPLY-blocked and the
+/// SEND-blocked caller wake with `EBADF`, later calls through the handle
+/// fail with `EBADF`, other handles to the connection keep working, and
+/// the server's held request is answered into nothing (the client left).
+#[test]
+fn detach_from_another_thread_ends_blocked_calls_with_ebadf() {
+    common::setup();
+    let _dog = common::watchdog(DOG);
+    let (held_name, idle_name) = ("timeouts/detach-held", "timeouts/detach-idle");
+    let ch = Channel::builder().name(held_name).create().unwrap();
+    let _idle = Channel::builder().name(idle_name).create().unwrap();
+    let child = common::spawn("detacher", &[held_name, idle_name]);
+    // "hold" and "go?" come in either order; "go?" is answered only once
+    // "hold" is held.
+    let (mut hold, mut go) = (None, None);
+    while hold.is_none() || go.is_none() {
+        let mut buf = [0u8; 64];
+        match ch.receive_deadline(&mut buf, secs()).unwrap() {
+            Received::Message(req) => match &buf[..req.len()] {
+                b"hold" => hold = Some(req),
+                b"go?" => go = Some(req),
+                m => panic!("unexpected message {:?}", String::from_utf8_lossy(m)),
+            },
+            Received::Pulse(p) => panic!("unexpected pulse {p:?}"),
+        }
+    }
+    go.unwrap().reply(0, b"").unwrap();
+    assert_eq!(child.line(SECS), format!("reply-blocked {}", libc::EBADF));
+    assert_eq!(child.line(SECS), format!("send-blocked {}", libc::EBADF));
+    assert_eq!(child.line(SECS), format!("later {} {}", libc::EBADF, libc::EBADF));
+    let after = expect_message(&ch, "after");
+    after.reply(7, b"ok").unwrap();
+    assert_eq!(child.line(SECS), "other 7 ok");
+    // The caller left: the answer goes nowhere (the call was abandoned).
+    assert_eq!(hold.unwrap().reply(1, b"late").unwrap_err().errno(), libc::ESRCH);
+    child.wait_ok(SECS);
 }

@@ -3,7 +3,9 @@
  *
  * The names, types, constants and behaviour of QNX Neutrino 7.x: channels,
  * connections, MsgSend/MsgReceive/MsgReply and their vector forms, pulses,
- * MsgRead/MsgWrite/MsgInfo, TimerTimeout, ConnectClientInfo. Every call X()
+ * MsgRead/MsgWrite/MsgInfo, TimerTimeout, ConnectClientInfo, events
+ * (MsgDeliverEvent and QNX 7.1's registered events), and timer_create()
+ * with a SIGEV_PULSE event. Every call X()
  * returns -1 and sets errno on failure; its twin X_r() returns -errno
  * instead and leaves errno alone.
  *
@@ -18,6 +20,18 @@
  *   Build events with the SIGEV_*_INIT macros.
  * - TimerTimeout() covers the SEND, RECEIVE and REPLY states of the
  *   calling thread's next message-passing call.
+ * - MsgDeliverEvent() is asynchronous: the event happens in the client
+ *   shortly after the call returns (its runtime thread performs it). It
+ *   delivers SIGEV_PULSE, SIGEV_SIGNAL, SIGEV_SIGNAL_CODE (without the
+ *   code), SIGEV_SIGNAL_THREAD, SIGEV_NONE and registered events;
+ *   SIGEV_UNBLOCK fails with ENOTSUP, SIGEV_THREAD and SIGEV_INTR with
+ *   EINVAL. SIGEV_PULSE_PRIO_INHERIT is the priority of the client thread
+ *   that sent the message (QNX: of the receiving process).
+ * - timer_create(), timer_settime(), timer_gettime(), timer_getoverrun()
+ *   and timer_delete() are libbaton's: a SIGEV_PULSE timer is baton's
+ *   (CLOCK_MONOTONIC or CLOCK_REALTIME); every other timer is glibc's, to
+ *   which they forward. Expiries the server has no room for are counted
+ *   by timer_getoverrun() instead of queued.
  */
 #ifndef _BATON_SYS_NEUTRINO_H
 #define _BATON_SYS_NEUTRINO_H
@@ -220,8 +234,10 @@ struct _client_info {
     struct _cred_info cred;
 };
 
-/* struct sigevent is Linux's; the QNX fields live inside it. */
+/* struct sigevent is Linux's; the QNX fields live inside it. A registered
+ * event's handle takes the place of its coid/signal number, as on QNX. */
 #define sigev_coid     sigev_signo
+#define sigev_handle   sigev_signo
 #define sigev_code     _sigev_un._pad[0]
 #define sigev_priority _sigev_un._pad[1]
 
@@ -252,6 +268,23 @@ struct _client_info {
      (__e)->sigev_value.sival_ptr = (void *)(intptr_t)(__val), \
      (__e)->sigev_code = (__code), (__e)->sigev_priority = (__prio))
 #define SIGEV_UNBLOCK_INIT(__e) ((__e)->sigev_notify = SIGEV_UNBLOCK)
+
+/* sigev_notify is a type and flags (QNX 7.1's values): test the type with
+ * SIGEV_GET_TYPE(), not by comparing sigev_notify. */
+#define SIGEV_TYPE_MASK            0x000000ff
+#define SIGEV_FLAG_UPDATEABLE      0x00000400
+#define SIGEV_FLAG_HANDLE          0x00002000
+#define SIGEV_GET_TYPE(__e) ((int)((unsigned)((__e)->sigev_notify) & SIGEV_TYPE_MASK))
+#define SIGEV_SET_TYPE(__e, __t) \
+    ((__e)->sigev_notify = (int)(((unsigned)((__e)->sigev_notify) & ~(unsigned)SIGEV_TYPE_MASK) | (unsigned)(__t)))
+/* The server may replace the value of this (registered) event. */
+#define SIGEV_MAKE_UPDATEABLE(__e)  ((__e)->sigev_notify |= SIGEV_FLAG_UPDATEABLE)
+#define SIGEV_CLEAR_UPDATEABLE(__e) ((__e)->sigev_notify &= ~SIGEV_FLAG_UPDATEABLE)
+
+/* MsgRegisterEvent() coids: any server may deliver the event, or only this
+ * process (MsgDeliverEvent(0, ...)). */
+#define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
+#define _NTO_REGEVENT_ALLOW_SELF       (-2)
 
 /* Channels and connections. */
 int ChannelCreate(unsigned __flags);
@@ -306,6 +339,23 @@ ssize_t MsgWritev(rcvid_t __rcvid, const iov_t *__iov, size_t __parts, size_t __
 ssize_t MsgWritev_r(rcvid_t __rcvid, const iov_t *__iov, size_t __parts, size_t __offset);
 int MsgInfo(rcvid_t __rcvid, struct _msg_info *__info);
 int MsgInfo_r(rcvid_t __rcvid, struct _msg_info *__info);
+
+/* Events. MsgDeliverEvent() performs, in the client rcvid names (0: this
+ * process), the event it sent in a message, before or after the reply,
+ * while the client lives. MsgVerifyEvent() checks what a delivery would.
+ * MsgRegisterEvent() registers the event so that only the server of coid
+ * (or any server, or this process) may deliver it, and turns *event into
+ * its handle (SIGEV_FLAG_HANDLE set, sigev_handle) to send instead;
+ * MsgUnregisterEvent() takes the handle back. A connection made with
+ * _NTO_COF_REG_EVENTS takes registered events only (EACCES otherwise). */
+int MsgDeliverEvent(rcvid_t __rcvid, const struct sigevent *__event);
+int MsgDeliverEvent_r(rcvid_t __rcvid, const struct sigevent *__event);
+int MsgVerifyEvent(rcvid_t __rcvid, const struct sigevent *__event);
+int MsgVerifyEvent_r(rcvid_t __rcvid, const struct sigevent *__event);
+int MsgRegisterEvent(struct sigevent *__event, int __coid);
+int MsgRegisterEvent_r(struct sigevent *__event, int __coid);
+int MsgUnregisterEvent(const struct sigevent *__event);
+int MsgUnregisterEvent_r(const struct sigevent *__event);
 
 /* Kernel timeouts for the calling thread's next message-passing call:
  * flags are _NTO_TIMEOUT_SEND/RECEIVE/REPLY (and TIMER_ABSTIME for an

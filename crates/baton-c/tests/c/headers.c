@@ -37,6 +37,22 @@ int main(void) {
     CHECK(ev.sigev_notify == SIGEV_SIGNAL && ev.sigev_signo == SIGUSR1);
     CHECK(sizeof ev == 64);
     CHECK(SIGEV_PULSE != SIGEV_THREAD_ID && SIGEV_SIGNAL_CODE != SIGEV_THREAD);
+    SIGEV_PULSE_INIT(&ev, 5, -1, 1, 0);
+    SIGEV_MAKE_UPDATEABLE(&ev);
+    CHECK(SIGEV_GET_TYPE(&ev) == SIGEV_PULSE && (ev.sigev_notify & SIGEV_FLAG_UPDATEABLE));
+    SIGEV_CLEAR_UPDATEABLE(&ev);
+    SIGEV_SET_TYPE(&ev, SIGEV_NONE);
+    CHECK(ev.sigev_notify == SIGEV_NONE && ev.sigev_handle == 5);
+    CHECK(SIGEV_FLAG_UPDATEABLE == 0x400 && SIGEV_FLAG_HANDLE == 0x2000 && SIGEV_TYPE_MASK == 0xff);
+    CHECK(_NTO_REGEVENT_ALLOW_ANY_SERVER == -1 && _NTO_REGEVENT_ALLOW_SELF == -2);
+    {
+        /* The event calls are declared (timer_create is <time.h>'s). */
+        int (*deliver)(rcvid_t, const struct sigevent *) = MsgDeliverEvent;
+        int (*reg)(struct sigevent *, int) = MsgRegisterEvent_r;
+        int (*unreg)(const struct sigevent *) = MsgUnregisterEvent;
+        int (*verify)(rcvid_t, const struct sigevent *) = MsgVerifyEvent_r;
+        CHECK(deliver && reg && unreg && verify);
+    }
 
     SETIOV(&iov[0], buf, sizeof buf);
     SETIOV(&iov[1], text, 3);
@@ -53,6 +69,7 @@ int main(void) {
     CHECK(_NTO_CHF_DISCONNECT == 0x8 && _NTO_CHF_SENDER_LEN == 0x20 && _NTO_CHF_COID_DISCONNECT == 0x40);
     CHECK(_NTO_CHF_REPLY_LEN == 0x80 && _NTO_CHF_PRIVATE == 0x1000);
     CHECK(_NTO_COF_CLOEXEC == 0x1 && _NTO_COF_NOSHARE == 0x40 && _NTO_SIDE_CHANNEL == 0x40000000);
+    CHECK(_NTO_COF_REG_EVENTS == 0x2000 && _NTO_COF_UNREG_EVENTS == 0x4000);
     CHECK(_NTO_TIMEOUT_SEND == 0x10 && _NTO_TIMEOUT_RECEIVE == 0x20 && _NTO_TIMEOUT_REPLY == 0x40);
     CHECK(_NTO_MI_UNBLOCK_REQ == 0x100 && _PULSE_TYPE == 0 && _PULSE_SUBTYPE == 0);
     CHECK(_PULSE_CODE_UNBLOCK == -32 && _PULSE_CODE_DISCONNECT == -33 && _PULSE_CODE_THREADDEATH == -34);

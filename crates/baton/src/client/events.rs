@@ -291,8 +291,19 @@ pub(crate) fn perform(event: Event, tid: i32) -> Result<()> {
     }
 }
 
+/// Who may deliver a registered event.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deliverer<'a> {
+    /// Any server this process is connected to, now or later.
+    Any,
+    /// The server of this connection only.
+    Server(&'a Arc<ClientConn>),
+    /// This process only (no server is told of the handle).
+    ThisProcess,
+}
+
 /// Registers `event`; see [`register_event`](crate::register_event).
-pub(crate) fn register(event: Event, updateable: bool, server: Option<&Arc<ClientConn>>) -> Result<EventHandle> {
+pub(crate) fn register(event: Event, updateable: bool, who: Deliverer<'_>) -> Result<EventHandle> {
     Error::check_not_forked()?;
     if let Event::Registered { .. } = event {
         return Err(Error::new(libc::EINVAL, "a registered event cannot be registered again"));
@@ -305,9 +316,10 @@ pub(crate) fn register(event: Event, updateable: bool, server: Option<&Arc<Clien
             );
         }
     }
-    let targets = match server {
-        Some(c) => vec![c.clone()],
-        None => all_conns(),
+    let (targets, server) = match who {
+        Deliverer::Server(c) => (vec![c.clone()], Some(c.key.0)),
+        Deliverer::Any => (all_conns(), None),
+        Deliverer::ThisProcess => (Vec::new(), Some(thread::pid())),
     };
     let handle = {
         let mut reg = lock(&REGISTERED);
@@ -322,7 +334,7 @@ pub(crate) fn register(event: Event, updateable: bool, server: Option<&Arc<Clien
         }
         let h = reg.last;
         let told = targets.iter().map(Arc::downgrade).collect();
-        reg.map.insert(h, Registration { event, updateable, server: server.map(|c| c.key.0), told });
+        reg.map.insert(h, Registration { event, updateable, server, told });
         EventHandle(h)
     };
     let reg_event = Event::Registered { handle, value: 0 };
@@ -331,7 +343,7 @@ pub(crate) fn register(event: Event, updateable: bool, server: Option<&Arc<Clien
         // A connection that closed meanwhile needs no registration; any
         // other failure undoes the registration.
         if let Err(e) = r {
-            if server.is_some() || !c.is_dead() {
+            if matches!(who, Deliverer::Server(_)) || !c.is_dead() {
                 let _ = unregister(handle);
                 return Err(e);
             }

@@ -25,6 +25,8 @@ use crate::sys::thread;
 use crate::types::{ChannelId, Reply, WaitMode};
 use rustix::fd::{AsRawFd, OwnedFd};
 use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -155,6 +157,8 @@ pub struct Connection {
     id: i32,
     /// See [`ConnectBuilder::boost_delay`] and [`ConnectBuilder::wait_mode`].
     opts: CallOpts,
+    /// Set by [`detach`](Connection::detach).
+    detached: AtomicBool,
 }
 
 impl Connection {
@@ -163,7 +167,7 @@ impl Connection {
         let id = id.unwrap_or(coid.as_raw_fd());
         conn.add_coid(id);
         events::add_coid(id, &conn);
-        Ok(Connection { conn, _fd: coid, id, opts })
+        Ok(Connection { conn, _fd: coid, id, opts, detached: AtomicBool::new(false) })
     }
 
     /// Opens the channel attached under `name`. Corresponds to `name_open`.
@@ -236,19 +240,46 @@ impl Connection {
         reply: &mut [IoSliceMut<'_>],
         timeout: Timeout,
     ) -> Result<Reply> {
-        self.conn.send(self.id(), msg, reply, timeout, self.opts)
+        if self.detached.load(Relaxed) {
+            return Err(send::detached());
+        }
+        self.conn.send(self.id(), &self.detached, msg, reply, timeout, self.opts)
     }
 
     /// Sends a pulse at the calling thread's priority; never blocks.
     /// Corresponds to `MsgSendPulse(coid, -1, code, value)`. `EAGAIN` if
     /// the server has too many of this process's pulses waiting.
     pub fn send_pulse(&self, code: i8, value: i64) -> Result<()> {
-        self.conn.send_pulse(None, code, value)
+        self.send_pulse_priority(-1, code, value)
     }
 
     /// Sends a pulse at `priority`. Corresponds to `MsgSendPulse`.
     pub fn send_pulse_priority(&self, priority: i32, code: i8, value: i64) -> Result<()> {
+        if self.detached.load(Relaxed) {
+            return Err(send::detached());
+        }
         self.conn.send_pulse(if priority < 0 { None } else { Some(priority) }, code, value)
+    }
+
+    /// Detaches this handle while other threads may still be using it:
+    /// their calls through it that are in flight end with `EBADF`, as at a
+    /// deadline (a message no server has taken is withdrawn, one a server
+    /// holds is abandoned; on a channel with `_NTO_CHF_UNBLOCK` the server
+    /// is asked to unblock and decides, as for a timeout), and later calls
+    /// through it fail with `EBADF` at once. Other handles to the same
+    /// connection are not affected. The connection itself closes when the
+    /// handle is dropped. Corresponds to `ConnectDetach` from a thread other
+    /// than the ones blocked on the coid. A caller asleep wakes at once; a
+    /// real-time caller waiting on a priority-inheritance word notices
+    /// within its wait slice (at most 10 ms).
+    pub fn detach(&self) {
+        self.detached.store(true, SeqCst);
+        self.conn.poke_calls(self.id);
+    }
+
+    /// Whether [`detach`](Connection::detach) was called.
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Relaxed)
     }
 
     /// Bytes of shared memory this connection's segment holds; a slot's
@@ -270,7 +301,7 @@ impl Connection {
     /// it. Corresponds to `MsgRegisterEvent(event, coid)`; see
     /// [`register_event`].
     pub fn register_event(&self, event: Event, updateable: bool) -> Result<EventHandle> {
-        events::register(event, updateable, Some(&self.conn))
+        events::register(event, updateable, events::Deliverer::Server(&self.conn))
     }
 
     pub(crate) fn inner(&self) -> &Arc<ClientConn> {
@@ -302,7 +333,16 @@ impl Drop for Connection {
 /// connection of this process, `ENOTSUP` for [`Event::Unblock`],
 /// `ETIMEDOUT` if the server does not acknowledge within seconds.
 pub fn register_event(event: Event, updateable: bool, server: Option<&Connection>) -> Result<EventHandle> {
-    events::register(event, updateable, server.map(Connection::inner))
+    let who = server.map_or(events::Deliverer::Any, |c| events::Deliverer::Server(c.inner()));
+    events::register(event, updateable, who)
+}
+
+/// Registers `event` so that only this process may deliver it, with
+/// [`deliver_event_to_self`]. Corresponds to `MsgRegisterEvent(event,
+/// _NTO_REGEVENT_ALLOW_SELF)`. No server learns of the handle, so any
+/// server's delivery of it fails with `ESRCH`.
+pub fn register_event_for_self(event: Event, updateable: bool) -> Result<EventHandle> {
+    events::register(event, updateable, events::Deliverer::ThisProcess)
 }
 
 /// Unregisters a handle from [`register_event`]. Corresponds to

@@ -12,6 +12,7 @@ use crate::sys::time::Deadline;
 use crate::types::{chf, Reply, WaitMode};
 use crate::wait::{ClientFutex, SlotFutex};
 use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::Arc;
 
@@ -61,14 +62,22 @@ fn closed() -> Error {
     Error::new(libc::EBADF, "the connection is closed: its server went away or destroyed the channel")
 }
 
+pub(crate) fn detached() -> Error {
+    Error::new(libc::EBADF, "the connection was detached (by another thread)")
+}
+
 impl ClientConn {
     /// Sends `msg`, waits for the answer (as `opts.mode` says), copies the
     /// reply into `reply`. A real-time caller still SEND-blocked after
     /// `opts.boost_delay` boosts the server thread that last served this
-    /// connection.
+    /// connection. Once `detached` is set (the handle `coid` was detached
+    /// by another thread, which then pokes the slot), the call leaves as at
+    /// a deadline, with `EBADF`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn send(
         self: &Arc<Self>,
         coid: i32,
+        detached: &AtomicBool,
         msg: &[IoSlice<'_>],
         reply: &mut [IoSliceMut<'_>],
         t: Timeout,
@@ -85,7 +94,7 @@ impl ClientConn {
         }
         let s = slots::acquire(self)?;
         let h = self.seg.slot(s);
-        let f = ClientFutex::new(h, &self.seg.header().server.boost);
+        let f = ClientFutex::new(h, &self.seg.header().server.boost, detached);
         let cap: usize = reply.iter().map(|p| p.len()).sum();
         // Past the inline area, the message and the reply go through the
         // slot's overflow area, backed from the first call that needs it.
@@ -147,11 +156,15 @@ impl ClientConn {
                     slot::client_release(&f);
                     return Err(Error::new(libc::ESRCH, "the server went away during the call"));
                 }
+                Outcome::SendTimedOut if detached.load(Relaxed) => return Err(self::detached()),
                 Outcome::SendTimedOut => {
                     return Err(Error::new(libc::ETIMEDOUT, "no server received the message before the deadline"));
                 }
                 Outcome::ReplyTimedOut => {
                     slots::abandon(self, s);
+                    if detached.load(Relaxed) {
+                        return Err(self::detached());
+                    }
                     return Err(Error::new(libc::ETIMEDOUT, "the server did not reply before the deadline"));
                 }
                 Outcome::UnblockRequested => {
@@ -178,6 +191,20 @@ impl ClientConn {
             return Err(Error::from_errno(error));
         }
         Ok(Reply { status, len })
+    }
+
+    /// Makes the calls in flight through connection id `coid` look at their
+    /// `detached` flag, which the caller has set: they leave with `EBADF`.
+    pub(crate) fn poke_calls(&self, coid: i32) {
+        // Pairs with the fence in `slot::client_post_checked`: either the
+        // scan sees the call's coid, or the call sees the flag.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        for i in 0..self.seg.layout().slot_count {
+            let h = self.seg.slot(i);
+            if h.coid.load(Relaxed) == coid {
+                slot::client_poke(&SlotFutex(h));
+            }
+        }
     }
 
     /// Serves one chunk of a client-assisted transfer: copies between our

@@ -39,7 +39,10 @@
 //! anyone else who must wake it does the same), `UNBLOCK_REQ` (REPLY-blocked client on an UNBLOCK channel asked
 //! to be released), `ABANDON_WAIT` (the client wants to abandon and waits
 //! for `BUSY` to end), `XFER_REQ` (the server asks the client to copy part
-//! of its buffers through the inline area, see [`server_request_transfer`]).
+//! of its buffers through the inline area, see [`server_request_transfer`]),
+//! `POKE` (toggled by another thread of the client's process to make the
+//! waiting client look at its process-local state again, see
+//! [`client_poke`]; it means nothing else, and any transition may drop it).
 //!
 //! Invariants:
 //! 1. Only the owner of a phase moves the slot out of it, except the
@@ -73,6 +76,7 @@ pub(crate) const ABANDON_WAIT: u32 = 1 << 9;
 pub(crate) const XFER_REQ: u32 = 1 << 10;
 pub(crate) const WAKE_ON_CLAIM: u32 = 1 << 11;
 pub(crate) const RQ_WAITER: u32 = 1 << 12;
+pub(crate) const POKE: u32 = 1 << 13;
 pub(crate) const WAITER: u32 = 1 << 31;
 
 /// The phase of a state word.
@@ -355,6 +359,27 @@ fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spin_until: F::Deadline
     f.wait(want, deadline);
 }
 
+/// Another thread of the client's process: makes the thread waiting on
+/// the slot look at its process-local state again (its connection was
+/// detached, which its futex's `expired` now reports). Toggling `POKE`
+/// changes the word, so a waiter about to sleep on the old value does not
+/// sleep; a sleeper is woken (or, on the requeue-PI wait, moved to the PI
+/// word, which it then leaves at once or within a slice). A waiter on a PI
+/// word looks again when its slice ends. Nothing happens to a slot not in
+/// flight; the server ignores the flag.
+pub(crate) fn client_poke<F: Futex>(f: &F) {
+    let old = f.word().fetch_xor(POKE, AcqRel);
+    if !matches!(phase(old), POSTED | RECEIVED | BUSY) {
+        return;
+    }
+    if old & WAITER != 0 {
+        f.wake();
+    }
+    if old & RQ_WAITER != 0 {
+        f.requeue(old ^ POKE);
+    }
+}
+
 /// Client: marks a consumed `REPLIED`/`FAILED` slot free again.
 #[inline]
 pub(crate) fn client_release<F: Futex>(f: &F) {
@@ -549,11 +574,19 @@ mod loom_tests {
         word: AtomicU32,
         lock: Mutex<()>,
         cv: Condvar,
+        /// The call's connection handle was detached: every deadline has
+        /// passed (as `wait::ClientFutex` reports it).
+        detached: AtomicBool,
     }
 
     impl ModelFutex {
         fn new() -> Arc<ModelFutex> {
-            Arc::new(ModelFutex { word: AtomicU32::new(IDLE), lock: Mutex::new(()), cv: Condvar::new() })
+            Arc::new(ModelFutex {
+                word: AtomicU32::new(IDLE),
+                lock: Mutex::new(()),
+                cv: Condvar::new(),
+                detached: AtomicBool::new(false),
+            })
         }
     }
 
@@ -578,7 +611,7 @@ mod loom_tests {
             self.cv.notify_all();
         }
         fn expired(&self, d: bool) -> bool {
-            d
+            d || self.detached.load(Relaxed)
         }
         fn never(&self) -> bool {
             false
@@ -630,6 +663,44 @@ mod loom_tests {
             client_release(&*f);
             assert_eq!(f.word.load(Acquire), IDLE);
         });
+    }
+
+    /// A call without deadlines whose handle another thread detaches
+    /// (flag, then poke) never sleeps on: it is withdrawn, abandoned, or
+    /// answered in time, and the server (if one receives at all) agrees.
+    /// Bounded to two preemptions: unbounded, this model runs for a very
+    /// long time (the others finish in seconds either way).
+    #[test]
+    fn detach_ends_a_call_without_deadlines() {
+        for (unblock, receiver) in [(false, false), (false, true), (true, true)] {
+            let mut model = loom::model::Builder::new();
+            model.preemption_bound = Some(2);
+            model.check(move || {
+                let f = ModelFutex::new();
+                client_post(&*f);
+                let (s, d) = (f.clone(), f.clone());
+                let server = receiver.then(|| thread::spawn(move || serve(&s)));
+                let detacher = thread::spawn(move || {
+                    d.detached.store(true, SeqCst);
+                    client_poke(&*d);
+                });
+                let out = client_wait(&*f, &spec(false, false, unblock));
+                let out = if out == Outcome::UnblockRequested {
+                    // The server decides (here: it answers).
+                    client_wait(&*f, &spec(false, false, unblock))
+                } else {
+                    out
+                };
+                detacher.join().unwrap();
+                let served = server.and_then(|s| s.join().unwrap());
+                match out {
+                    Outcome::SendTimedOut => assert_eq!(served, None),
+                    Outcome::ReplyTimedOut => assert_eq!(served, Some(Begin::Abandoned)),
+                    Outcome::Replied => assert_eq!(served, Some(Begin::Busy)),
+                    o => panic!("unexpected {o:?}"),
+                }
+            });
+        }
     }
 
     #[test]
