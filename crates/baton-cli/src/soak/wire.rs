@@ -229,8 +229,10 @@ mod tests {
                 let mut reply = vec![0u8; rlen];
                 write_reply(&mut reply, &h);
                 assert!(check_reply(&reply, &h));
+                // Up to 8 bytes echo only the client id: the status names
+                // the call (see `status`).
                 let other = Header { call: 100, ..h };
-                assert!(rlen == 0 || !check_reply(&reply, &other));
+                assert!(rlen <= 8 || !check_reply(&reply, &other));
             }
         }
     }
