@@ -266,7 +266,11 @@ fn pid_alive(pid: i32) -> bool {
     };
     match flock(&f, FlockOperation::NonBlockingLockShared) {
         Ok(()) => false,
-        Err(_) => true,
+        // Held: by the process itself, or by another one sweeping the dead
+        // process's entries right now (`sweep_pid` locks exclusively), so
+        // only a process that exists counts (found by `baton soak`: a
+        // restarted server was refused its name during a client's sweep).
+        Err(_) => thread::pid_exists(pid),
     }
 }
 

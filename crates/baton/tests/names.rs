@@ -213,6 +213,27 @@ fn name_held_by_a_live_process_is_eexist() {
     assert_eq!(Connection::open("held/by/me").unwrap().channel_id(), mine.id());
 }
 
+/// A name left by a dead process whose lock another process holds at that
+/// moment (sweeping its entries) is stale all the same: attaching replaces
+/// it instead of failing with `EEXIST`.
+#[test]
+fn name_of_a_dead_process_being_swept_is_replaced() {
+    let root = common::setup();
+    let _dog = common::watchdog(120);
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let dead = root.join("pid").join(gone.id().to_string());
+    fs::create_dir_all(&dead).unwrap();
+    fs::File::create(dead.join("7")).unwrap();
+    let lock = fs::File::create(dead.join("lock")).unwrap();
+    fs::create_dir_all(root.join("names/swept")).unwrap();
+    std::os::unix::fs::symlink(dead.join("7"), root.join("names/swept/name")).unwrap();
+    // The sweeper's lock (an open file description of its own).
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let ch = Channel::attach("swept/name").unwrap();
+    assert_eq!(Connection::open("swept/name").unwrap().channel_id(), ch.id());
+}
+
 #[test]
 fn channel_mode_is_the_socket_file_mode() {
     let root = common::setup();

@@ -48,9 +48,9 @@
 //! 1. Only the owner of a phase moves the slot out of it, except the
 //!    CAS-guarded races `POSTED` (claim vs. withdraw) and `RECEIVED`
 //!    (begin-write vs. abandon): the CAS decides, so exactly one side wins.
-//! 2. The server writes into the client's buffers only in `BUSY`, and the
-//!    client never leaves while the slot is `BUSY`, so a server can never
-//!    write into memory a client has already reused.
+//! 2. The server reads or writes the client's buffers only in `BUSY`, and
+//!    the client never leaves while the slot is `BUSY`, so a server can
+//!    never touch memory a client has already reused.
 //! 3. Request fields are written before `POSTED` is stored (release) and
 //!    read after the claim (acquire); reply fields are written before
 //!    `REPLIED` (release) and read after it is seen (acquire).

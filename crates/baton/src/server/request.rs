@@ -190,9 +190,12 @@ impl Request {
         let inline = req.conn.seg.read_inline(slot, 0, want.min(hdr.inline_len as usize), parts, 0);
         let mut got = inline;
         if want > inline {
-            match req.copy_remote_out(inline, want - inline, parts, inline) {
+            match req.read_remote_locked(inline, want - inline, parts, inline) {
                 Ok(n) => got += n,
-                Err(errno) => {
+                // The client gave up (a reply timeout) before the copy:
+                // its message is withdrawn, as if it had never been taken.
+                Err(None) => return None,
+                Err(Some(errno)) => {
                     let _ = req.answer(Answer::Error(errno));
                     return None;
                 }
@@ -307,9 +310,38 @@ impl Request {
             got = self.conn.seg.read_inline(self.slot, offset, want.min(inline_len - offset), parts, 0);
         }
         if got < want {
-            got += self.copy_remote_out(offset + got, want - got, parts, got).map_err(Error::from_errno)?;
+            got += self
+                .read_remote_locked(offset + got, want - got, parts, got)
+                .map_err(|e| e.map_or_else(gone, Error::from_errno))?;
         }
         Ok(got)
+    }
+
+    /// [`copy_remote_out`](Self::copy_remote_out) with the slot `BUSY`, so
+    /// that the client cannot leave (time out while REPLY-blocked) and reuse
+    /// its buffers while we read them: the copy is of the message it sent,
+    /// or nothing. `Err(None)`: the client had already given up (the
+    /// request is forgotten and its slot handed back).
+    fn read_remote_locked(
+        &mut self,
+        offset: usize,
+        len: usize,
+        parts: &mut [IoSliceMut<'_>],
+        parts_off: usize,
+    ) -> std::result::Result<usize, Option<i32>> {
+        let conn = self.conn.clone();
+        let f = SlotFutex(conn.seg.slot(self.slot));
+        match slot::server_begin(&f) {
+            Begin::Busy => {}
+            Begin::Abandoned | Begin::Corrupt => {
+                self.forget();
+                inherit::release(&self.conn, self.slot);
+                return Err(None);
+            }
+        }
+        let r = self.copy_remote_out(offset, len, parts, parts_off);
+        slot::server_end(&f);
+        r.map_err(Some)
     }
 
     /// Writes `data` into the client's reply buffer at `offset`, while it
