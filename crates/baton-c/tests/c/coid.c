@@ -72,11 +72,5 @@ static void client(void) {
 }
 
 int main(void) {
-    t_watchdog(60);
-    info_pipe = t_pipe();
-    pid_t s = t_fork(server);
-    pid_t c = t_fork(client);
-    t_wait_ok(c);
-    t_wait_ok(s);
-    return 0;
+    return t_server_client(60, &info_pipe, server, client);
 }

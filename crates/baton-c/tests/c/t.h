@@ -78,4 +78,17 @@ static inline void t_watchdog(unsigned secs) {
     alarm(secs);
 }
 
+/* The usual test: a watchdog, a pipe for the server to pass its
+ * identity on, a server and a client process; succeeds if both exit 0. */
+static inline int t_server_client(unsigned secs, struct chan_pipe *info, void (*server)(void),
+                                  void (*client)(void)) {
+    t_watchdog(secs);
+    *info = t_pipe();
+    pid_t s = t_fork(server);
+    pid_t c = t_fork(client);
+    t_wait_ok(c);
+    t_wait_ok(s);
+    return 0;
+}
+
 #endif
