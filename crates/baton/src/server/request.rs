@@ -329,6 +329,16 @@ impl Request {
         parts: &mut [IoSliceMut<'_>],
         parts_off: usize,
     ) -> std::result::Result<usize, Option<i32>> {
+        self.with_slot_busy(|r| r.copy_remote_out(offset, len, parts, parts_off))
+    }
+
+    /// Runs `copy` with the slot `BUSY` (the client cannot leave while it
+    /// runs). `Err(None)`: the client had already given up (the request is
+    /// forgotten and its slot handed back); `Err(Some(errno))`: `copy` failed.
+    fn with_slot_busy<T>(
+        &mut self,
+        copy: impl FnOnce(&mut Self) -> std::result::Result<T, i32>,
+    ) -> std::result::Result<T, Option<i32>> {
         let conn = self.conn.clone();
         let f = SlotFutex(conn.seg.slot(self.slot));
         match slot::server_begin(&f) {
@@ -339,7 +349,7 @@ impl Request {
                 return Err(None);
             }
         }
-        let r = self.copy_remote_out(offset, len, parts, parts_off);
+        let r = copy(self);
         slot::server_end(&f);
         r.map_err(Some)
     }
@@ -354,19 +364,10 @@ impl Request {
     /// Writes the concatenation of `parts` at `offset`. Corresponds to `MsgWritev`.
     pub fn write_vectored_at(&mut self, offset: usize, parts: &[IoSlice<'_>]) -> Result<usize> {
         self.check_live()?;
-        let conn = self.conn.clone();
-        let f = SlotFutex(conn.seg.slot(self.slot));
-        match slot::server_begin(&f) {
-            Begin::Busy => {}
-            Begin::Abandoned | Begin::Corrupt => {
-                self.forget();
-                inherit::release(&self.conn, self.slot);
-                return Err(gone());
-            }
-        }
-        let r = self.write_remote(offset, parts);
-        slot::server_end(&f);
-        r.map_err(Error::from_errno)
+        self.with_slot_busy(|r| r.write_remote(offset, parts)).map_err(|e| match e {
+            None => gone(),
+            Some(errno) => Error::from_errno(errno),
+        })
     }
 
     fn check_live(&self) -> Result<()> {
