@@ -60,6 +60,13 @@ fn compile(compiler: &str, args: &[&str]) {
     assert!(out.status.success(), "{compiler} {}\n{}", args.join(" "), show(&out));
 }
 
+/// The strict C99 every C file of the tests is built with, then `rest`.
+fn strict_c99<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["-std=c99", "-Wall", "-Wextra", "-Werror"];
+    args.extend_from_slice(rest);
+    args
+}
+
 /// `cc -std=c99 -Wall -Wextra -Werror` of `tests/c/<name>.c`, linked
 /// with `-lbaton -lpthread` as the README says; returns the executable.
 fn build(name: &str) -> PathBuf {
@@ -71,11 +78,7 @@ fn build(name: &str) -> PathBuf {
     let (i1, i2) = (format!("-I{}", inc.display()), format!("-I{}", tdir.display()));
     compile(
         "cc",
-        &[
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
+        &strict_c99(&[
             "-O1",
             "-g",
             &i1,
@@ -87,7 +90,7 @@ fn build(name: &str) -> PathBuf {
             "-lbaton",
             "-lpthread",
             &rpath,
-        ],
+        ]),
     );
     exe
 }
@@ -177,12 +180,7 @@ fn headers_compile_cleanly_as_c99_and_cpp17() {
     );
     run(&exe);
     // And pedantic C99.
-    let exe = out_dir().join("headers-pedantic");
-    compile(
-        "cc",
-        &["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", &inc, "-fsyntax-only", src.to_str().unwrap()],
-    );
-    let _ = exe;
+    compile("cc", &strict_c99(&["-pedantic", &inc, "-fsyntax-only", src.to_str().unwrap()]));
 }
 
 /// The echo server and client (name_attach/name_open, _IO_CONNECT, every
@@ -277,11 +275,7 @@ fn static_build_and_run(name: &str) {
     let a = lib_dir().join("libbaton.a");
     compile(
         "cc",
-        &[
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
+        &strict_c99(&[
             &inc,
             &tdir,
             "-o",
@@ -292,7 +286,7 @@ fn static_build_and_run(name: &str) {
             "-ldl",
             "-lm",
             "-lgcc_s",
-        ],
+        ]),
     );
     run(&exe);
 }
@@ -324,8 +318,7 @@ fn install_script_and_pkg_config() {
     let exe = out_dir().join("threads-pkgconfig");
     let src = crate_dir().join("tests/c/threads.c");
     let tdir = format!("-I{}", crate_dir().join("tests/c").display());
-    let mut args =
-        vec!["-std=c99", "-Wall", "-Wextra", "-Werror", &tdir, "-o", exe.to_str().unwrap(), src.to_str().unwrap()];
+    let mut args = strict_c99(&[&tdir, "-o", exe.to_str().unwrap(), src.to_str().unwrap()]);
     args.extend(flags.split_whitespace());
     compile("cc", &args);
     run(&exe);

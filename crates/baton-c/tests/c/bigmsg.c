@@ -16,10 +16,7 @@ static unsigned char pattern(uint64_t seed, size_t i) {
 }
 
 static void server(void) {
-    int chid = ChannelCreate(0);
-    CHECK(chid > 0);
-    t_put(info_pipe, getpid());
-    t_put(info_pipe, chid);
+    int chid = t_announce_channel(info_pipe, 0);
     struct hdr h;
     struct _msg_info info;
     rcvid_t rcvid = MsgReceive(chid, &h, sizeof h, &info);

@@ -6,10 +6,7 @@
 static struct chan_pipe info_pipe;
 
 static void server(void) {
-    int chid = ChannelCreate(0);
-    CHECK(chid > 0);
-    t_put(info_pipe, getpid());
-    t_put(info_pipe, chid);
+    int chid = t_announce_channel(info_pipe, 0);
     int v;
     CHECK(MsgReceive(chid, &v, sizeof v, NULL) > 0);
     kill(getpid(), SIGKILL);

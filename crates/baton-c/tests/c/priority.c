@@ -30,10 +30,7 @@ static int kernel_view(pid_t tid, char *state) {
 }
 
 static void server(void) {
-    int chid = ChannelCreate(0);
-    CHECK(chid > 0);
-    t_put(info_pipe, getpid());
-    t_put(info_pipe, chid);
+    int chid = t_announce_channel(info_pipe, 0);
     int v;
     struct _msg_info info;
     /* Busy with the first call while the others queue up. */

@@ -51,6 +51,16 @@ static inline int t_get(struct chan_pipe p) {
     return v;
 }
 
+/* Creates a channel with flags and tells the client where it is (this
+ * process's pid, then the chid) through p; returns the chid. */
+static inline int t_announce_channel(struct chan_pipe p, unsigned flags) {
+    int chid = ChannelCreate(flags);
+    CHECK(chid > 0);
+    t_put(p, getpid());
+    t_put(p, chid);
+    return chid;
+}
+
 /* Forks a child that runs fn and exits 0 if it returns. */
 static inline pid_t t_fork(void (*fn)(void)) {
     pid_t pid = fork();

@@ -23,10 +23,7 @@ static void *worker(void *arg) {
 }
 
 static void server(void) {
-    int chid = ChannelCreate(0);
-    CHECK(chid > 0);
-    t_put(info_pipe, getpid());
-    t_put(info_pipe, chid);
+    int chid = t_announce_channel(info_pipe, 0);
     work = t_pipe();
     pthread_t t[WORKERS];
     for (int i = 0; i < WORKERS; i++) CHECK(pthread_create(&t[i], NULL, worker, NULL) == 0);
