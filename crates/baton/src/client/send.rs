@@ -229,9 +229,6 @@ impl ClientConn {
     /// this connection's pulses is full.
     pub(crate) fn send_pulse(&self, priority: Option<i32>, code: i8, value: i64) -> Result<()> {
         Error::check_not_forked()?;
-        if self.is_dead() {
-            return Err(closed());
-        }
         if code < 0 {
             return Err(Error::new(libc::EINVAL, "pulse codes from clients are 0..=127").with_detail(code));
         }

@@ -78,10 +78,9 @@ impl ReqHeader {
         }
     }
 
-    /// Whether the fields are consistent: the inline part fits the inline
-    /// area and holds the start of the message.
-    /// Whether the header is consistent. `overflow`: slot's overflow area
-    /// is backed (it holds the bytes past the inline area).
+    /// Whether the fields are consistent: the part in the message areas
+    /// fits them and holds the start of the message. `overflow`: the slot's
+    /// overflow area is backed (it holds the bytes past the inline area).
     pub(crate) fn valid(&self, layout: Layout, overflow: bool) -> bool {
         let shared = if overflow { layout.shared_capacity() } else { layout.inline_size as usize };
         let inline_len = self.inline_len as usize;
@@ -190,7 +189,7 @@ impl Request {
         let inline = req.conn.seg.read_inline(slot, 0, want.min(hdr.inline_len as usize), parts, 0);
         let mut got = inline;
         if want > inline {
-            match req.read_remote_locked(inline, want - inline, parts, inline) {
+            match req.with_slot_busy(|r| r.copy_remote_out(inline, want - inline, parts, inline)) {
                 Ok(n) => got += n,
                 // The client gave up (a reply timeout) before the copy:
                 // its message is withdrawn, as if it had never been taken.
@@ -311,30 +310,17 @@ impl Request {
         }
         if got < want {
             got += self
-                .read_remote_locked(offset + got, want - got, parts, got)
+                .with_slot_busy(|r| r.copy_remote_out(offset + got, want - got, parts, got))
                 .map_err(|e| e.map_or_else(gone, Error::from_errno))?;
         }
         Ok(got)
     }
 
-    /// [`copy_remote_out`](Self::copy_remote_out) with the slot `BUSY`, so
-    /// that the client cannot leave (time out while REPLY-blocked) and reuse
-    /// its buffers while we read them: the copy is of the message it sent,
-    /// or nothing. `Err(None)`: the client had already given up (the
-    /// request is forgotten and its slot handed back).
-    fn read_remote_locked(
-        &mut self,
-        offset: usize,
-        len: usize,
-        parts: &mut [IoSliceMut<'_>],
-        parts_off: usize,
-    ) -> std::result::Result<usize, Option<i32>> {
-        self.with_slot_busy(|r| r.copy_remote_out(offset, len, parts, parts_off))
-    }
-
-    /// Runs `copy` with the slot `BUSY` (the client cannot leave while it
-    /// runs). `Err(None)`: the client had already given up (the request is
-    /// forgotten and its slot handed back); `Err(Some(errno))`: `copy` failed.
+    /// Runs `copy` with the slot `BUSY`: the client cannot leave (time out
+    /// while REPLY-blocked) and reuse its buffers while we read or write
+    /// them, so a copy is of the message it sent, or nothing. `Err(None)`:
+    /// the client had already given up (the request is forgotten and its
+    /// slot handed back); `Err(Some(errno))`: `copy` failed.
     fn with_slot_busy<T>(
         &mut self,
         copy: impl FnOnce(&mut Self) -> std::result::Result<T, i32>,
