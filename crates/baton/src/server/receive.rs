@@ -203,8 +203,7 @@ impl ChannelShared {
             WaitMode::Adaptive if !crate::sys::thread::many_cpus() => None,
             // Spinning pays only while a client we would watch runs on
             // another CPU: one on ours needs the CPU we would spin on
-            // (measured on one CPU: 8.9 µs a round trip spinning, 7.3
-            // sleeping at once).
+            // (docs/DESIGN.md, "Wait modes", has the figures).
             WaitMode::Adaptive => {
                 let me = crate::sys::thread::cpu().wrapping_add(1);
                 let elsewhere = st.hot.iter().any(|scoid| {
