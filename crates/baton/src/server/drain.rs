@@ -41,11 +41,15 @@ impl Fresh {
 
 /// Moves what connection `scoid` has posted into the ready queue.
 pub(crate) fn drain(st: &mut ChanState, scoid: u32) {
+    if st.conns.get(&scoid).is_some_and(|e| e.conn.is_dead()) {
+        // Its messages died with it, but its pulses were accepted: they
+        // are delivered, also to a receive between the death and the
+        // connection's removal (found by a `try_receive` that missed the
+        // pulses of a client that had just exited).
+        return salvage_pulses(st, scoid);
+    }
     let ChanState { queue, conns, fresh, .. } = st;
     let Some(e) = conns.get_mut(&scoid) else { return };
-    if e.conn.is_dead() {
-        return;
-    }
     fresh.clear();
     look_at_slots(queue, e, scoid, fresh);
     read_pulses(e, scoid, fresh);

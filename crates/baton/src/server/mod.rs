@@ -572,7 +572,7 @@ impl ChannelShared {
 }
 
 /// A client's connection went away (socket hung up or process exited):
-/// its queued messages vanish, its pending pulses too, replies to it fail
+/// its queued messages vanish (its pulses stay: they are delivered), replies to it fail
 /// with `ESRCH`, and a `DISCONNECT` channel gets the disconnect pulse.
 pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
     conn.mark_dead();
