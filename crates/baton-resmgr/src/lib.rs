@@ -4,6 +4,10 @@
 
 mod client;
 pub mod msg;
+pub mod server;
 
 pub use client::{mkdir, open, read_dir, stat, unlink, DirEntry, File, OpenOptions, ReadDir};
 pub use msg::Stat;
+pub use server::{
+    Attr, ConnectRequest, Context, Dirents, Errno, Ocb, Opened, Pending, ResourceManager, Server, SharedAttr,
+};
