@@ -7,7 +7,9 @@
 //! cargo run -p baton-examples --bin resmgr-files -- /mem
 //! ```
 //!
-//! It prints `ready` once the prefix is attached.
+//! It prints `ready` once the prefix is attached. With `--before` it is
+//! tried before servers attached earlier at the same prefix: a path it
+//! does not have (`ENOENT`) then falls through to them (a union mount).
 
 use baton_resmgr::server::{access, check_open};
 use baton_resmgr::{Attr, ConnectRequest, Context, Dirents, Errno, Ocb, Opened, ResourceManager, Server, SharedAttr};
@@ -20,6 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 struct Args {
     /// The prefix to attach (absolute).
     path: String,
+    /// Be tried before servers attached earlier at the same prefix
+    /// (`_RESMGR_FLAG_BEFORE`); by default later servers come after.
+    #[arg(long)]
+    before: bool,
 }
 
 /// A file or a directory.
@@ -203,7 +209,8 @@ fn main() -> std::io::Result<()> {
     let root = SharedAttr::new(Attr::new(libc::S_IFDIR | 0o777));
     let files = Files { root: Node::new(root.clone()) };
     let server = Server::new()?;
-    server.attach(&args.path, baton::paths::DIR, root, files)?;
+    let flags = baton::paths::DIR | if args.before { baton::paths::BEFORE } else { 0 };
+    server.attach(&args.path, flags, root, files)?;
     println!("resmgr-files: ready at {} (pid {})", args.path, std::process::id());
     server.run()
 }
