@@ -97,11 +97,12 @@ impl Proc {
         self.child.id()
     }
 
-    /// Waits for a line containing `what`; returns it.
+    /// Waits for a line containing `what`; returns it from `what` on (the
+    /// test harness may print before it on the same line).
     pub fn expect(&self, what: &str) -> String {
         loop {
             match self.lines.recv_timeout(LINE_WAIT) {
-                Ok(l) if l.contains(what) => return l,
+                Ok(l) if l.contains(what) => return l[l.find(what).unwrap()..].to_string(),
                 Ok(_) => {}
                 Err(e) => panic!("no line with {what:?} from pid {}: {e}", self.child.id()),
             }
