@@ -8,11 +8,13 @@
 //! ([`Context::defer`]) answers it later through its [`Pending`]. If the
 //! client gives up meanwhile (a timeout on an `UNBLOCK` channel), the
 //! server receives an unblock pulse naming the request, and the framework
-//! calls the mount's unblock handler. The pulse may arrive before the
-//! handler that deferred the request has returned (another thread takes
-//! it): the [`Registry`] then keeps a note, and the framework calls the
-//! unblock handler as soon as that handler returns. Either way it is called
-//! once per unblocked request, after the handler has stored its `Pending`.
+//! calls the mount's unblock handler. The client may ask before the
+//! handler that defers its request has returned (another thread takes the
+//! pulse, or the request's unblock flag is already set when it is
+//! deferred): the `Registry` then keeps a note, and the framework calls
+//! the unblock handler as soon as that handler returns. Either way it is
+//! called once per unblocked request, after the handler has stored its
+//! `Pending`.
 
 use super::access::{self, Client};
 use super::Attr;
