@@ -7,6 +7,8 @@
 //! needs one runs `cargo build` for them into the same target directory
 //! (cargo releases its lock before it runs tests).
 #![allow(dead_code)]
+// `atexit` to remove the test runtime directory.
+#![allow(unsafe_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -31,6 +33,16 @@ pub fn setup() {
             let dir = std::env::temp_dir().join(format!("baton-resmgr-{stem}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::env::set_var("BATON_RUNTIME_DIR", &dir);
+            // The servers are gone when the test binary exits: remove the
+            // directory then, so test runs do not pile up in /tmp.
+            extern "C" fn remove_runtime_dir() {
+                if let Some(dir) = std::env::var_os("BATON_RUNTIME_DIR") {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
+            // SAFETY: `remove_runtime_dir` takes no arguments, returns
+            // nothing and cannot unwind (it ignores every error).
+            unsafe { libc::atexit(remove_runtime_dir) };
         }
     });
 }
