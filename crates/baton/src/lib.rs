@@ -66,6 +66,7 @@
 //! |---|---|
 //! | `ChannelCreate`, `ChannelDestroy` | [`Channel::builder`], [`Channel::destroy`] (or drop) |
 //! | `name_attach`, `name_open` | [`Channel::attach`], [`Connection::open`] |
+//! | `resmgr_attach`'s path, pathname resolution | [`paths::attach`], [`paths::resolve`] (the I/O messages: crate `baton-resmgr`) |
 //! | `ConnectAttach`, `ConnectDetach` | [`Connection::attach`], drop |
 //! | `MsgSend`, `MsgSendv` | [`Connection::send`], [`Connection::send_vectored`] |
 //! | `TimerTimeout` | [`Timeout`], [`Deadline`], the `_deadline` forms |
@@ -104,6 +105,8 @@ mod event;
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod fuzz;
+#[cfg(not(loom))]
+pub mod paths;
 mod proto;
 #[cfg(not(loom))]
 mod rundir;

@@ -4,6 +4,7 @@
 //! <root>/pid/<pid>/lock        held (flock) by process <pid> while it lives
 //! <root>/pid/<pid>/<chid>      channel <chid>'s listening socket, mode = channel's
 //! <root>/names/<name>          symlink to the channel socket of the attached name
+//! <root>/paths/<pid>.<chid>.<id>  an attached path prefix (see `paths`)
 //! (an flock on <root>/names itself serialises name attach/replace/sweep)
 //! ```
 //!
@@ -85,7 +86,7 @@ fn chmod(p: &Path, mode: u32) -> std::io::Result<()> {
     fs::set_permissions(p, fs::Permissions::from_mode(mode))
 }
 
-fn io_err(e: std::io::Error, what: &'static str, path: &Path) -> Error {
+pub(crate) fn io_err(e: std::io::Error, what: &'static str, path: &Path) -> Error {
     Error::new(e.raw_os_error().unwrap_or(libc::EIO), what).with_detail(path.display())
 }
 
@@ -133,6 +134,7 @@ fn own_dir() -> Result<&'static OwnDir> {
         }
         ensure_dir(&root.join("pid"), 0o1777).map_err(|e| e.errno())?;
         ensure_dir(&root.join("names"), 0o1777).map_err(|e| e.errno())?;
+        ensure_dir(&root.join("paths"), 0o1777).map_err(|e| e.errno())?;
         sweep();
         let own = create_own_dir(root).map_err(|e| e.errno())?;
         register_exit_cleanup();
@@ -194,6 +196,7 @@ fn register_exit_cleanup() {
         }
         if let Some(Ok(own)) = OWN.get() {
             remove_pid_dir_contents(&own.path);
+            crate::paths::remove_entries_of(thread::pid());
             let names = runtime_dir().join("names");
             sweep_names(&names, &names, Some(thread::pid()));
         }
@@ -208,6 +211,12 @@ fn remove_pid_dir_contents(dir: &Path) {
         }
     }
     let _ = fs::remove_dir(dir);
+}
+
+/// The path space's directory (created with the runtime directory).
+pub(crate) fn paths_dir() -> Result<PathBuf> {
+    own_dir()?;
+    Ok(runtime_dir().join("paths"))
 }
 
 /// Path of channel `chid`'s socket in process `pid`.
@@ -256,7 +265,7 @@ fn check_name(n: &str) -> Result<()> {
 }
 
 /// Whether process `pid` holds its runtime-directory lock.
-fn pid_alive(pid: i32) -> bool {
+pub(crate) fn pid_alive(pid: i32) -> bool {
     if pid == thread::pid() {
         return true;
     }
@@ -376,6 +385,7 @@ pub(crate) fn sweep_pid(pid: i32) {
         return;
     };
     if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_ok() {
+        crate::paths::remove_entries_of(pid);
         remove_pid_dir_contents(&dir);
     }
 }
