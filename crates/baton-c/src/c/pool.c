@@ -12,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The public dispatch_context_alloc (framework.rs's export), which a
+ * program puts in its pool attributes; this file's own name for it is the
+ * internal one. */
+extern dispatch_context_t *public_dispatch_context_alloc(dispatch_t *) __asm__("dispatch_context_alloc");
+
 struct worker {
     struct worker *next;
     THREAD_POOL_PARAM_T *ctp;
@@ -85,7 +90,8 @@ static void work(thread_pool_t *pool) {
         pool->workers = &me;
         /* A dispatch context learns its index (another context type is
          * the program's own business). */
-        if (pool->attr.context_alloc == dispatch_context_alloc) ctp->resmgr_context.tid = pool->next_tid++;
+        if (pool->attr.context_alloc == dispatch_context_alloc || pool->attr.context_alloc == public_dispatch_context_alloc)
+            ctp->resmgr_context.tid = pool->next_tid++;
     }
     while (ctp != NULL && !pool->stopping) {
         me.waiting = 1;
