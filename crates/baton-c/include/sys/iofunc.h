@@ -9,7 +9,9 @@
  * A program extends the attribute or the OCB by defining IOFUNC_ATTR_T or
  * IOFUNC_OCB_T (a struct whose first member is an iofunc_attr_t or
  * iofunc_ocb_t) before including this header; RESMGR_HANDLE_T and
- * RESMGR_OCB_T default to them.
+ * RESMGR_OCB_T (what handlers get) default to them, and the iofunc_*
+ * calls take the iofunc_attr_t / iofunc_ocb_t inside (as QNX declares
+ * them: pass &dev->attr).
  */
 #ifndef _BATON_SYS_IOFUNC_H
 #define _BATON_SYS_IOFUNC_H
@@ -33,6 +35,18 @@
 #endif
 #ifndef RESMGR_OCB_T
 #define RESMGR_OCB_T IOFUNC_OCB_T
+#endif
+
+/* QNX's names of the permission bits (glibc has them only for
+ * _DEFAULT_SOURCE). */
+#ifndef S_IREAD
+#define S_IREAD S_IRUSR
+#endif
+#ifndef S_IWRITE
+#define S_IWRITE S_IWUSR
+#endif
+#ifndef S_IEXEC
+#define S_IEXEC S_IXUSR
 #endif
 
 /* Declared here so that the handler tables' prototypes name them. */
@@ -146,59 +160,59 @@ void iofunc_func_init(unsigned __nconnect, resmgr_connect_funcs_t *__connect, un
                       resmgr_io_funcs_t *__io);
 /* An attribute with mode (S_IFCHR | 0666 ...), owned by the process's
  * effective ids (or dattr's or info's), its times now, a fresh inode. */
-void iofunc_attr_init(IOFUNC_ATTR_T *__attr, mode_t __mode, IOFUNC_ATTR_T *__dattr,
+void iofunc_attr_init(iofunc_attr_t *__attr, mode_t __mode, iofunc_attr_t *__dattr,
                       iofunc_client_info_t *__info);
 /* Sets the times the flags ask for to now. */
-int iofunc_time_update(IOFUNC_ATTR_T *__attr);
+int iofunc_time_update(iofunc_attr_t *__attr);
 /* The attribute lock, which the framework holds around each I/O handler
  * (recursive per thread). */
-int iofunc_attr_lock(IOFUNC_ATTR_T *__attr);
-int iofunc_attr_trylock(IOFUNC_ATTR_T *__attr);
-int iofunc_attr_unlock(IOFUNC_ATTR_T *__attr);
+int iofunc_attr_lock(iofunc_attr_t *__attr);
+int iofunc_attr_trylock(iofunc_attr_t *__attr);
+int iofunc_attr_unlock(iofunc_attr_t *__attr);
 
 /* The credentials of ctp's client (ioflag unused). */
 int iofunc_client_info(resmgr_context_t *__ctp, int __ioflag, iofunc_client_info_t *__info);
 /* EOK if the client may access attr as check (S_IREAD | S_IWRITE |
  * S_IEXEC, or S_ISUID / S_ISGID for ownership), else EACCES / EPERM. */
-int iofunc_check_access(resmgr_context_t *__ctp, const IOFUNC_ATTR_T *__attr, mode_t __check,
+int iofunc_check_access(resmgr_context_t *__ctp, const iofunc_attr_t *__attr, mode_t __check,
                         const iofunc_client_info_t *__info);
 
 /* Open: the permission checks of an open of attr (or, attr NULL, of a
  * creation in dattr), then the OCB made and bound. */
-int iofunc_open(resmgr_context_t *__ctp, io_open_t *__msg, IOFUNC_ATTR_T *__attr, IOFUNC_ATTR_T *__dattr,
+int iofunc_open(resmgr_context_t *__ctp, io_open_t *__msg, iofunc_attr_t *__attr, iofunc_attr_t *__dattr,
                 iofunc_client_info_t *__info);
-int iofunc_ocb_attach(resmgr_context_t *__ctp, io_open_t *__msg, IOFUNC_OCB_T *__ocb, IOFUNC_ATTR_T *__attr,
+int iofunc_ocb_attach(resmgr_context_t *__ctp, io_open_t *__msg, iofunc_ocb_t *__ocb, iofunc_attr_t *__attr,
                       const resmgr_io_funcs_t *__io_funcs);
-int iofunc_ocb_detach(resmgr_context_t *__ctp, IOFUNC_OCB_T *__ocb);
-int iofunc_open_default(resmgr_context_t *__ctp, io_open_t *__msg, IOFUNC_ATTR_T *__attr, void *__extra);
+int iofunc_ocb_detach(resmgr_context_t *__ctp, iofunc_ocb_t *__ocb);
+int iofunc_open_default(resmgr_context_t *__ctp, io_open_t *__msg, iofunc_attr_t *__attr, void *__extra);
 
 /* Read/write: EBADF unless the OCB was opened for it; *nonblock (if not
  * NULL) says whether the client does not want to wait. */
-int iofunc_read_verify(resmgr_context_t *__ctp, io_read_t *__msg, IOFUNC_OCB_T *__ocb, int *__nonblock);
-int iofunc_write_verify(resmgr_context_t *__ctp, io_write_t *__msg, IOFUNC_OCB_T *__ocb, int *__nonblock);
-int iofunc_read_default(resmgr_context_t *__ctp, io_read_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_write_default(resmgr_context_t *__ctp, io_write_t *__msg, IOFUNC_OCB_T *__ocb);
+int iofunc_read_verify(resmgr_context_t *__ctp, io_read_t *__msg, iofunc_ocb_t *__ocb, int *__nonblock);
+int iofunc_write_verify(resmgr_context_t *__ctp, io_write_t *__msg, iofunc_ocb_t *__ocb, int *__nonblock);
+int iofunc_read_default(resmgr_context_t *__ctp, io_read_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_write_default(resmgr_context_t *__ctp, io_write_t *__msg, iofunc_ocb_t *__ocb);
 
 /* Stat: fills st from attr. */
-int iofunc_stat(resmgr_context_t *__ctp, IOFUNC_ATTR_T *__attr, struct stat *__st);
-int iofunc_stat_default(resmgr_context_t *__ctp, io_stat_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_lseek(resmgr_context_t *__ctp, io_lseek_t *__msg, IOFUNC_OCB_T *__ocb, IOFUNC_ATTR_T *__attr);
-int iofunc_lseek_default(resmgr_context_t *__ctp, io_lseek_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_chmod_default(resmgr_context_t *__ctp, io_chmod_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_chown_default(resmgr_context_t *__ctp, io_chown_t *__msg, IOFUNC_OCB_T *__ocb);
+int iofunc_stat(resmgr_context_t *__ctp, iofunc_attr_t *__attr, struct stat *__st);
+int iofunc_stat_default(resmgr_context_t *__ctp, io_stat_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_lseek(resmgr_context_t *__ctp, io_lseek_t *__msg, iofunc_ocb_t *__ocb, iofunc_attr_t *__attr);
+int iofunc_lseek_default(resmgr_context_t *__ctp, io_lseek_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_chmod_default(resmgr_context_t *__ctp, io_chmod_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_chown_default(resmgr_context_t *__ctp, io_chown_t *__msg, iofunc_ocb_t *__ocb);
 /* Devctl: DCMD_ALL_GETFLAGS / SETFLAGS, else _RESMGR_DEFAULT (ENOSYS). */
-int iofunc_devctl_default(resmgr_context_t *__ctp, io_devctl_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_devctl(resmgr_context_t *__ctp, io_devctl_t *__msg, IOFUNC_OCB_T *__ocb, IOFUNC_ATTR_T *__attr);
+int iofunc_devctl_default(resmgr_context_t *__ctp, io_devctl_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_devctl(resmgr_context_t *__ctp, io_devctl_t *__msg, iofunc_ocb_t *__ocb, iofunc_attr_t *__attr);
 /* Close: the open counts down, the OCB freed. */
-int iofunc_close_ocb(resmgr_context_t *__ctp, IOFUNC_OCB_T *__ocb, IOFUNC_ATTR_T *__attr);
-int iofunc_close_ocb_default(resmgr_context_t *__ctp, void *__reserved, IOFUNC_OCB_T *__ocb);
-int iofunc_close_dup_default(resmgr_context_t *__ctp, io_close_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_lock_ocb_default(resmgr_context_t *__ctp, void *__reserved, IOFUNC_OCB_T *__ocb);
-int iofunc_unlock_ocb_default(resmgr_context_t *__ctp, void *__reserved, IOFUNC_OCB_T *__ocb);
+int iofunc_close_ocb(resmgr_context_t *__ctp, iofunc_ocb_t *__ocb, iofunc_attr_t *__attr);
+int iofunc_close_ocb_default(resmgr_context_t *__ctp, void *__reserved, iofunc_ocb_t *__ocb);
+int iofunc_close_dup_default(resmgr_context_t *__ctp, io_close_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_lock_ocb_default(resmgr_context_t *__ctp, void *__reserved, iofunc_ocb_t *__ocb);
+int iofunc_unlock_ocb_default(resmgr_context_t *__ctp, void *__reserved, iofunc_ocb_t *__ocb);
 /* Unblock: _RESMGR_DEFAULT, after which the framework answers the
  * unblocked client EINTR if its message is still held. */
-int iofunc_unblock_default(resmgr_context_t *__ctp, io_pulse_t *__msg, IOFUNC_OCB_T *__ocb);
-int iofunc_unblock(resmgr_context_t *__ctp, IOFUNC_ATTR_T *__attr);
+int iofunc_unblock_default(resmgr_context_t *__ctp, io_pulse_t *__msg, iofunc_ocb_t *__ocb);
+int iofunc_unblock(resmgr_context_t *__ctp, iofunc_attr_t *__attr);
 
 /* Notify (select/poll): trig holds the _NOTIFY_COND_* that hold now;
  * nop is 3 lists (input, output, out-of-band). Polls answer at once;
@@ -209,7 +223,7 @@ int iofunc_notify(resmgr_context_t *__ctp, io_notify_t *__msg, iofunc_notify_t *
 void iofunc_notify_trigger(iofunc_notify_t *__nop, int __count, int __index);
 void iofunc_notify_remove(resmgr_context_t *__ctp, iofunc_notify_t *__nop);
 /* The default notify handler (baton): input and output always ready. */
-int iofunc_notify_default(resmgr_context_t *__ctp, io_notify_t *__msg, IOFUNC_OCB_T *__ocb);
+int iofunc_notify_default(resmgr_context_t *__ctp, io_notify_t *__msg, iofunc_ocb_t *__ocb);
 
 #ifdef __cplusplus
 }
