@@ -48,6 +48,9 @@ int baton_unlink(const char *__path);
 }
 #endif
 
+/* BATON_POSIX_NO_MACROS: the baton_* declarations only (for a program
+ * that also serves, whose handler tables have members named read...). */
+#ifndef BATON_POSIX_NO_MACROS
 #define open baton_open
 #define read baton_read
 #define write baton_write
@@ -55,5 +58,6 @@ int baton_unlink(const char *__path);
 #define fstat baton_fstat
 #define close baton_close
 #define unlink baton_unlink
+#endif
 
 #endif /* _BATON_POSIX_H */

@@ -30,6 +30,7 @@ struct _thread_pool {
     pthread_cond_t gone;
     int threads; /* started and not yet ended */
     int waiting; /* in block_func */
+    int starting; /* started, not yet in block_func the first time */
     int stopping;
     unsigned next_tid;
     struct worker *workers;
@@ -73,6 +74,7 @@ static int spawn_locked(thread_pool_t *pool, int n) {
         if (a == &own) pthread_attr_destroy(&own);
         if (err != 0) break;
         pool->threads++;
+        pool->starting++;
         started++;
     }
     return started;
@@ -93,6 +95,8 @@ static void work(thread_pool_t *pool) {
         if (pool->attr.context_alloc == dispatch_context_alloc || pool->attr.context_alloc == public_dispatch_context_alloc)
             ctp->resmgr_context.tid = pool->next_tid++;
     }
+    /* Counted as waiting from its start: spawning stops at lo_water. */
+    pool->starting--;
     while (ctp != NULL && !pool->stopping) {
         me.waiting = 1;
         pool->waiting++;
@@ -107,9 +111,10 @@ static void work(thread_pool_t *pool) {
             break;
         }
         ctp = me.ctp = got;
-        if (pool->waiting < pool->attr.lo_water && !pool->stopping) {
+        int idle = pool->waiting + pool->starting;
+        if (idle < pool->attr.lo_water && !pool->stopping) {
             int want = pool->attr.increment;
-            if (want < pool->attr.lo_water - pool->waiting) want = pool->attr.lo_water - pool->waiting;
+            if (want < pool->attr.lo_water - idle) want = pool->attr.lo_water - idle;
             spawn_locked(pool, want);
         }
         pthread_mutex_unlock(&pool->lock);
@@ -143,7 +148,10 @@ int thread_pool_start(void *handle) {
     int self = (pool->flags & POOL_FLAG_USE_SELF) != 0;
     int want = pool->attr.lo_water - self;
     int started = spawn_locked(pool, want);
-    if (self) pool->threads++;
+    if (self) {
+        pool->threads++;
+        pool->starting++;
+    }
     pthread_mutex_unlock(&pool->lock);
     if (started < want && started == 0 && !self) {
         errno = EAGAIN;
