@@ -102,7 +102,7 @@ fn run(exe: &Path) -> Output {
 fn run_in(exe: &Path, rt: &Path) -> Output {
     let name = exe.file_name().unwrap().to_string_lossy().into_owned();
     let child = Command::new(exe)
-        .env("BATON_RUNTIME_DIR", &rt)
+        .env("BATON_RUNTIME_DIR", rt)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

@@ -19,31 +19,49 @@ int __baton_gettid(void) {
     return (int)syscall(SYS_gettid);
 }
 
+/* The defaults by their public names (framework.rs's exports), so that
+ * the tables hold what a program compares them with. */
+#define PUBLIC(_name) __asm__(#_name)
+extern int pub_open_default(resmgr_context_t *, io_open_t *, iofunc_attr_t *, void *) PUBLIC(iofunc_open_default);
+extern int pub_read_default(resmgr_context_t *, io_read_t *, iofunc_ocb_t *) PUBLIC(iofunc_read_default);
+extern int pub_write_default(resmgr_context_t *, io_write_t *, iofunc_ocb_t *) PUBLIC(iofunc_write_default);
+extern int pub_close_ocb_default(resmgr_context_t *, void *, iofunc_ocb_t *) PUBLIC(iofunc_close_ocb_default);
+extern int pub_stat_default(resmgr_context_t *, io_stat_t *, iofunc_ocb_t *) PUBLIC(iofunc_stat_default);
+extern int pub_notify_default(resmgr_context_t *, io_notify_t *, iofunc_ocb_t *) PUBLIC(iofunc_notify_default);
+extern int pub_devctl_default(resmgr_context_t *, io_devctl_t *, iofunc_ocb_t *) PUBLIC(iofunc_devctl_default);
+extern int pub_unblock_default(resmgr_context_t *, io_pulse_t *, iofunc_ocb_t *) PUBLIC(iofunc_unblock_default);
+extern int pub_lseek_default(resmgr_context_t *, io_lseek_t *, iofunc_ocb_t *) PUBLIC(iofunc_lseek_default);
+extern int pub_chmod_default(resmgr_context_t *, io_chmod_t *, iofunc_ocb_t *) PUBLIC(iofunc_chmod_default);
+extern int pub_chown_default(resmgr_context_t *, io_chown_t *, iofunc_ocb_t *) PUBLIC(iofunc_chown_default);
+extern int pub_close_dup_default(resmgr_context_t *, io_close_t *, iofunc_ocb_t *) PUBLIC(iofunc_close_dup_default);
+extern int pub_lock_ocb_default(resmgr_context_t *, void *, iofunc_ocb_t *) PUBLIC(iofunc_lock_ocb_default);
+extern int pub_unlock_ocb_default(resmgr_context_t *, void *, iofunc_ocb_t *) PUBLIC(iofunc_unlock_ocb_default);
+
 void iofunc_func_init(unsigned nconnect, resmgr_connect_funcs_t *connect, unsigned nio, resmgr_io_funcs_t *io) {
     if (connect != NULL) {
         unsigned n = nconnect < _RESMGR_CONNECT_NFUNCS ? nconnect : _RESMGR_CONNECT_NFUNCS;
         memset(connect, 0, sizeof *connect);
         connect->nfuncs = n;
-        if (n >= 1) connect->open = iofunc_open_default;
+        if (n >= 1) connect->open = pub_open_default;
     }
     if (io != NULL) {
         unsigned n = nio < _RESMGR_IO_NFUNCS ? nio : _RESMGR_IO_NFUNCS;
         memset(io, 0, sizeof *io);
         io->nfuncs = n;
         /* Each default only where the table the caller has room for it. */
-        if (n > 0) io->read = iofunc_read_default;
-        if (n > 1) io->write = iofunc_write_default;
-        if (n > 2) io->close_ocb = iofunc_close_ocb_default;
-        if (n > 3) io->stat = iofunc_stat_default;
-        if (n > 4) io->notify = iofunc_notify_default;
-        if (n > 5) io->devctl = iofunc_devctl_default;
-        if (n > 6) io->unblock = iofunc_unblock_default;
-        if (n > 8) io->lseek = iofunc_lseek_default;
-        if (n > 9) io->chmod = iofunc_chmod_default;
-        if (n > 10) io->chown = iofunc_chown_default;
-        if (n > 21) io->close_dup = iofunc_close_dup_default;
-        if (n > 22) io->lock_ocb = iofunc_lock_ocb_default;
-        if (n > 23) io->unlock_ocb = iofunc_unlock_ocb_default;
+        if (n > 0) io->read = pub_read_default;
+        if (n > 1) io->write = pub_write_default;
+        if (n > 2) io->close_ocb = pub_close_ocb_default;
+        if (n > 3) io->stat = pub_stat_default;
+        if (n > 4) io->notify = pub_notify_default;
+        if (n > 5) io->devctl = pub_devctl_default;
+        if (n > 6) io->unblock = pub_unblock_default;
+        if (n > 8) io->lseek = pub_lseek_default;
+        if (n > 9) io->chmod = pub_chmod_default;
+        if (n > 10) io->chown = pub_chown_default;
+        if (n > 21) io->close_dup = pub_close_dup_default;
+        if (n > 22) io->lock_ocb = pub_lock_ocb_default;
+        if (n > 23) io->unlock_ocb = pub_unlock_ocb_default;
     }
 }
 
