@@ -333,6 +333,13 @@ fn links_statically() {
     static_build_and_run("threads");
 }
 
+/// The resource-manager device linked against `libbaton.a`: the C
+/// framework is inside it.
+#[test]
+fn resmgr_links_statically() {
+    static_build_and_run("resmgr_dev");
+}
+
 /// The timers program linked against `libbaton.a`: the executable then
 /// defines the `timer_*` names, and glibc's timers are still found behind
 /// it (`dlsym(RTLD_NEXT, ...)`).
