@@ -49,6 +49,13 @@
 #define S_IEXEC S_IXUSR
 #endif
 
+/* QNX's "named special file" type, which its samples give devices: a
+ * character device here, which Linux tools (stat, FUSE) know. */
+#ifndef S_IFNAM
+#define S_IFNAM S_IFCHR
+#define S_ISNAM(_m) S_ISCHR(_m)
+#endif
+
 /* Declared here so that the handler tables' prototypes name them. */
 struct _iofunc_attr;
 struct _iofunc_ocb;
