@@ -6,9 +6,12 @@
 //! - `baton soak`: fault injection, calls while random peers are killed
 //!   with SIGKILL and restarted, checked for lost or misdelivered replies
 //!   and leaks (see [`mod@soak`]).
+//! - `baton fuse MOUNTPOINT`: the path space of resource managers as a
+//!   filesystem (see [`mod@fuse`]).
 #![deny(unsafe_code)]
 
 mod bench;
+mod fuse;
 mod soak;
 
 use clap::{Parser, Subcommand};
@@ -117,6 +120,26 @@ enum Command {
     /// One peer of a soak; `baton soak` starts these.
     #[command(hide = true)]
     SoakPeer(soak::PeerArgs),
+    /// Show the path space of resource managers under MOUNTPOINT (FUSE),
+    /// so that any program does its I/O through them: `cat`, `echo >`,
+    /// `dd`, `stat`, Python's `open()`; an `ioctl` whose number encodes its
+    /// argument's size becomes a `devctl`.
+    ///
+    /// The directories holding attached prefixes are implied (`/dev/foo`
+    /// attached: MOUNTPOINT/dev lists `foo`); a prefix, and everything below
+    /// a directory prefix, is its server's: lookups and `stat` ask it
+    /// (`_IO_STAT`), listings read it, and open, read, write, close,
+    /// truncate to 0, create, unlink and mkdir are its `_IO_*` messages.
+    /// Devices show as regular files. Every open is direct I/O: each
+    /// read(2) is one `_IO_READ` of the caller's size. The kernel checks
+    /// permissions against the mode bits the servers report
+    /// (default_permissions); the servers see this process as their client.
+    ///
+    /// As root it mounts with mount(2) (otherwise fuser runs fusermount3).
+    /// It detaches once mounted unless --foreground; SIGINT or SIGTERM
+    /// unmounts (lazily, if the mount is busy). docs/FUSE.md shows how to
+    /// make a resource manager appear at its own path (/dev/foo).
+    Fuse(fuse::Args),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +149,7 @@ fn main() -> ExitCode {
         Command::BenchPeer(args) => bench::run_peer(&args),
         Command::Soak(args) => soak::run(&args),
         Command::SoakPeer(args) => soak::run_peer(&args),
+        Command::Fuse(args) => fuse::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,6 +53,7 @@ mod plan;
 mod process;
 mod progress;
 mod proto;
+mod read;
 mod results;
 mod rundir;
 mod runner;
@@ -235,6 +236,21 @@ pub fn run(args: &Args) -> io::Result<()> {
             Ok(()) => results.memory = Some(memory::run(LOAD_SIZE, runs, runtime.for_peers())?),
             Err(reason) => skip(&mut results, Section::Memory, reason),
         }
+    }
+    if sections.contains(&Section::Read) {
+        let opts = read::Options { iterations, warmup, runs, runtime_dir: runtime.for_peers() };
+        let (figures, fuse_skipped) = read::run(&opts)?;
+        if let Some(reason) = &fuse_skipped {
+            results.skipped.push(Skipped {
+                section: Section::Read,
+                placement: Placement::Unpinned,
+                transport: None,
+                size: Some(read::READ_SIZE),
+                reason: format!("fuse: {reason}"),
+            });
+        }
+        results.read = Some(figures);
+        results.read_fuse_skipped = fuse_skipped;
     }
     table::render(&results, &mut io::stdout().lock())?;
     if let (Some(file), Some(path)) = (&mut json_file, &args.json) {
