@@ -46,12 +46,14 @@ impl<'a> DirentWriter<'a> {
 
     /// Appends a record; `false` (and nothing written) if it does not fit,
     /// after which the reply is complete. Names longer than a record holds,
-    /// or with a NUL, are skipped (`true`, nothing written).
+    /// or with a NUL, are skipped (`true`, nothing written, but counted, so
+    /// that offsets still count the directory's entries).
     pub fn push(&mut self, ino: u64, offset: i64, name: &str) -> bool {
         if self.full {
             return false;
         }
         if name.len() > MAX_NAME || name.as_bytes().contains(&0) {
+            self.count += 1;
             return true;
         }
         let reclen = DirentRecord::reclen(name.len());
@@ -72,7 +74,7 @@ impl<'a> DirentWriter<'a> {
         true
     }
 
-    /// Records written.
+    /// Entries taken: records written, plus names skipped.
     pub fn count(&self) -> usize {
         self.count
     }

@@ -1,0 +1,157 @@
+//! The handler trait: one method per `_IO_*` operation, each with the POSIX
+//! default of QNX's `iofunc_*_default` (RESMGR.md §4).
+//!
+//! Checks the framework makes before calling a handler, whatever it
+//! overrides: a read needs an open for reading and a write one for writing
+//! (`EBADF`); a message that is malformed gets `EBADMSG`, an unknown type
+//! `ENOSYS`, an unknown open `EBADF`. A write on an `O_APPEND` open starts
+//! at the attribute's size.
+
+use super::context::{ConnectRequest, Context, Dirents, Errno};
+use super::{access, Ocb, Opened};
+use crate::msg::{self, Stat};
+use baton::ReceiveId;
+
+/// A resource manager: what happens to each message for the paths it
+/// serves. Every method has a default; override what the device does.
+///
+/// Handlers run on the framework's thread pool, several at once (one per
+/// message); a handler that waits for something (a read of an empty queue)
+/// should keep the request with [`Context::defer`] and answer it later
+/// rather than block its thread.
+pub trait ResourceManager: Send + Sync + 'static {
+    /// The handler's own per-open state, in each [`Ocb`].
+    type State: Default + Send + 'static;
+
+    /// `_IO_CONNECT_OPEN`: open `req.path`. Default
+    /// (`iofunc_open_default`): only the mount's own path (`""`, else
+    /// `ENOENT`); `EEXIST` for `O_CREAT | O_EXCL`; the access the open asks
+    /// for checked against the mount's attribute (`EACCES`).
+    fn open(&self, ctx: &mut Context<'_>, req: &ConnectRequest<'_>) -> Result<Opened<Self::State>, Errno> {
+        if !req.path.is_empty() {
+            return Err(Errno(libc::ENOENT));
+        }
+        let excl = (libc::O_CREAT | libc::O_EXCL) as u32;
+        if req.ioflag & excl == excl {
+            return Err(Errno(libc::EEXIST));
+        }
+        check_open(ctx, &req.attr.lock(), req.ioflag)?;
+        Ok(Opened { attr: req.attr.clone(), state: Self::State::default() })
+    }
+
+    /// `_IO_READ` of a file: append at most `nbytes` bytes from
+    /// `ocb.offset` to `out` (the reply; its length is `read()`'s result)
+    /// and advance the offset. Default: end of file (0 bytes). Reads of a
+    /// directory go to [`readdir`](Self::readdir) instead.
+    fn read(
+        &self,
+        ctx: &mut Context<'_>,
+        ocb: &mut Ocb<Self::State>,
+        nbytes: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Errno> {
+        let _ = (ctx, ocb, nbytes, out);
+        Ok(())
+    }
+
+    /// `_IO_READ` of a directory: push its entries from index
+    /// `out.start()` until `push` returns `false`. Default: no entries.
+    fn readdir(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, out: &mut Dirents<'_>) -> Result<(), Errno> {
+        let _ = (ctx, ocb, out);
+        Ok(())
+    }
+
+    /// `_IO_WRITE`: take `data` at `ocb.offset`, advance it, return the
+    /// bytes taken. Default (`iofunc_write_default`): `ENOSYS`.
+    fn write(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, data: &[u8]) -> Result<usize, Errno> {
+        let _ = (ctx, ocb, data);
+        Err(Errno(libc::ENOSYS))
+    }
+
+    /// `_IO_LSEEK`: move the offset. Default: `SEEK_SET`, `SEEK_CUR`,
+    /// `SEEK_END` (from the attribute's size); `EINVAL` for a negative
+    /// result or another `whence`.
+    fn lseek(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, offset: i64, whence: i32) -> Result<u64, Errno> {
+        let _ = ctx;
+        let base = match whence {
+            libc::SEEK_SET => 0,
+            libc::SEEK_CUR => ocb.offset,
+            libc::SEEK_END => ocb.attr.lock().size,
+            _ => return Err(Errno(libc::EINVAL)),
+        };
+        let new = i128::from(base) + i128::from(offset);
+        let new = u64::try_from(new).ok().filter(|&n| n <= i64::MAX as u64).ok_or(Errno(libc::EINVAL))?;
+        ocb.offset = new;
+        Ok(new)
+    }
+
+    /// `_IO_STAT`. Default: from the attribute (`iofunc_stat_default`).
+    fn stat(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>) -> Result<Stat, Errno> {
+        let _ = ctx;
+        Ok(ocb.attr.lock().stat())
+    }
+
+    /// `_IO_DEVCTL`: command `dcmd` with `data` (what the client sent if
+    /// `DEVDIR_TO`); append the answer to `out` (sent if `DEVDIR_FROM`, cut
+    /// to the client's `nbytes`); return `ret_val`. Default: `ENOSYS` (the
+    /// client sees `ENOTTY`).
+    fn devctl(
+        &self,
+        ctx: &mut Context<'_>,
+        ocb: &mut Ocb<Self::State>,
+        dcmd: u32,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<i32, Errno> {
+        let _ = (ctx, ocb, dcmd, data, out);
+        Err(Errno(libc::ENOSYS))
+    }
+
+    /// `_IO_NOTIFY`: which of `req.flags` hold now (and arm `req.event`
+    /// if asked). Default: input and output are always ready; nothing is
+    /// armed.
+    fn notify(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, req: &msg::Notify) -> Result<u32, Errno> {
+        let _ = (ctx, ocb);
+        Ok(req.flags & (msg::notify::COND_INPUT | msg::notify::COND_OUTPUT))
+    }
+
+    /// The open ends: `_IO_CLOSE`, or its client process went away (the
+    /// disconnect pulse). Default: nothing (the framework frees the OCB).
+    fn close(&self, ocb: &mut Ocb<Self::State>) {
+        let _ = ocb;
+    }
+
+    /// The client of a deferred request gave up (it timed out, or was
+    /// interrupted) and asks to be released. Default: fail it with `EINTR`
+    /// (`iofunc_unblock_default`); a handler that keeps requests in a queue
+    /// should also take it out of the queue.
+    fn unblock(&self, id: ReceiveId) {
+        let _ = id.error(libc::EINTR);
+    }
+
+    /// `_IO_CONNECT_UNLINK`: remove `req.path`. Default: `ENOSYS`.
+    fn unlink(&self, ctx: &mut Context<'_>, req: &ConnectRequest<'_>) -> Result<(), Errno> {
+        let _ = (ctx, req);
+        Err(Errno(libc::ENOSYS))
+    }
+
+    /// `_IO_CONNECT_MKNOD`: create `req.path` with `req.mode` (`S_IFDIR`:
+    /// a directory, `mkdir`). Default: `ENOSYS`.
+    fn mknod(&self, ctx: &mut Context<'_>, req: &ConnectRequest<'_>) -> Result<(), Errno> {
+        let _ = (ctx, req);
+        Err(Errno(libc::ENOSYS))
+    }
+}
+
+/// The access an open with `ioflag` needs on `attr`, checked for the
+/// client (`EACCES`). Corresponds to `iofunc_open`'s check.
+pub fn check_open(ctx: &Context<'_>, attr: &super::Attr, ioflag: u32) -> Result<(), Errno> {
+    let mut want = 0;
+    if ioflag & msg::IO_FLAG_RD != 0 {
+        want |= access::READ;
+    }
+    if ioflag & msg::IO_FLAG_WR != 0 {
+        want |= access::WRITE;
+    }
+    ctx.check_access(attr, want)
+}

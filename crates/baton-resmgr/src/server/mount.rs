@@ -1,0 +1,179 @@
+//! One attached prefix: its handler, its attribute and the OCBs of its
+//! opens, behind an object-safe trait so that one server can serve
+//! prefixes whose handlers have different per-open state types.
+
+use super::context::{ConnectRequest, Context, Dirents, Errno};
+use super::{Ocb, ResourceManager, SharedAttr};
+use crate::msg::{self, subtype, Connect, DirentWriter};
+use baton::ReceiveId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An open's key: the client's `(scoid, coid)`.
+pub(crate) type Key = (u32, i32);
+
+/// A decoded I/O message (its body checked).
+#[derive(Debug)]
+pub(crate) enum IoMsg<'a> {
+    Read(msg::Read),
+    Write(msg::Write, &'a [u8]),
+    Stat,
+    Lseek(msg::Lseek),
+    Devctl(msg::Devctl, &'a [u8]),
+    Notify(msg::Notify),
+    Close,
+}
+
+/// A mount as the dispatcher sees it.
+pub(crate) trait Mount: Send + Sync {
+    /// `_IO_CONNECT` for this mount: open (binding a new OCB to `key`),
+    /// unlink, mknod. Returns the reply status.
+    fn connect(&self, ctx: &mut Context<'_>, key: Key, c: &Connect) -> Result<i64, Errno>;
+    /// An I/O message for the open `key`; `None` if it is not one of ours.
+    /// The reply's data goes to `out`.
+    fn io(&self, ctx: &mut Context<'_>, key: Key, m: &IoMsg<'_>, out: &mut Vec<u8>) -> Option<Result<i64, Errno>>;
+    /// Ends the open `key` if it is ours (its close handler runs).
+    fn close_key(&self, key: Key);
+    /// Ends every open of client connection `scoid`.
+    fn close_scoid(&self, scoid: u32);
+    /// A deferred request's client asks to be released.
+    fn unblock(&self, id: ReceiveId);
+}
+
+type Shared<S> = Arc<Mutex<Ocb<S>>>;
+
+/// A mount with handler `R`.
+pub(crate) struct MountOf<R: ResourceManager> {
+    pub handler: R,
+    pub attr: SharedAttr,
+    ocbs: Mutex<HashMap<Key, Shared<R::State>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<R: ResourceManager> MountOf<R> {
+    pub fn new(handler: R, attr: SharedAttr) -> Self {
+        MountOf { handler, attr, ocbs: Mutex::new(HashMap::new()) }
+    }
+
+    fn end(&self, ocb: Shared<R::State>) {
+        self.handler.close(&mut lock(&ocb));
+    }
+}
+
+impl<R: ResourceManager> Mount for MountOf<R> {
+    fn connect(&self, ctx: &mut Context<'_>, key: Key, c: &Connect) -> Result<i64, Errno> {
+        let req = ConnectRequest { path: &c.path, ioflag: c.ioflag, mode: c.mode, eflag: c.eflag, attr: &self.attr };
+        match c.subtype {
+            subtype::OPEN => {
+                let o = self.handler.open(ctx, &req)?;
+                let ocb = Ocb { offset: 0, ioflag: c.ioflag, attr: o.attr, state: o.state, scoid: key.0, coid: key.1 };
+                let old = lock(&self.ocbs).insert(key, Arc::new(Mutex::new(ocb)));
+                if let Some(old) = old {
+                    self.end(old);
+                }
+                Ok(0)
+            }
+            subtype::UNLINK => self.handler.unlink(ctx, &req).map(|()| 0),
+            subtype::MKNOD => self.handler.mknod(ctx, &req).map(|()| 0),
+            _ => Err(Errno(libc::ENOSYS)),
+        }
+    }
+
+    fn io(&self, ctx: &mut Context<'_>, key: Key, m: &IoMsg<'_>, out: &mut Vec<u8>) -> Option<Result<i64, Errno>> {
+        let shared = lock(&self.ocbs).get(&key).cloned()?;
+        if let IoMsg::Close = m {
+            if let Some(ocb) = lock(&self.ocbs).remove(&key) {
+                self.end(ocb);
+            }
+            return Some(Ok(0));
+        }
+        let mut guard = lock(&shared);
+        let ocb = &mut *guard;
+        let h = &self.handler;
+        Some((|| match *m {
+            IoMsg::Read(r) => {
+                if !ocb.readable() {
+                    return Err(Errno(libc::EBADF));
+                }
+                ctx.xtype = r.xtype;
+                let n = r.nbytes as usize;
+                if ocb.attr.lock().is_dir() {
+                    let mut d = Dirents { writer: DirentWriter::new(out, n), start: ocb.offset };
+                    h.readdir(ctx, ocb, &mut d)?;
+                    if d.writer.count() == 0 && d.writer.is_full() {
+                        return Err(Errno(libc::EINVAL));
+                    }
+                    ocb.offset += d.writer.count() as u64;
+                } else {
+                    h.read(ctx, ocb, n, out)?;
+                    out.truncate(n);
+                }
+                Ok(out.len() as i64)
+            }
+            IoMsg::Write(w, data) => {
+                if !ocb.writable() {
+                    return Err(Errno(libc::EBADF));
+                }
+                ctx.xtype = w.xtype;
+                if ocb.ioflag & libc::O_APPEND as u32 != 0 {
+                    ocb.offset = ocb.attr.lock().size;
+                }
+                let n = h.write(ctx, ocb, data)?;
+                Ok(n.min(data.len()) as i64)
+            }
+            IoMsg::Stat => {
+                let st = h.stat(ctx, ocb)?;
+                out.extend_from_slice(&st.encode());
+                Ok(0)
+            }
+            IoMsg::Lseek(l) => {
+                let pos = h.lseek(ctx, ocb, l.offset, i32::from(l.whence))?;
+                out.extend_from_slice(&pos.to_le_bytes());
+                Ok(0)
+            }
+            IoMsg::Devctl(d, data) => {
+                let mut answer = Vec::new();
+                let ret_val = h.devctl(ctx, ocb, d.dcmd, data, &mut answer)?;
+                if d.dcmd & msg::dcmd::DEVDIR_FROM == 0 {
+                    answer.clear();
+                }
+                answer.truncate(d.nbytes as usize);
+                let nbytes = answer.len() as i32;
+                out.extend_from_slice(&msg::DevctlReply { ret_val, nbytes }.encode());
+                out.extend_from_slice(&answer);
+                Ok(0)
+            }
+            IoMsg::Notify(n) => {
+                let flags = h.notify(ctx, ocb, &n)?;
+                out.extend_from_slice(&msg::NotifyReply { flags }.encode());
+                Ok(0)
+            }
+            IoMsg::Close => Ok(0),
+        })())
+    }
+
+    fn close_key(&self, key: Key) {
+        let old = lock(&self.ocbs).remove(&key);
+        if let Some(old) = old {
+            self.end(old);
+        }
+    }
+
+    fn close_scoid(&self, scoid: u32) {
+        let gone: Vec<Shared<R::State>> = {
+            let mut map = lock(&self.ocbs);
+            let keys: Vec<Key> = map.keys().filter(|k| k.0 == scoid).copied().collect();
+            keys.into_iter().filter_map(|k| map.remove(&k)).collect()
+        };
+        for ocb in gone {
+            self.end(ocb);
+        }
+    }
+
+    fn unblock(&self, id: ReceiveId) {
+        self.handler.unblock(id);
+    }
+}

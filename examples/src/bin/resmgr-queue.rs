@@ -1,0 +1,128 @@
+//! A blocking queue device: what is written can be read once, in order; a
+//! read of an empty queue waits until a write arrives. The waiting read is
+//! a *deferred reply*: the handler keeps the request and answers it from
+//! the write handler, so no thread is blocked meanwhile. A reader that
+//! gives up (a client timeout) is taken out of the line by the unblock
+//! handler; an `O_NONBLOCK` read of an empty queue fails with `EAGAIN`.
+//! `devctl` [`QUEUE_LEN`] tells how many bytes are queued.
+//!
+//! ```text
+//! cargo run -p baton-examples --bin resmgr-queue -- /dev/queue
+//! ```
+//!
+//! It prints `ready` once the path is attached, `unblock` when a waiting
+//! reader gives up, and a `close` line each time an open ends.
+
+use baton::ReceiveId;
+use baton_resmgr::msg::dcmd;
+use baton_resmgr::{Attr, Context, Errno, Ocb, Pending, ResourceManager, Server};
+use clap::Parser;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// `devctl` command: the number of bytes queued (an `i32`, from the device).
+const QUEUE_LEN: u32 = dcmd::diof(b'q', 1, 4);
+
+/// Serves a queue whose reads wait for writes.
+#[derive(Parser, Debug)]
+struct Args {
+    /// The path to attach (absolute).
+    path: String,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Bytes written and not read yet.
+    data: VecDeque<u8>,
+    /// Readers waiting for data, first come first served, with the most
+    /// bytes each wants.
+    readers: VecDeque<(Pending, usize)>,
+}
+
+#[derive(Default)]
+struct QueueDevice(Mutex<Queue>);
+
+impl QueueDevice {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ResourceManager for QueueDevice {
+    type State = ();
+
+    fn read(&self, ctx: &mut Context<'_>, _: &mut Ocb<()>, nbytes: usize, out: &mut Vec<u8>) -> Result<(), Errno> {
+        let mut q = self.lock();
+        if nbytes == 0 {
+            return Ok(());
+        }
+        if !q.data.is_empty() {
+            let n = nbytes.min(q.data.len());
+            out.extend(q.data.drain(..n));
+            return Ok(());
+        }
+        if ctx.nonblocking() {
+            return Err(Errno(libc::EAGAIN));
+        }
+        // Keep the request; a write answers it.
+        let pending = ctx.defer().expect("not deferred yet");
+        q.readers.push_back((pending, nbytes));
+        Ok(())
+    }
+
+    fn write(&self, _: &mut Context<'_>, _: &mut Ocb<()>, data: &[u8]) -> Result<usize, Errno> {
+        let mut q = self.lock();
+        q.data.extend(data);
+        while !q.data.is_empty() {
+            let Some((reader, want)) = q.readers.pop_front() else { break };
+            let n = want.min(q.data.len());
+            let bytes: Vec<u8> = q.data.drain(..n).collect();
+            // A reader that is gone gets nothing; put its bytes back.
+            if reader.reply(n as i64, &bytes).is_err() {
+                for b in bytes.into_iter().rev() {
+                    q.data.push_front(b);
+                }
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn devctl(
+        &self,
+        _: &mut Context<'_>,
+        _: &mut Ocb<()>,
+        dcmd: u32,
+        _: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<i32, Errno> {
+        match dcmd {
+            QUEUE_LEN => {
+                let n = self.lock().data.len() as i32;
+                out.extend_from_slice(&n.to_le_bytes());
+                Ok(0)
+            }
+            _ => Err(Errno(libc::ENOSYS)),
+        }
+    }
+
+    fn unblock(&self, id: ReceiveId) {
+        let mut q = self.lock();
+        if let Some(i) = q.readers.iter().position(|(p, _)| p.id() == id) {
+            let (reader, _) = q.readers.remove(i).expect("found");
+            let _ = reader.error(libc::EINTR);
+            println!("unblock: a reader gave up");
+        }
+    }
+
+    fn close(&self, ocb: &mut Ocb<()>) {
+        println!("close scoid {} coid {}", ocb.scoid(), ocb.coid());
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let server = Server::new()?;
+    server.attach(&args.path, 0, Attr::new(libc::S_IFCHR | 0o666), QueueDevice::default())?;
+    println!("resmgr-queue: ready at {} (pid {})", args.path, std::process::id());
+    server.run()
+}
