@@ -37,7 +37,8 @@ enum Command {
     /// on one CPU, on two CPUs and unpinned, with messages of 64 B to
     /// 1 MiB; then a real-time client's latency under load, baton against a
     /// SOCK_SEQPACKET server; throughput with 4 clients and 2 server
-    /// threads; scale to 1000 clients; memory per connection.
+    /// threads; scale to 1000 clients; memory per connection; 4 KiB reads
+    /// through resource managers (client API, FUSE) against tmpfs.
     ///
     /// Round-trip section (first table): each run starts a server and a
     /// client process (this binary, run again) that exchange a request and
@@ -86,6 +87,16 @@ enum Command {
     /// (RSS, PSS, private memory, descriptors) with 1000 idle connections
     /// and after one call on each, against the goal (<= 64 KiB per idle
     /// connection; 1000 connections work within the limits shown).
+    ///
+    /// Read section: 4 KiB reads of one file, three ways in the same run:
+    /// the resource-manager client API (one _IO_READ message to a server
+    /// process that serves the file from memory, reads wrapping at its
+    /// end), read(2) through a FUSE mount of the path space (`baton fuse`,
+    /// direct I/O; skipped, with the reason, without /dev/fuse or if the
+    /// mount fails) and pread(2) of a tmpfs file (/dev/shm) with the same
+    /// bytes; each read timed, checked by its bytes; p50/p99/p99.9/max,
+    /// reads/s, CPU per read (reader, server, bridge), each way's p50 ÷
+    /// tmpfs's, and the goal (the client API within 2× of tmpfs).
     ///
     /// Every configuration runs several times, interleaved with the others,
     /// and each figure is the median over those runs. All peer processes
