@@ -23,7 +23,7 @@ mod pool;
 
 pub use attr::{Attr, Ocb, Opened, SharedAttr};
 pub use context::{ConnectRequest, Context, Dirents, Errno, Pending};
-pub use handler::{check_open, ResourceManager};
+pub use handler::{check_open, devctl_default, ResourceManager};
 pub use pool::Limits;
 
 use crate::msg::{self, IoHeader};
