@@ -16,7 +16,7 @@
 //! directory this test was built in (cargo does not build another
 //! package's binaries, nor this package's cdylib, for its tests).
 
-#![allow(unsafe_code)] // kill(2) of the processes' groups
+#![allow(unsafe_code)] // kill(2) of the processes' groups, atexit(3)
 
 use baton_resmgr::msg::{dcmd, DirentIter, DirentRecord};
 use baton_resmgr::{open, read_dir, stat, unlink, OpenOptions};
@@ -95,6 +95,16 @@ fn setup() {
         let rt = out_dir().join(format!("rt-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&rt);
         std::env::set_var("BATON_RUNTIME_DIR", &rt);
+        // The servers die with their tests: the directory goes at exit,
+        // so that runs do not pile up.
+        extern "C" fn remove_runtime_dir() {
+            if let Some(dir) = std::env::var_os("BATON_RUNTIME_DIR") {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        // SAFETY: `remove_runtime_dir` takes no arguments, returns nothing
+        // and cannot unwind (it ignores every error).
+        unsafe { libc::atexit(remove_runtime_dir) };
     });
 }
 
