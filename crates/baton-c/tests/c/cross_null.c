@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     memset(&sb, 0xa5, sizeof sb);
     CHECK(fstat(fd, &sb) == 0);
     CHECK(S_ISCHR(sb.st_mode) && (sb.st_mode & 07777) == 0666 && sb.st_size == 0 && sb.st_dev == 0);
-    CHECK(sb.st_uid == 0 && sb.st_gid == 0 && sb.st_nlink >= 1);
+    CHECK(sb.st_uid == geteuid() && sb.st_gid == getegid() && sb.st_nlink >= 1); /* the server's, ours too */
     CHECK(lseek(fd, 100, SEEK_SET) == 100 && lseek(fd, 5, SEEK_CUR) == 105);
     CHECK_ERR(lseek(fd, -200, SEEK_CUR), EINVAL);
     CHECK(read(fd, buf, 1) == 0);
