@@ -25,6 +25,8 @@ pub use attr::{Attr, Ocb, Opened, SharedAttr};
 pub use context::{ConnectRequest, Context, Dirents, Errno, Pending};
 pub use handler::{check_open, ResourceManager};
 pub use pool::Limits;
+// The devctl commands every device answers, for handlers of their own.
+pub use handler::devctl_default;
 
 use crate::msg::{self, IoHeader};
 use baton::paths::PathAttach;
