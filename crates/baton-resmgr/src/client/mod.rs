@@ -268,8 +268,25 @@ impl File {
     /// Which of the `_NOTIFY_COND_*` conditions in `conditions` hold now
     /// (`_IO_NOTIFY` with `_NOTIFY_ACTION_POLL`; nothing is armed).
     pub fn poll(&self, conditions: u32) -> io::Result<u32> {
-        let req =
-            msg::Notify { action: msg::notify::ACTION_POLL, flags: conditions, event: baton::Event::None.encode() };
+        self.notify(msg::notify::ACTION_POLL, conditions, &baton::Event::None)
+    }
+
+    /// Arms `event` for `conditions` unless one of them holds already:
+    /// returns the conditions that hold (then nothing is armed), or 0 (then
+    /// the server delivers `event` once, when one becomes true; arm again
+    /// for the next). `_NOTIFY_ACTION_POLLARM`; see [`notify`](Self::notify).
+    pub fn notify_arm(&self, conditions: u32, event: &baton::Event) -> io::Result<u32> {
+        self.notify(msg::notify::ACTION_POLLARM, conditions, event)
+    }
+
+    /// Sends `_IO_NOTIFY` with `action` (`_NOTIFY_ACTION_*`), the
+    /// `_NOTIFY_COND_*` `conditions`, and `event`, typically a pulse to a
+    /// connection of this process to one of its own channels
+    /// ([`baton::Event::pulse`]); returns the conditions the server reports.
+    /// Corresponds to `ionotify()`. The event goes as a C `struct sigevent`,
+    /// so C servers understand it; closing the file drops what it armed.
+    pub fn notify(&self, action: i32, conditions: u32, event: &baton::Event) -> io::Result<u32> {
+        let req = msg::Notify::new(action, conditions, event);
         let mut buf = [0u8; msg::NOTIFY_REPLY_LEN];
         let r = self.call(&[IoSlice::new(&req.encode())], &mut [IoSliceMut::new(&mut buf)])?;
         if r.len < msg::NOTIFY_REPLY_LEN {

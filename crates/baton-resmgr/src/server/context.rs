@@ -130,6 +130,8 @@ pub struct Context<'a> {
     pub(crate) info: MsgInfo,
     pub(crate) xtype: u32,
     pub(crate) req: Option<Request>,
+    /// The message's receive id (what an armed event is delivered through).
+    pub(crate) rcvid: Option<ReceiveId>,
     pub(crate) deferred: Option<ReceiveId>,
     pub(crate) registry: &'a Arc<Registry>,
     /// The mount handling the message.
@@ -162,6 +164,34 @@ impl Context<'_> {
         } else {
             Err(Errno(libc::EACCES))
         }
+    }
+
+    /// Answers `_IO_NOTIFY` request `req` on `ocb` when the conditions
+    /// `holds` (`_NOTIFY_COND_*`) are true now: returns the conditions to
+    /// report, and arms the request's event on `ocb.attr` as its action
+    /// says (`POLL`: never; `POLLARM`, `CONDARM`: if none of the asked
+    /// conditions holds; `TRANARM`: always, reporting nothing). An armed
+    /// event is delivered once, by [`SharedAttr::notify_trigger`]; the
+    /// open's close drops it. `EINVAL` for an event baton cannot deliver.
+    /// Corresponds to `iofunc_notify`.
+    ///
+    /// [`SharedAttr::notify_trigger`]: super::SharedAttr::notify_trigger
+    pub fn notify<S>(&self, ocb: &super::Ocb<S>, req: &crate::msg::Notify, holds: u32) -> Result<u32, Errno> {
+        use crate::msg::notify::*;
+        let want = req.flags & COND_MASK;
+        let have = holds & want;
+        let (arm, report) = match req.action() {
+            ACTION_POLL => (false, have),
+            ACTION_TRANARM => (true, 0),
+            _ => (have == 0, have),
+        };
+        if arm && want != 0 {
+            let event = req.event().map_err(|_| Errno(libc::EINVAL))?;
+            event.check().map_err(Errno::from)?;
+            let rcvid = self.rcvid.ok_or(Errno(libc::EINVAL))?;
+            ocb.attr.notify_arm((ocb.scoid, ocb.coid), want, rcvid, event);
+        }
+        Ok(report)
     }
 
     /// Keeps the request: the framework will not answer it; the returned

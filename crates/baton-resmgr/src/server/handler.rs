@@ -107,12 +107,15 @@ pub trait ResourceManager: Send + Sync + 'static {
         Err(Errno(libc::ENOSYS))
     }
 
-    /// `_IO_NOTIFY`: which of `req.flags` hold now (and arm `req.event`
-    /// if asked). Default: input and output are always ready; nothing is
-    /// armed.
+    /// `_IO_NOTIFY` (`select`, `poll`, `ionotify`): which of `req.flags`
+    /// hold now, arming `req.event` if the action asks. Default
+    /// (`iofunc_notify` with input and output always ready):
+    /// `ctx.notify(ocb, req, COND_INPUT | COND_OUTPUT)`. A device whose
+    /// readiness changes passes what holds now to [`Context::notify`] and
+    /// calls [`SharedAttr::notify_trigger`](super::SharedAttr::notify_trigger)
+    /// when a condition becomes true.
     fn notify(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, req: &msg::Notify) -> Result<u32, Errno> {
-        let _ = (ctx, ocb);
-        Ok(req.flags & (msg::notify::COND_INPUT | msg::notify::COND_OUTPUT))
+        ctx.notify(ocb, req, msg::notify::COND_INPUT | msg::notify::COND_OUTPUT)
     }
 
     /// The open ends: `_IO_CLOSE`, or its client process went away (the

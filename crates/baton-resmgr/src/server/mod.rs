@@ -249,8 +249,16 @@ impl Inner {
     /// Handles one message and answers it, unless a handler kept it.
     fn message(&self, req: Request, buf: &[u8], out: &mut Vec<u8>) {
         let info = req.info();
-        let mut ctx =
-            Context { info, xtype: 0, req: Some(req), deferred: None, registry: &self.registry, mount: usize::MAX };
+        let rcvid = Some(req.id());
+        let mut ctx = Context {
+            info,
+            xtype: 0,
+            req: Some(req),
+            rcvid,
+            deferred: None,
+            registry: &self.registry,
+            mount: usize::MAX,
+        };
         out.clear();
         let r = self.dispatch(&mut ctx, &buf[..info.msglen.min(buf.len())], out);
         if let Some(id) = ctx.deferred {

@@ -59,7 +59,9 @@ impl<R: ResourceManager> MountOf<R> {
     }
 
     fn end(&self, ocb: Shared<R::State>) {
-        self.handler.close(&mut lock(&ocb));
+        let mut ocb = lock(&ocb);
+        ocb.attr.notify_remove((ocb.scoid, ocb.coid));
+        self.handler.close(&mut ocb);
     }
 }
 
