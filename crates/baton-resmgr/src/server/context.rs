@@ -134,7 +134,9 @@ pub struct Context<'a> {
     pub(crate) rcvid: Option<ReceiveId>,
     pub(crate) deferred: Option<ReceiveId>,
     pub(crate) registry: &'a Arc<Registry>,
-    /// The mount handling the message.
+    /// The mount handling the message (from `dispatch::MESSAGES` on, the
+    /// private message handler): whose unblock handler a kept request's
+    /// unblock goes to.
     pub(crate) mount: usize,
 }
 
@@ -164,6 +166,16 @@ impl Context<'_> {
         } else {
             Err(Errno(libc::EACCES))
         }
+    }
+
+    /// Reads the message from byte `offset` on into `buf`, from the
+    /// client's memory: for a message longer than what the handler was
+    /// given (a private message's handler gets the first 64 KiB). Returns
+    /// the bytes read (fewer at the end of the message). `EBADMSG` once the
+    /// request is kept ([`defer`](Self::defer)). Corresponds to `MsgRead`.
+    pub fn read_msg(&mut self, offset: usize, buf: &mut [u8]) -> Result<usize, Errno> {
+        let req = self.req.as_mut().ok_or(Errno(libc::EBADMSG))?;
+        Ok(req.read_at(offset, buf)?)
     }
 
     /// Answers `_IO_NOTIFY` request `req` on `ocb` when the conditions
