@@ -10,7 +10,7 @@
 //! - `attr.rs`: [`Attr`], [`SharedAttr`], [`Ocb`], [`Opened`].
 //! - `context.rs`: [`Context`], [`Pending`] (deferred replies and the
 //!   unblock bookkeeping), [`ConnectRequest`], [`Dirents`], [`Errno`].
-//! - `dispatch.rs`: the [`Router`](dispatch::Router): which handler each
+//! - `dispatch.rs`: the `Router`: which handler each
 //!   message goes to; [`MessageHandler`] for private message types.
 //! - `mount.rs`: one attached prefix with its handler and OCB table.
 //! - `access.rs`: permission checks.
