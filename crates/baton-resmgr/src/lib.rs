@@ -62,7 +62,7 @@
 //! | `_RESMGR_NOREPLY`, `MsgReply` later | [`Context::defer`], [`Pending`] |
 //! | `message_attach` (private message types) | [`Server::message_attach`], [`MessageHandler`] |
 //! | `iofunc_notify`, `iofunc_notify_trigger`; `ionotify` | [`Context::notify`], [`SharedAttr::notify_trigger`]; [`File::notify`] |
-//! | `open`, `read`, `write`, `lseek`, `fstat`, `devctl`, `close` | [`open`], [`File`] |
+//! | `open`, `read`, `write`, `lseek`, `fstat`, `devctl`, `ftruncate`, `close` | [`open`], [`File`] |
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -74,5 +74,5 @@ pub use client::{mkdir, open, read_dir, stat, unlink, DirEntry, File, OpenOption
 pub use msg::Stat;
 pub use server::{
     Attr, ConnectRequest, Context, Dirents, Errno, MessageHandler, Ocb, Opened, Pending, ResourceManager, Server,
-    ServerBuilder, SharedAttr,
+    ServerBuilder, SharedAttr, Space,
 };

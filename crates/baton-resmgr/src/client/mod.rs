@@ -314,6 +314,21 @@ impl File {
         count(r.status, nbytes)
     }
 
+    /// Truncates or extends the file to `size` bytes (extended with
+    /// zeros). Corresponds to `ftruncate()`: `_IO_SPACE` with `F_FREESP64`
+    /// from `size` to the end. `EBADF` unless open for writing; `ENOSYS`
+    /// from a server that does not resize.
+    pub fn set_len(&self, size: u64) -> io::Result<()> {
+        let start = i64::try_from(size).map_err(|_| errno(libc::EINVAL))?;
+        let req = msg::Space { subtype: msg::space::FREESP64, whence: libc::SEEK_SET as i16, start, len: 0 };
+        let mut buf = [0u8; 8];
+        let r = self.call(&[IoSlice::new(&req.encode())], &mut [IoSliceMut::new(&mut buf)])?;
+        if r.len < 8 {
+            return Err(errno(libc::EIO));
+        }
+        Ok(())
+    }
+
     /// Moves the file's offset. Corresponds to `lseek()` (`_IO_LSEEK`).
     pub fn seek_to(&self, pos: SeekFrom) -> io::Result<u64> {
         let (whence, offset) = match pos {

@@ -5,7 +5,7 @@
 
 use super::sigevent::{self, SIGEVENT_LEN};
 use super::{
-    le, need, MsgError, IO_CLOSE, IO_COMBINE_FLAG, IO_DEVCTL, IO_LSEEK, IO_NOTIFY, IO_READ, IO_STAT, IO_WRITE,
+    le, need, MsgError, IO_CLOSE, IO_COMBINE_FLAG, IO_DEVCTL, IO_LSEEK, IO_NOTIFY, IO_READ, IO_SPACE, IO_STAT, IO_WRITE,
 };
 
 /// Bytes of `{type, combine_len}`.
@@ -32,6 +32,8 @@ pub const DEVCTL_REPLY_LEN: usize = 16;
 pub const LSEEK_LEN: usize = 16;
 /// Bytes of `struct _io_close`.
 pub const CLOSE_LEN: usize = 4;
+/// Bytes of `struct _io_space`.
+pub const SPACE_LEN: usize = 24;
 
 /// The header every I/O message starts with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -306,6 +308,39 @@ impl Lseek {
     }
 }
 
+/// `_IO_SPACE`: allocate or free the file's space over a range
+/// (`ftruncate`, `fcntl(F_FREESP)`); the reply is the new size (`u64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// `F_ALLOCSP`/`F_FREESP` (or their `64` forms: [`space`](super::space)).
+    pub subtype: u16,
+    /// `SEEK_SET`, `SEEK_CUR` or `SEEK_END`: what `start` counts from.
+    pub whence: i16,
+    /// The range's start (signed for `SEEK_CUR`/`SEEK_END`).
+    pub start: i64,
+    /// The range's length; 0: to the end of the file.
+    pub len: u64,
+}
+
+impl Space {
+    /// The message's bytes.
+    pub fn encode(&self) -> [u8; SPACE_LEN] {
+        let mut out = [0u8; SPACE_LEN];
+        header(&mut out, IO_SPACE);
+        le::put(&mut out, 4, &self.subtype.to_le_bytes());
+        le::put(&mut out, 6, &self.whence.to_le_bytes());
+        le::put(&mut out, 8, &self.start.to_le_bytes());
+        le::put(&mut out, 16, &self.len.to_le_bytes());
+        out
+    }
+
+    /// Decodes a space request.
+    pub fn decode(b: &[u8]) -> Result<Space, MsgError> {
+        fixed(b, IO_SPACE, SPACE_LEN)?;
+        Ok(Space { subtype: le::u16(b, 4), whence: le::u16(b, 6) as i16, start: le::i64(b, 8), len: le::u64(b, 16) })
+    }
+}
+
 /// `_IO_CLOSE`: the open ends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Close;
@@ -348,6 +383,9 @@ mod tests {
         assert_eq!((short.action(), short.flags, short.event()), (1, 0x1000_0000, Ok(baton::Event::None)));
         assert_eq!(NotifyReply::decode(&NotifyReply { flags: 5 }.encode()), Ok(NotifyReply { flags: 5 }));
         assert_eq!(Close::decode(&Close.encode()), Ok(Close));
+        let s = Space { subtype: crate::msg::space::FREESP64, whence: libc::SEEK_END as i16, start: -3, len: 0 };
+        assert_eq!(Space::decode(&s.encode()), Ok(s));
+        assert!(Space::decode(&s.encode()[..SPACE_LEN - 1]).is_err());
         assert_eq!(StatRequest::decode(&StatRequest.encode()), Ok(StatRequest));
         assert_eq!(u16::from_le_bytes([r.encode()[2], r.encode()[3]]), READ_LEN as u16);
     }

@@ -22,9 +22,9 @@ mod stat;
 pub use connect::{Connect, CONNECT_LEN};
 pub use dirent::{DirentIter, DirentRecord, DirentWriter, DIRENT_HEADER_LEN};
 pub use io::{
-    Close, Devctl, DevctlReply, IoHeader, Lseek, Notify, NotifyReply, Read, StatRequest, Write, CLOSE_LEN, DEVCTL_LEN,
-    DEVCTL_REPLY_LEN, IO_HEADER_LEN, LSEEK_LEN, NOTIFY_HEADER_LEN, NOTIFY_LEN, NOTIFY_REPLY_LEN, READ_LEN,
-    STAT_REQUEST_LEN, WRITE_LEN,
+    Close, Devctl, DevctlReply, IoHeader, Lseek, Notify, NotifyReply, Read, Space, StatRequest, Write, CLOSE_LEN,
+    DEVCTL_LEN, DEVCTL_REPLY_LEN, IO_HEADER_LEN, LSEEK_LEN, NOTIFY_HEADER_LEN, NOTIFY_LEN, NOTIFY_REPLY_LEN, READ_LEN,
+    SPACE_LEN, STAT_REQUEST_LEN, WRITE_LEN,
 };
 pub use stat::{Stat, STAT_LEN};
 
@@ -46,6 +46,8 @@ pub const IO_NOTIFY: u16 = 0x105;
 pub const IO_DEVCTL: u16 = 0x106;
 /// `_IO_LSEEK`.
 pub const IO_LSEEK: u16 = 0x109;
+/// `_IO_SPACE` (`ftruncate`).
+pub const IO_SPACE: u16 = 0x110;
 /// `_IO_CLOSE`.
 pub const IO_CLOSE: u16 = 0x116;
 /// `_IO_MAX`: the last type reserved for I/O messages.
@@ -148,6 +150,20 @@ pub mod dcmd {
     pub const fn command(dcmd: u32) -> u32 {
         dcmd & 0xffff
     }
+}
+
+/// `_IO_SPACE` subtypes (QNX's `<fcntl.h>` values).
+pub mod space {
+    /// `F_ALLOCSP`: the file holds at least the range.
+    pub const ALLOCSP: u16 = 10;
+    /// `F_FREESP`: the range is freed; one that reaches the end of the
+    /// file (or `len` 0) makes the file end at its start (`ftruncate`,
+    /// which may grow it).
+    pub const FREESP: u16 = 11;
+    /// `F_ALLOCSP64` (the message is the same).
+    pub const ALLOCSP64: u16 = 110;
+    /// `F_FREESP64` (what `ftruncate` sends).
+    pub const FREESP64: u16 = 111;
 }
 
 /// `_IO_NOTIFY` actions and conditions (`<sys/iomsg.h>`).

@@ -287,6 +287,36 @@ pub struct ConnectRequest<'a> {
     pub attr: &'a super::SharedAttr,
 }
 
+/// An `_IO_SPACE` request (`ftruncate`, `fcntl(F_FREESP)`,
+/// `fcntl(F_ALLOCSP)`), its range made absolute by the framework.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// Free the range (`F_FREESP`); else allocate it (`F_ALLOCSP`).
+    pub free: bool,
+    /// Where the range starts, from the start of the file.
+    pub start: u64,
+    /// The range's length; 0: to the end of the file.
+    pub len: u64,
+}
+
+impl Space {
+    /// The size of a file of `size` bytes after the request: freeing a
+    /// range that reaches its end (`len` 0 included) ends the file at the
+    /// range's start, which may grow it (`ftruncate`); freeing a range
+    /// inside leaves the size (the handler zeroes the range);
+    /// allocating makes the file hold at least the range. `EFBIG` past
+    /// `i64::MAX`.
+    pub fn new_size(&self, size: u64) -> Result<u64, Errno> {
+        let end = self.start.checked_add(self.len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno(libc::EFBIG))?;
+        Ok(match (self.free, self.len) {
+            (true, 0) => self.start,
+            (true, _) if end >= size => self.start,
+            (true, _) => size,
+            (false, _) => size.max(end),
+        })
+    }
+}
+
 /// The records a directory read returns: push entries from the OCB's
 /// offset (an entry index) until [`push`](Dirents::push) says the reply is
 /// full. The framework advances the offset by the entries pushed.

@@ -199,6 +199,7 @@ impl Router {
                 IoMsg::Stat
             }
             msg::IO_LSEEK => IoMsg::Lseek(msg::Lseek::decode(head).map_err(bad)?),
+            msg::IO_SPACE => IoMsg::Space(msg::Space::decode(head).map_err(bad)?),
             msg::IO_DEVCTL => {
                 let d = msg::Devctl::decode(head, total).map_err(bad)?;
                 let data = if d.dcmd & msg::dcmd::DEVDIR_TO != 0 {

@@ -5,9 +5,10 @@
 //! overrides: a read needs an open for reading and a write one for writing
 //! (`EBADF`); a message that is malformed gets `EBADMSG`, an unknown type
 //! `ENOSYS`, an unknown open `EBADF`. A write on an `O_APPEND` open starts
-//! at the attribute's size.
+//! at the attribute's size. `_IO_SPACE` needs an open for writing
+//! (`EBADF`) and a range inside `0..=i64::MAX` (`EINVAL`).
 
-use super::context::{ConnectRequest, Context, Dirents, Errno};
+use super::context::{ConnectRequest, Context, Dirents, Errno, Space};
 use super::{access, Ocb, Opened};
 use crate::msg::{self, Stat};
 use baton::ReceiveId;
@@ -83,6 +84,16 @@ pub trait ResourceManager: Send + Sync + 'static {
         let new = u64::try_from(new).ok().filter(|&n| n <= i64::MAX as u64).ok_or(Errno(libc::EINVAL))?;
         ocb.offset = new;
         Ok(new)
+    }
+
+    /// `_IO_SPACE` (`ftruncate`, `fcntl(F_FREESP)`): free or allocate
+    /// the range of `req` (absolute; the framework checked the open
+    /// writes, `EBADF`, and the range, `EINVAL`), update the attribute's
+    /// size and return it. [`Space::new_size`] says what the size becomes.
+    /// Default: `ENOSYS` (QNX has no default either).
+    fn space(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, req: &Space) -> Result<u64, Errno> {
+        let _ = (ctx, ocb, req);
+        Err(Errno(libc::ENOSYS))
     }
 
     /// `_IO_STAT`. Default: from the attribute (`iofunc_stat_default`).

@@ -25,15 +25,15 @@ mod mount;
 mod pool;
 
 pub use attr::{Attr, Ocb, Opened, SharedAttr};
-pub use context::{ConnectRequest, Context, Dirents, Errno, Pending};
+pub use context::{ConnectRequest, Context, Dirents, Errno, Pending, Space};
 pub use dispatch::MessageHandler;
+use dispatch::Router;
 pub use handler::{check_open, ResourceManager};
 pub use pool::Limits;
 
 use crate::msg;
 use baton::paths::PathAttach;
 use baton::{pulse_code, Channel, Pulse, ReceiveId, Received, Request};
-use dispatch::Router;
 use mount::{Mount, MountOf};
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -119,8 +119,7 @@ impl Server {
         attr: impl Into<SharedAttr>,
         handler: R,
     ) -> io::Result<u32> {
-        let mount: Arc<dyn Mount> = Arc::new(MountOf::new(handler, attr.into()));
-        let index = self.inner.router.add_mount(mount);
+        let index = self.inner.router.add_mount(mount_of(handler, attr.into()));
         let entry = baton::paths::attach(prefix, &self.inner.channel, flags, msg::FTYPE_ANY)?;
         let id = entry.id();
         self.inner.router.link(id, index);
@@ -197,6 +196,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A mount of `handler` with `attr`, for a [`Router`].
+pub(crate) fn mount_of<R: ResourceManager>(handler: R, attr: SharedAttr) -> Arc<dyn Mount> {
+    Arc::new(MountOf::new(handler, attr))
 }
 
 fn spawn_worker(inner: &Arc<Inner>) -> io::Result<()> {
