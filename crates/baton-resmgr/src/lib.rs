@@ -67,6 +67,8 @@
 #![warn(missing_docs)]
 
 mod client;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod msg;
 pub mod server;
 

@@ -27,7 +27,7 @@ mod pool;
 pub use attr::{Attr, Ocb, Opened, SharedAttr};
 pub use context::{ConnectRequest, Context, Dirents, Errno, Pending, Space};
 pub use dispatch::MessageHandler;
-use dispatch::Router;
+pub(crate) use dispatch::Router;
 pub use handler::{check_open, ResourceManager};
 pub use pool::Limits;
 
