@@ -66,6 +66,13 @@ unsafe fn connect_attach(nd: u32, pid: libc::pid_t, chid: c_int, index: c_uint, 
     attach(b, index, |b| b.attach(pid, chid))
 }
 
+/// Connects to channel `chid` of process `pid` with an ordinary coid (a
+/// descriptor number), as `ConnectAttach(0, pid, chid, 0, 0)` does: the
+/// connection of a resource-manager open.
+pub(crate) fn attach_process(pid: libc::pid_t, chid: u32) -> CResult<c_int> {
+    attach(Connection::builder(), 0, |b| b.attach(pid, chid))
+}
+
 /// Opens name `name` as a side-channel coid (`name_open`).
 pub(crate) fn open_name(name: &str) -> CResult<c_int> {
     attach(Connection::builder(), SIDE_CHANNEL as c_uint, |b| b.open(name))

@@ -24,14 +24,21 @@
 //! - `reply.rs`: `MsgReply*`, `MsgError`, `MsgRead*`, `MsgWrite*`, `MsgInfo`.
 //! - `name.rs`: `name_attach`, `name_detach`, `name_open`, `name_close`.
 //! - `extra.rs`: what `baton.h` adds.
+//! - `framework.rs`: the QNX resource-manager framework (`sys/dispatch.h`,
+//!   `sys/resmgr.h`, `sys/iofunc.h`), which is C in `src/c` (built by
+//!   `build.rs`), exported under its QNX names; and its path attach.
+//! - `client.rs`: resource managers' clients: `baton_open`, `baton_read`,
+//!   ... (`baton/posix.h`) and `devctl` (`devctl.h`).
 #![deny(unsafe_code)]
 
 mod abi;
 mod channel;
+mod client;
 mod connect;
 mod event;
 mod extra;
 mod ffi;
+mod framework;
 mod name;
 mod reply;
 mod send;

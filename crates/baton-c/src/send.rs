@@ -8,7 +8,7 @@ use std::io::{IoSlice, IoSliceMut};
 
 /// Sends `msg` on `coid` and waits for the reply into `reply`, within the
 /// thread's armed `TimerTimeout`; the reply's status.
-fn send(coid: c_int, msg: &[IoSlice<'_>], reply: &mut [IoSliceMut<'_>]) -> CResult<c_long> {
+pub(crate) fn send(coid: c_int, msg: &[IoSlice<'_>], reply: &mut [IoSliceMut<'_>]) -> CResult<c_long> {
     let c = table::coid(coid)?;
     let t = timeout::take_for_send();
     let r = c.conn.send_vectored_timeout(msg, reply, t).map_err(errno)?;

@@ -70,28 +70,20 @@ fn strict_c99<'a>(rest: &[&'a str]) -> Vec<&'a str> {
 /// `cc -std=c99 -Wall -Wextra -Werror` of `tests/c/<name>.c`, linked
 /// with `-lbaton -lpthread` as the README says; returns the executable.
 fn build(name: &str) -> PathBuf {
-    let src = crate_dir().join("tests/c").join(format!("{name}.c"));
+    build_c(&crate_dir().join("tests/c").join(format!("{name}.c")), name, &[])
+}
+
+/// Builds the C program `src` as `build` does, with `extra` flags too.
+fn build_c(src: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let exe = out_dir().join(name);
     let (inc, tdir, lib) = (crate_dir().join("include"), crate_dir().join("tests/c"), lib_dir());
     let rpath = format!("-Wl,-rpath,{}", lib.display());
     let l = format!("-L{}", lib.display());
     let (i1, i2) = (format!("-I{}", inc.display()), format!("-I{}", tdir.display()));
-    compile(
-        "cc",
-        &strict_c99(&[
-            "-O1",
-            "-g",
-            &i1,
-            &i2,
-            "-o",
-            exe.to_str().unwrap(),
-            src.to_str().unwrap(),
-            &l,
-            "-lbaton",
-            "-lpthread",
-            &rpath,
-        ]),
-    );
+    let mut args = vec!["-O1", "-g", &i1, &i2];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-o", exe.to_str().unwrap(), src.to_str().unwrap(), &l, "-lbaton", "-lpthread", &rpath]);
+    compile("cc", &strict_c99(&args));
     exe
 }
 
@@ -101,8 +93,16 @@ fn build(name: &str) -> PathBuf {
 fn run(exe: &Path) -> Output {
     let name = exe.file_name().unwrap().to_string_lossy().into_owned();
     let rt = out_dir().join(format!("rt-{name}-{}", std::process::id()));
+    let out = run_in(exe, &rt);
+    let _ = std::fs::remove_dir_all(&rt);
+    out
+}
+
+/// `run` with the runtime directory `rt`.
+fn run_in(exe: &Path, rt: &Path) -> Output {
+    let name = exe.file_name().unwrap().to_string_lossy().into_owned();
     let child = Command::new(exe)
-        .env("BATON_RUNTIME_DIR", &rt)
+        .env("BATON_RUNTIME_DIR", rt)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -125,7 +125,6 @@ fn run(exe: &Path) -> Output {
     // Whatever the program forked and left behind goes too.
     // SAFETY: as above; ESRCH if the group is empty.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    let _ = std::fs::remove_dir_all(&rt);
     assert!(!timed_out, "{name} still running after {:?}: killed\n{}", start.elapsed(), show(&out));
     match out.status.code() {
         Some(0) => {}
@@ -137,6 +136,56 @@ fn run(exe: &Path) -> Output {
 
 fn build_and_run(name: &str) {
     run(&build(name));
+}
+
+/// A server that runs until killed, in its own process group.
+struct Server {
+    child: std::process::Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SAFETY: signals the process group made for the server.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `exe` with `args` in runtime directory `rt` and waits (within
+/// the watchdog) for its first line, which must start with "ready".
+fn start_server(exe: &Path, args: &[&str], rt: &Path) -> Server {
+    use std::io::BufRead;
+    let mut child = Command::new(exe)
+        .args(args)
+        .env("BATON_RUNTIME_DIR", rt)
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+    let stdout = child.stdout.take().unwrap();
+    let server = Server { child };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(WATCHDOG).unwrap_or_else(|_| panic!("{} said nothing", exe.display()));
+    assert!(line.starts_with("ready"), "{}: {line:?}", exe.display());
+    server
+}
+
+/// `examples/c/<example>.c` serving, and `tests/c/<client>.c` (built with
+/// `-include baton/posix.h`, so its POSIX calls are baton's) against it.
+fn example_with_client(example: &str, client: &str) {
+    let server = build_c(&crate_dir().join("examples/c").join(format!("{example}.c")), example, &[]);
+    let posix = ["-include", "baton/posix.h"];
+    let client = build_c(&crate_dir().join("tests/c").join(format!("{client}.c")), client, &posix);
+    let rt = out_dir().join(format!("rt-{example}-{}", std::process::id()));
+    let s = start_server(&server, &[], &rt);
+    run_in(&client, &rt);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&rt);
 }
 
 /// The headers compile with `-Wall -Wextra -Werror` as C99 (with
@@ -181,6 +230,33 @@ fn headers_compile_cleanly_as_c99_and_cpp17() {
     run(&exe);
     // And pedantic C99.
     compile("cc", &strict_c99(&["-pedantic", &inc, "-fsyntax-only", src.to_str().unwrap()]));
+}
+
+/// The /dev/null-like C example driven by POSIX calls through
+/// `baton/posix.h`: writes vanish, reads find end of file, stat, lseek,
+/// devctl (the flags, ENOTTY), open modes, libc for everything else.
+#[test]
+fn resmgr_devnull_example_from_c() {
+    example_with_client("devnull", "resmgr_null");
+}
+
+/// The in-memory file store C example: create, write, read back, seek,
+/// O_EXCL/O_APPEND/O_TRUNC, stat, 4 MiB with a checksum, QNX dirents,
+/// unlink.
+#[test]
+fn resmgr_filestore_example_from_c() {
+    example_with_client("filestore", "resmgr_fs");
+}
+
+/// A QNX-style device with its own OCB and read/write/devctl/notify/
+/// unblock/close handlers, message_attach, pulse_attach and a thread pool:
+/// blocking and unblocked reads, EACCES for another user (as root), a
+/// dead client's opens closed, the pool's water marks, the framework's
+/// EBADF/EBADMSG/ENOSYS.
+#[test]
+fn resmgr_device_with_custom_handlers() {
+    let out = run(&build("resmgr_dev"));
+    print!("{}", String::from_utf8_lossy(&out.stdout));
 }
 
 /// The echo server and client (name_attach/name_open, _IO_CONNECT, every
@@ -255,6 +331,13 @@ fn connect_detach_wakes_blocked_threads_with_ebadf() {
 #[test]
 fn links_statically() {
     static_build_and_run("threads");
+}
+
+/// The resource-manager device linked against `libbaton.a`: the C
+/// framework is inside it.
+#[test]
+fn resmgr_links_statically() {
+    static_build_and_run("resmgr_dev");
 }
 
 /// The timers program linked against `libbaton.a`: the executable then

@@ -6,9 +6,12 @@
 //! - `baton soak`: fault injection, calls while random peers are killed
 //!   with SIGKILL and restarted, checked for lost or misdelivered replies
 //!   and leaks (see [`mod@soak`]).
+//! - `baton fuse MOUNTPOINT`: the path space of resource managers as a
+//!   filesystem (see [`mod@fuse`]).
 #![deny(unsafe_code)]
 
 mod bench;
+mod fuse;
 mod soak;
 
 use clap::{Parser, Subcommand};
@@ -34,7 +37,8 @@ enum Command {
     /// on one CPU, on two CPUs and unpinned, with messages of 64 B to
     /// 1 MiB; then a real-time client's latency under load, baton against a
     /// SOCK_SEQPACKET server; throughput with 4 clients and 2 server
-    /// threads; scale to 1000 clients; memory per connection.
+    /// threads; scale to 1000 clients; memory per connection; 4 KiB reads
+    /// through resource managers (client API, FUSE) against tmpfs.
     ///
     /// Round-trip section (first table): each run starts a server and a
     /// client process (this binary, run again) that exchange a request and
@@ -84,6 +88,16 @@ enum Command {
     /// and after one call on each, against the goal (<= 64 KiB per idle
     /// connection; 1000 connections work within the limits shown).
     ///
+    /// Read section: 4 KiB reads of one file, three ways in the same run:
+    /// the resource-manager client API (one _IO_READ message to a server
+    /// process that serves the file from memory, reads wrapping at its
+    /// end), read(2) through a FUSE mount of the path space (`baton fuse`,
+    /// direct I/O; skipped, with the reason, without /dev/fuse or if the
+    /// mount fails) and pread(2) of a tmpfs file (/dev/shm) with the same
+    /// bytes; each read timed, checked by its bytes; p50/p99/p99.9/max,
+    /// reads/s, CPU per read (reader, server, bridge), each way's p50 ÷
+    /// tmpfs's, and the goal (the client API within 2× of tmpfs).
+    ///
     /// Every configuration runs several times, interleaved with the others,
     /// and each figure is the median over those runs. All peer processes
     /// are killed at the end of their run and on any error. Progress goes
@@ -117,6 +131,26 @@ enum Command {
     /// One peer of a soak; `baton soak` starts these.
     #[command(hide = true)]
     SoakPeer(soak::PeerArgs),
+    /// Show the path space of resource managers under MOUNTPOINT (FUSE),
+    /// so that any program does its I/O through them: `cat`, `echo >`,
+    /// `dd`, `stat`, Python's `open()`; an `ioctl` whose number encodes its
+    /// argument's size becomes a `devctl`.
+    ///
+    /// The directories holding attached prefixes are implied (`/dev/foo`
+    /// attached: MOUNTPOINT/dev lists `foo`); a prefix, and everything below
+    /// a directory prefix, is its server's: lookups and `stat` ask it
+    /// (`_IO_STAT`), listings read it, and open, read, write, close,
+    /// truncate to 0, create, unlink and mkdir are its `_IO_*` messages.
+    /// Devices show as regular files. Every open is direct I/O: each
+    /// read(2) is one `_IO_READ` of the caller's size. The kernel checks
+    /// permissions against the mode bits the servers report
+    /// (default_permissions); the servers see this process as their client.
+    ///
+    /// As root it mounts with mount(2) (otherwise fuser runs fusermount3).
+    /// It detaches once mounted unless --foreground; SIGINT or SIGTERM
+    /// unmounts (lazily, if the mount is busy). docs/FUSE.md shows how to
+    /// make a resource manager appear at its own path (/dev/foo).
+    Fuse(fuse::Args),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +160,7 @@ fn main() -> ExitCode {
         Command::BenchPeer(args) => bench::run_peer(&args),
         Command::Soak(args) => soak::run(&args),
         Command::SoakPeer(args) => soak::run_peer(&args),
+        Command::Fuse(args) => fuse::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

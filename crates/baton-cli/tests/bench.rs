@@ -4,7 +4,8 @@
 //! reported as skipped, with its reason, where SCHED_FIFO is not permitted,
 //! as D-Bus is where dbus-daemon is missing. Likewise the throughput, scale
 //! and memory sections, and those skipped when none of their transports is
-//! chosen.
+//! chosen. And the read section: every way measured, or FUSE reported
+//! skipped where it cannot run.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -426,6 +427,80 @@ fn help_documents_the_throughput_scale_and_memory_sections() {
         "segment_bytes",
         "idle_per_connection",
     ] {
+        assert!(help.contains(word), "`baton bench --help` does not mention {word}");
+    }
+}
+
+#[test]
+fn read_section_measures_every_way() {
+    let doc = bench("read", &["--section", "read", "-n", "200", "--warmup", "20", "--runs", "2"], |_| {});
+    assert_eq!(doc.get("sections").arr().iter().map(Json::str).collect::<Vec<_>>(), ["read"]);
+    let r = doc.get("read");
+    let fuse_ran = check_read(r, 200.0, 2.0);
+    // Where FUSE is there (CI runs as root with /dev/fuse), it must run.
+    if Path::new("/dev/fuse").exists() && rustix::process::geteuid().is_root() {
+        assert!(fuse_ran, "FUSE did not run: {:?}", r.get("skipped"));
+    }
+}
+
+#[test]
+fn read_section_without_fuse_reports_it_skipped() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: cannot run the bench as a user without /dev/fuse; nothing to check");
+        return;
+    }
+    // nobody may not open /dev/fuse (0600 root), nor mount.
+    let args = ["--section", "read", "-n", "100", "--warmup", "10", "--runs", "1"];
+    let doc = bench("read-nobody", &args, |cmd| {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(65534).gid(65534);
+    });
+    let r = doc.get("read");
+    assert!(!check_read(r, 100.0, 1.0), "FUSE ran as nobody");
+    let top: Vec<&Json> = doc.get("skipped").arr().iter().filter(|s| s.get("section").str() == "read").collect();
+    assert_eq!(top.len(), 1, "{top:?}");
+    assert!(top[0].get("reason").str().starts_with("fuse: "), "{top:?}");
+    assert_eq!(top[0].get("size").num(), 4096.0);
+}
+
+/// Checks the `read` object of a run of `n` reads per way and `runs` runs:
+/// direct and tmpfs ran, FUSE ran or was skipped with a reason. Returns
+/// whether FUSE ran.
+fn check_read(r: &Json, n: f64, runs: f64) -> bool {
+    assert_eq!(r.get("size").num(), 4096.0);
+    assert_eq!(r.get("iterations").num(), n);
+    assert_eq!(r.get("runs").num(), runs);
+    assert!(r.get("warmup").is_num() && r.get("file_bytes").num() >= 4096.0);
+    let ways: Vec<&str> = r.get("ways").arr().iter().map(|w| w.get("way").str()).collect();
+    let skipped: Vec<&str> = r.get("skipped").arr().iter().map(|s| s.get("way").str()).collect();
+    for s in r.get("skipped").arr() {
+        assert!(!s.get("reason").str().is_empty());
+    }
+    let fuse_ran = ways.contains(&"fuse");
+    assert_eq!(ways, if fuse_ran { vec!["direct", "fuse", "tmpfs"] } else { vec!["direct", "tmpfs"] });
+    assert_eq!(skipped, if fuse_ran { vec![] } else { vec!["fuse"] });
+    for w in r.get("ways").arr() {
+        let what = w.get("way").str();
+        assert_eq!(w.get("n").num(), n, "{what}");
+        assert_eq!(w.get("runs").num(), runs, "{what}");
+        check_latency(w, what);
+        assert!(w.get("reads_per_sec").num() > 0.0, "{what}");
+        assert!(w.get("cpu_ns_per_read").num() > 0.0, "{what}");
+        assert!(w.get("tmpfs_p50_ratio").num() > 0.0, "{what}");
+    }
+    assert!(r.get("direct_to_tmpfs").num() > 0.0);
+    assert_eq!(r.get("fuse_to_tmpfs").is_num(), fuse_ran);
+    assert_eq!(r.get("goal_ratio").num(), 2.0);
+    assert!(matches!(r.get("goal_met"), Json::Bool(_)));
+    fuse_ran
+}
+
+#[test]
+fn help_documents_the_read_section() {
+    let out = Command::new(BATON).args(["bench", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in ["read", "tmpfs_p50_ratio", "cpu_ns_per_read", "reads_per_sec", "direct_to_tmpfs", "/dev/fuse"] {
         assert!(help.contains(word), "`baton bench --help` does not mention {word}");
     }
 }

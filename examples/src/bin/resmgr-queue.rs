@@ -105,9 +105,9 @@ impl ResourceManager for QueueDevice {
     fn devctl(
         &self,
         _: &mut Context<'_>,
-        _: &mut Ocb<()>,
+        ocb: &mut Ocb<()>,
         dcmd: u32,
-        _: &[u8],
+        data: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<i32, Errno> {
         match dcmd {
@@ -116,7 +116,8 @@ impl ResourceManager for QueueDevice {
                 out.extend_from_slice(&n.to_le_bytes());
                 Ok(0)
             }
-            _ => Err(Errno(libc::ENOSYS)),
+            // The commands every device has (the open flags).
+            _ => baton_resmgr::server::devctl_default(ocb, dcmd, data, out),
         }
     }
 

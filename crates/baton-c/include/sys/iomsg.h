@@ -1,14 +1,17 @@
 /*
- * sys/iomsg.h (baton): the QNX I/O message types and the connect message,
- * so that servers written to recognise them compile. baton's name_open()
+ * sys/iomsg.h (baton): the QNX I/O messages: their types, the connect
+ * message, and the request and reply layouts of the fd-based messages
+ * resource managers serve (docs/RESMGR.md, section 3). baton's name_open()
  * sends no _IO_CONNECT message (as on QNX 7 without the global name
- * service), so a server that answers one keeps working but never sees one
- * from baton's clients; it may from a client that sends one itself.
- * Values and layout as in QNX Neutrino 7.x.
+ * service); baton_open() (<baton/posix.h>) and the Rust client do.
+ * Values and layouts as in QNX Neutrino 7.x, with Linux's struct stat and
+ * struct sigevent.
  */
 #ifndef _BATON_SYS_IOMSG_H
 #define _BATON_SYS_IOMSG_H
 
+#include <sys/neutrino.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -90,6 +93,204 @@ struct _io_header {
     uint16_t type;
     uint16_t combine_len;
 };
+
+/* _io_connect.ioflag: the open flags with the access mode plus one. */
+#define _IO_FLAG_RD   0x00000001
+#define _IO_FLAG_WR   0x00000002
+#define _IO_FLAG_MASK 0x00000003
+
+/* _io_connect.eflag. */
+#define _IO_CONNECT_EFLAG_DIR    0x01 /* the path ended in '/' */
+#define _IO_CONNECT_EFLAG_DOT    0x02
+#define _IO_CONNECT_EFLAG_DOTDOT 0x04
+
+/* File types a server attaches with (resmgr_attach) and clients ask for. */
+enum _file_type {
+    _FTYPE_MATCHED = -1,
+    _FTYPE_ALL = -1,
+    _FTYPE_ANY = 0,
+    _FTYPE_FILE,
+    _FTYPE_LINK,
+    _FTYPE_SYMLINK,
+    _FTYPE_PIPE,
+    _FTYPE_SHMEM,
+    _FTYPE_MQUEUE,
+    _FTYPE_SOCKET,
+    _FTYPE_SEM,
+    _FTYPE_PHOTON,
+    _FTYPE_DUMPER,
+    _FTYPE_MOUNT,
+    _FTYPE_NAME,
+    _FTYPE_TYMEM
+};
+
+/* Read and write xtypes (low byte) and flags. */
+#define _IO_XTYPE_NONE      0x00000000
+#define _IO_XTYPE_READCOND  0x00000001
+#define _IO_XTYPE_MQUEUE    0x00000002
+#define _IO_XTYPE_TCPIP     0x00000003
+#define _IO_XTYPE_TCPIP_MSG 0x00000004
+#define _IO_XTYPE_OFFSET    0x00000005
+#define _IO_XTYPE_REGISTRY  0x00000006
+#define _IO_XTYPE_MASK      0x000000ff
+#define _IO_XFLAG_DIR_EXTRA_HINT 0x00000100
+#define _IO_XFLAG_NONBLOCK  0x00004000
+#define _IO_XFLAG_BLOCK     0x00008000
+
+/* Notify actions and conditions (_IO_NOTIFY, select/poll). */
+#define _NOTIFY_ACTION_POLL    0x0
+#define _NOTIFY_ACTION_POLLARM 0x1
+#define _NOTIFY_ACTION_TRANARM 0x2
+#define _NOTIFY_ACTION_CONDARM 0x3
+#define _NOTIFY_ACTION_MASK    0x3
+#define _NOTIFY_COND_MASK   0xf0000000u
+#define _NOTIFY_COND_INPUT  0x10000000u
+#define _NOTIFY_COND_OUTPUT 0x40000000u
+#define _NOTIFY_COND_OBAND  0x80000000u
+
+/* The connect message's unions, by subtype. */
+typedef union { struct _io_connect connect; } io_open_t;
+typedef union { struct _io_connect connect; } io_unlink_t;
+typedef union { struct _io_connect connect; } io_mknod_t;
+typedef union { struct _io_connect connect; } io_rename_t;
+typedef union { struct _io_connect connect; } io_readlink_t;
+typedef union { struct _io_connect connect; } io_link_t;
+typedef union { struct _io_connect connect; } io_mount_t;
+typedef struct { int reserved; } io_rename_extra_t;
+typedef struct { int reserved; } io_link_extra_t;
+typedef struct { int reserved; } io_mount_extra_t;
+
+/* _IO_READ: 16 bytes; the reply is the data, the status its length. */
+struct _io_read {
+    uint16_t type;
+    uint16_t combine_len;
+    int32_t nbytes;
+    uint32_t xtype;
+    uint32_t zero;
+};
+typedef union { struct _io_read i; } io_read_t;
+
+/* _IO_WRITE: 16 bytes, then the data; the status is the bytes written. */
+struct _io_write {
+    uint16_t type;
+    uint16_t combine_len;
+    int32_t nbytes;
+    uint32_t xtype;
+    uint32_t zero;
+};
+typedef union { struct _io_write i; } io_write_t;
+
+/* _IO_STAT: the reply is a struct stat (Linux's). */
+struct _io_stat {
+    uint16_t type;
+    uint16_t combine_len;
+    uint32_t zero;
+};
+typedef union { struct _io_stat i; struct stat o; } io_stat_t;
+
+/* _IO_NOTIFY: arm or poll for the conditions in flags. */
+struct _io_notify {
+    uint16_t type;
+    uint16_t combine_len;
+    int32_t action;
+    int32_t flags;
+    struct sigevent event;
+};
+struct _io_notify_reply {
+    uint32_t zero;
+    uint32_t flags; /* the conditions that hold */
+};
+typedef union { struct _io_notify i; struct _io_notify_reply o; } io_notify_t;
+
+/* _IO_DEVCTL: the header, then nbytes of data for a DEVDIR_TO command;
+ * the reply is the reply header, then the data of a DEVDIR_FROM one. */
+struct _io_devctl {
+    uint16_t type;
+    uint16_t combine_len;
+    int32_t dcmd;
+    int32_t nbytes;
+    int32_t zero;
+};
+struct _io_devctl_reply {
+    uint32_t zero;
+    int32_t ret_val; /* devctl()'s *dev_info_ptr */
+    int32_t nbytes;
+    int32_t zero2;
+};
+typedef union { struct _io_devctl i; struct _io_devctl_reply o; } io_devctl_t;
+/* The data after a devctl header: _DEVCTL_DATA(msg->i) or (msg->o). */
+#define _DEVCTL_DATA(_msg) ((void *)(sizeof(_msg) + (char *)(&(_msg))))
+
+/* _IO_LSEEK: the reply is the new offset. */
+struct _io_lseek {
+    uint16_t type;
+    uint16_t combine_len;
+    int16_t whence;
+    uint16_t zero;
+    uint64_t offset;
+};
+typedef union { struct _io_lseek i; uint64_t o; } io_lseek_t;
+
+/* _IO_CLOSE. */
+struct _io_close {
+    uint16_t type;
+    uint16_t combine_len;
+};
+typedef union { struct _io_close i; } io_close_t;
+
+/* _IO_CHMOD, _IO_CHOWN. */
+struct _io_chmod {
+    uint16_t type;
+    uint16_t combine_len;
+    mode_t mode;
+};
+typedef union { struct _io_chmod i; } io_chmod_t;
+struct _io_chown {
+    uint16_t type;
+    uint16_t combine_len;
+    int32_t gid;
+    int32_t uid;
+};
+typedef union { struct _io_chown i; } io_chown_t;
+
+/* _IO_MSG: a manager-specific message (mgrid, subtype, then data). */
+struct _io_msg {
+    uint16_t type;
+    uint16_t combine_len;
+    uint16_t mgrid;
+    uint16_t subtype;
+};
+typedef union { struct _io_msg i; } io_msg_t;
+
+/* The rest of the I/O messages have only their header here: a server
+ * that does not handle them answers ENOSYS. */
+typedef union { struct _io_header i; } io_pathconf_t;
+typedef union { struct _io_header i; } io_utime_t;
+typedef union { struct _io_header i; } io_openfd_t;
+typedef union { struct _io_header i; } io_fdinfo_t;
+typedef union { struct _io_header i; } io_lock_t;
+typedef union { struct _io_header i; } io_space_t;
+typedef union { struct _io_header i; } io_shutdown_t;
+typedef union { struct _io_header i; } io_mmap_t;
+typedef union { struct _io_header i; } io_dup_t;
+typedef union { struct _io_header i; } io_sync_t;
+typedef union { struct _io_header i; } io_power_t;
+/* What the unblock handlers get: the unblock pulse. */
+typedef struct _pulse io_pulse_t;
+
+/* A directory entry as a directory's _IO_READ returns it (QNX's struct
+ * dirent, which Linux's <dirent.h> lays out differently): d_name holds
+ * d_namelen bytes and a NUL; d_reclen is the record's size, padded to 8.
+ * Records are whole: a reply never splits one. */
+struct _io_dirent {
+    uint64_t d_ino;
+    int64_t d_offset;
+    int16_t d_reclen;
+    int16_t d_namelen;
+    char d_name[4];
+};
+/* The size of the record of a name of `namelen` bytes. */
+#define _IO_DIRENT_RECLEN(_namelen) ((offsetof(struct _io_dirent, d_name) + (size_t)(_namelen) + 1 + 7) & ~(size_t)7)
 
 #ifdef __cplusplus
 }

@@ -36,13 +36,13 @@
 #ifndef _BATON_SYS_NEUTRINO_H
 #define _BATON_SYS_NEUTRINO_H
 
-/* QNX programs expect POSIX (struct sigevent, clockid_t). A strict ISO C
- * build (-std=c99) that asked for nothing else gets POSIX.1-2008 if this
- * header comes first; otherwise the glibc headers below still declare what
- * this one needs. */
+/* QNX programs expect POSIX with its XSI part (struct sigevent,
+ * clockid_t, S_IFCHR...). A strict ISO C build (-std=c99) that asked for
+ * nothing else gets POSIX.1-2008 with XSI if this header comes first;
+ * otherwise the glibc headers below still declare what this one needs. */
 #if defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
     !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #endif
 
 #include <errno.h>

@@ -6,9 +6,93 @@
 #include <sys/neutrino.h>
 #include <sys/dispatch.h>
 #include <sys/iomsg.h>
+#include <sys/iofunc.h>
+#include <sys/resmgr.h>
+#include <devctl.h>
 #include <baton.h>
+/* Its declarations only: this file uses the handler tables' read... (the
+ * macros are checked by the programs built with -include baton/posix.h). */
+#define BATON_POSIX_NO_MACROS
+#include <baton/posix.h>
 
 #define CHECK(c) do { if (!(c)) { printf("%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); return 1; } } while (0)
+
+/* devctl commands are ints that serve as case labels (C and C++). */
+static int dcmd_class(int dcmd) {
+    switch (dcmd) {
+    case __DIOF(_DCMD_MISC, 1, int): return 1;
+    case __DIOT(_DCMD_MISC, 2, int): return 2;
+    case __DIOTF(_DCMD_MISC, 3, int): return 3;
+    case __DION(_DCMD_MISC, 4): return 4;
+    case DCMD_ALL_GETFLAGS: return 5;
+    default: return 0;
+    }
+}
+
+/* The QNX handler idioms compile: a read handler with _RESMGR_PTR and
+ * _IO_SET_READ_NBYTES, a write one with _IO_WRITE_GET_NBYTES. */
+static int my_read(resmgr_context_t *ctp, io_read_t *msg, RESMGR_OCB_T *ocb) {
+    static const char data[] = "hello";
+    int st = iofunc_read_verify(ctp, msg, ocb, NULL);
+    if (st != EOK) return st;
+    _IO_SET_READ_NBYTES(ctp, _IO_READ_GET_NBYTES(msg) < 5 ? _IO_READ_GET_NBYTES(msg) : 5);
+    return _RESMGR_PTR(ctp, data, (size_t)ctp->status);
+}
+
+static int my_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb) {
+    (void)ocb;
+    _IO_SET_WRITE_NBYTES(ctp, _IO_WRITE_GET_NBYTES(msg));
+    return _RESMGR_NPARTS(0);
+}
+
+static int resmgr_checks(void) {
+    resmgr_connect_funcs_t cf;
+    resmgr_io_funcs_t io;
+    iofunc_attr_t attr;
+    iofunc_func_init(_RESMGR_CONNECT_NFUNCS, &cf, _RESMGR_IO_NFUNCS, &io);
+    io.read = my_read;
+    io.write = my_write;
+    CHECK(io.nfuncs == 26 && cf.nfuncs == 8 && cf.open == iofunc_open_default && io.lseek != NULL);
+    /* (S_IFCHR is XSI: this strict C99 build included <stdio.h> first.) */
+    iofunc_attr_init(&attr, 0666, NULL, NULL);
+    CHECK(attr.nlink == 1 && attr.mode == 0666 && attr.inode != 0);
+    CHECK(offsetof(resmgr_io_funcs_t, close_dup) ==
+          offsetof(resmgr_io_funcs_t, read) + (_IO_CLOSE - _IO_READ) * sizeof(void *));
+    CHECK(offsetof(resmgr_io_funcs_t, power) ==
+          offsetof(resmgr_io_funcs_t, read) + (_IO_POWER - _IO_READ) * sizeof(void *));
+    CHECK(sizeof(struct _io_read) == 16 && sizeof(struct _io_write) == 16 && sizeof(struct _io_stat) == 8);
+    CHECK(sizeof(struct _io_devctl) == 16 && sizeof(struct _io_devctl_reply) == 16);
+    CHECK(sizeof(struct _io_lseek) == 16 && offsetof(struct _io_lseek, offset) == 8 && sizeof(struct _io_close) == 4);
+    CHECK(offsetof(struct _io_notify, event) == 16 && sizeof(struct _io_notify_reply) == 8);
+    CHECK(sizeof(io_stat_t) == sizeof(struct stat) && sizeof(io_lseek_t) == 16);
+    CHECK(_IO_DIRENT_RECLEN(3) == 24 && _IO_DIRENT_RECLEN(4) == 32 && offsetof(struct _io_dirent, d_name) == 20);
+    CHECK(_IO_FLAG_RD == 1 && _IO_FLAG_WR == 2 && _IO_XFLAG_NONBLOCK == 0x4000 && _IO_CONNECT_EFLAG_DIR == 1);
+    CHECK(_RESMGR_FLAG_DIR == 0x100 && _RESMGR_FLAG_BEFORE == 1 && _RESMGR_FLAG_AFTER == 2 && _RESMGR_FLAG_OPAQUE == 4);
+    CHECK(_NOTIFY_COND_INPUT == 0x10000000u && _NOTIFY_COND_OUTPUT == 0x40000000u && _NOTIFY_ACTION_POLLARM == 1);
+    CHECK(_RESMGR_NPARTS(2) == -2 && _RESMGR_NOREPLY < -2 && _RESMGR_DEFAULT < -2 && _RESMGR_NOREPLY != _RESMGR_DEFAULT);
+    CHECK(__DIOF(_DCMD_MISC, 4, int) == (int)0x40040504u && __DIOT(_DCMD_MISC, 1, int) == (int)0x80040501u);
+    CHECK(get_device_direction(__DIOTF(_DCMD_ALL, 1, long)) == DEVDIR_TOFROM && get_device_size(__DIOF(1, 1, long)) == 8);
+    CHECK(dcmd_class(__DIOT(_DCMD_MISC, 2, int)) == 2 && dcmd_class(DCMD_ALL_GETFLAGS) == 5 && dcmd_class(7) == 0);
+    {
+        dispatch_context_t dc;
+        message_context_t *mc = &dc.message_context;
+        thread_pool_attr_t pa;
+        memset(&pa, 0, sizeof pa);
+        pa.context_alloc = dispatch_context_alloc;
+        pa.block_func = dispatch_block;
+        pa.unblock_func = dispatch_unblock;
+        pa.handler_func = dispatch_handler;
+        pa.context_free = dispatch_context_free;
+        CHECK(mc == &dc.resmgr_context && pa.block_func != NULL);
+        int (*attach)(dispatch_t *, resmgr_attr_t *, const char *, enum _file_type, unsigned,
+                      const resmgr_connect_funcs_t *, const resmgr_io_funcs_t *, RESMGR_HANDLE_T *) = resmgr_attach;
+        int (*pa_fn)(dispatch_t *, int, int, int (*)(message_context_t *, int, unsigned, void *), void *) = pulse_attach;
+        int (*dev)(int, int, void *, size_t, int *) = devctl;
+        int (*op)(const char *, int, ...) = baton_open;
+        CHECK(attach != NULL && pa_fn != NULL && dev != NULL && op != NULL);
+    }
+    return 0;
+}
 
 int main(void) {
     struct sigevent ev;
@@ -77,5 +161,5 @@ int main(void) {
     CHECK(_IO_CONNECT == 0x100 && _IO_READ == 0x101 && _IO_CLOSE == 0x116 && _IO_MAX == 0x1FF);
     CHECK(NAME_FLAG_ATTACH_GLOBAL == 0x2 && NAME_FLAG_DETACH_SAVEDPP == 0x1);
     CHECK(EOK == 0 && ENOREMOTE == 300 && strcmp(baton_version(), BATON_VERSION) == 0);
-    return 0;
+    return resmgr_checks();
 }

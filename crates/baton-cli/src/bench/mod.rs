@@ -1,4 +1,4 @@
-//! `baton bench`: five sections, each with its table.
+//! `baton bench`: six sections, each with its table.
 //!
 //! - round-trip: the round trip of a request and a reply of the same size
 //!   (64 B to 1 MiB) between two processes, through baton and, side by
@@ -15,7 +15,9 @@
 //! - scale: the round trip with 1, 100 and 1000 clients connected, and a
 //!   probe message's reply behind 1000 queued ones, baton and seqpacket
 //!   (`scale/`);
-//! - memory: what a connection costs a baton server (`memory/`).
+//! - memory: what a connection costs a baton server (`memory/`);
+//! - read: 4 KiB reads of a resource manager's file through its client
+//!   API and through the FUSE bridge, and of a tmpfs file (`read/`).
 //!
 //! The bench parent starts the peer processes of each run, re-executions
 //! of this binary (`baton bench-peer`, hidden); a client times every
@@ -30,7 +32,7 @@
 //! - `peers/`: the transports, each a client half and a server half.
 //! - `work.rs`: the CPU work a load server does per request.
 //! - `memcpy.rs`: `memcpy`'s bandwidth, the yardstick for big messages.
-//! - `load/`, `throughput/`, `scale/`, `memory/`: those sections.
+//! - `load/`, `throughput/`, `scale/`, `memory/`, `read/`: those sections.
 //! - `proto.rs`: the lines a peer prints for the parent.
 //! - `fds.rs`: descriptors handed from the parent to a peer.
 //! - `stats.rs`: percentiles and medians.
@@ -53,6 +55,7 @@ mod plan;
 mod process;
 mod progress;
 mod proto;
+mod read;
 mod results;
 mod rundir;
 mod runner;
@@ -109,8 +112,12 @@ pub struct Args {
     /// SCHED_FIFO is not permitted), throughput (4 client processes x 2
     /// server threads, calls/s, baton and seqpacket), scale (round trip
     /// with 1, 100 and 1000 clients connected; a probe behind 1000 queued
-    /// messages) and memory (a baton server's cost per connection: shared
-    /// memory, RSS/PSS, descriptors, with 1000 connections).
+    /// messages), memory (a baton server's cost per connection: shared
+    /// memory, RSS/PSS, descriptors, with 1000 connections) and read (4 KiB
+    /// reads of a resource manager's file through the client API and
+    /// through a FUSE mount, `baton fuse`, and of a tmpfs file; N reads
+    /// per way and run; the FUSE way skipped, with the reason, without
+    /// /dev/fuse or if mounting fails).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     section: Vec<Section>,
     /// Request and reply sizes of the round-trip section, bytes,
@@ -119,7 +126,8 @@ pub struct Args {
     /// [default: 64,4096,65536,1048576; 64,1048576 with --quick].
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=MAX_SIZE as u64))]
     size: Vec<u64>,
-    /// Round trips measured per round-trip run, and per scale run [default:
+    /// Round trips measured per round-trip run, and per scale run, and
+    /// reads per way and run of the read section [default:
     /// 100000, 5000 with --quick]. Big messages make fewer: a run's measured
     /// round trips move at most 1 GiB (128 MiB with --quick), request and
     /// reply counted, so a run of S-byte messages makes
@@ -235,6 +243,21 @@ pub fn run(args: &Args) -> io::Result<()> {
             Ok(()) => results.memory = Some(memory::run(LOAD_SIZE, runs, runtime.for_peers())?),
             Err(reason) => skip(&mut results, Section::Memory, reason),
         }
+    }
+    if sections.contains(&Section::Read) {
+        let opts = read::Options { iterations, warmup, runs, runtime_dir: runtime.for_peers() };
+        let (figures, fuse_skipped) = read::run(&opts)?;
+        if let Some(reason) = &fuse_skipped {
+            results.skipped.push(Skipped {
+                section: Section::Read,
+                placement: Placement::Unpinned,
+                transport: None,
+                size: Some(read::READ_SIZE),
+                reason: format!("fuse: {reason}"),
+            });
+        }
+        results.read = Some(figures);
+        results.read_fuse_skipped = fuse_skipped;
     }
     table::render(&results, &mut io::stdout().lock())?;
     if let (Some(file), Some(path)) = (&mut json_file, &args.json) {

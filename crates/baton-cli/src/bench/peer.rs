@@ -20,6 +20,7 @@ use super::load::peer::{self as load_peer, LoadArgs};
 use super::memory::peer as memory_peer;
 use super::peers::{Client, Endpoint, Server, Transport};
 use super::proto::{Report, READY};
+use super::read::{self, ReadArgs};
 use super::scale::peer::{self as scale_peer, ManyArgs};
 use super::stats::Summary;
 use super::throughput::peer as throughput_peer;
@@ -53,6 +54,10 @@ pub enum Role {
     Probe,
     /// The memory section's server: baton, reports its segment geometry.
     MemoryServer,
+    /// The read section's resource manager: one file served from memory.
+    ReadServer,
+    /// The read section's reader: timed 4 KiB reads, one way.
+    ReadClient,
 }
 
 impl Role {
@@ -70,6 +75,8 @@ impl Role {
             Role::Holder => "holder",
             Role::Probe => "probe",
             Role::MemoryServer => "memory-server",
+            Role::ReadServer => "read-server",
+            Role::ReadClient => "read-client",
         }
     }
 }
@@ -101,6 +108,8 @@ pub struct PeerArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub many: ManyArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 impl PeerArgs {
@@ -118,6 +127,7 @@ impl PeerArgs {
             name: end.name.clone(),
             load: LoadArgs::default(),
             many: ManyArgs::default(),
+            read: ReadArgs::default(),
         }
     }
 
@@ -135,6 +145,7 @@ impl PeerArgs {
         a.extend(self.name.as_ref().map(|n| format!("--name={n}")));
         a.extend(self.load.to_args());
         a.extend(self.many.to_args());
+        a.extend(self.read.to_args());
         a
     }
 }
@@ -159,6 +170,8 @@ pub fn run(args: &PeerArgs) -> io::Result<()> {
         Role::ThroughputServer | Role::ThroughputClient => return throughput_peer::run(end, args),
         Role::ScaleServer | Role::Holder | Role::Probe => return scale_peer::run(peer, end, args),
         Role::MemoryServer => return memory_peer::run(end, args),
+        Role::ReadServer => return read::server::run(args),
+        Role::ReadClient => read::client::run(args)?,
     };
     say(&report.to_string())
 }

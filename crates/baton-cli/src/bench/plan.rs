@@ -18,12 +18,14 @@ pub enum Section {
     Scale,
     /// What a connection costs a baton server: shared memory, bookkeeping, descriptors.
     Memory,
+    /// 4 KiB reads through the resource-manager client API, through FUSE, and from tmpfs.
+    Read,
 }
 
 impl Section {
     /// Every section, in the order they run.
-    pub const ALL: [Section; 5] =
-        [Section::RoundTrip, Section::Load, Section::Throughput, Section::Scale, Section::Memory];
+    pub const ALL: [Section; 6] =
+        [Section::RoundTrip, Section::Load, Section::Throughput, Section::Scale, Section::Memory, Section::Read];
 
     /// The name on the command line and in the JSON.
     pub fn name(self) -> &'static str {
@@ -33,6 +35,7 @@ impl Section {
             Section::Throughput => "throughput",
             Section::Scale => "scale",
             Section::Memory => "memory",
+            Section::Read => "read",
         }
     }
 }

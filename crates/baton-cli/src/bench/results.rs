@@ -9,7 +9,7 @@ use super::peers::Transport;
 use super::plan::{Cpus, Job, Placement, Section};
 use super::runner::Outcome;
 use super::stats::{median, median_summary, Summary};
-use super::{memory, scale, throughput};
+use super::{memory, read, scale, throughput};
 use std::collections::BTreeMap;
 
 /// How the bench was run and on what.
@@ -94,6 +94,10 @@ pub struct Results {
     pub throughput: Option<throughput::results::Results>,
     pub scale: Option<scale::results::Results>,
     pub memory: Option<memory::results::Results>,
+    /// The read section's figures, if it ran, and why its FUSE way did
+    /// not, if it did not.
+    pub read: Option<read::results::Results>,
+    pub read_fuse_skipped: Option<String>,
     pub skipped: Vec<Skipped>,
 }
 

@@ -9,7 +9,7 @@ use super::peers::Transport;
 use super::plan::{Placement, Section};
 use super::results::{Results, Row};
 use super::size_name;
-use super::{memory, scale, throughput};
+use super::{memory, read, scale, throughput};
 use std::io::{self, Write};
 
 /// Writes the whole report to `out`: each section asked for, its table or
@@ -35,6 +35,10 @@ pub fn render(r: &Results, out: &mut impl Write) -> io::Result<()> {
             },
             Section::Memory => match &r.memory {
                 Some(m) => memory::table::render(m, &r.setup.machine, out)?,
+                None => skipped(r, section, out)?,
+            },
+            Section::Read => match &r.read {
+                Some(x) => read::table::render(x, r.read_fuse_skipped.as_deref(), &r.setup.machine, out)?,
                 None => skipped(r, section, out)?,
             },
         }

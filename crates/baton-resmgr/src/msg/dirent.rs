@@ -16,7 +16,8 @@ const MAX_NAME: usize = i16::MAX as usize - DIRENT_HEADER_LEN - 8;
 pub struct DirentRecord {
     /// `d_ino`.
     pub ino: u64,
-    /// `d_offset`: the directory offset of the next record.
+    /// `d_offset`: the directory offset of this record (the entry's
+    /// index, where a read from that offset returns it first).
     pub offset: i64,
     /// `d_name`.
     pub name: String,

@@ -125,6 +125,13 @@ pub mod dcmd {
     pub const DEVDIR_FROM: u32 = 0x4000_0000;
     /// `DEVDIR_TOFROM`.
     pub const DEVDIR_TOFROM: u32 = DEVDIR_TO | DEVDIR_FROM;
+    /// `DCMD_ALL_GETFLAGS`, `__DIOF(_DCMD_ALL, 0x101, int)`: the open's
+    /// flags, which every device answers (`iofunc_devctl_default`). QNX's
+    /// command number 0x101 carries into the class byte: 0x4004_0201.
+    pub const ALL_GETFLAGS: u32 = DEVDIR_FROM | (4 << 16) | ((0x01 << 8) + 0x101);
+    /// `DCMD_ALL_SETFLAGS`, `__DIOT(_DCMD_ALL, 0x102, int)`: sets the
+    /// open's `O_NONBLOCK` and `O_APPEND` (0x8004_0202).
+    pub const ALL_SETFLAGS: u32 = DEVDIR_TO | (4 << 16) | ((0x01 << 8) + 0x102);
 
     /// `__DION(class, cmd)`: a command without data.
     pub const fn dion(class: u8, cmd: u8) -> u32 {

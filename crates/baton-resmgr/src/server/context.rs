@@ -335,7 +335,9 @@ impl Dirents<'_> {
     /// Adds the next entry; `false` if the reply is full (the entry is not
     /// in it: stop, the client asks again from it).
     pub fn push(&mut self, ino: u64, name: &str) -> bool {
-        let next = self.start + self.writer.count() as u64 + 1;
-        self.writer.push(ino, next as i64, name)
+        // `d_offset` is the entry's own offset, as QNX's resource managers
+        // (and the C framework's examples) fill it (RESMGR.md §3).
+        let at = self.start + self.writer.count() as u64;
+        self.writer.push(ino, at as i64, name)
     }
 }

@@ -104,8 +104,11 @@ pub trait ResourceManager: Send + Sync + 'static {
 
     /// `_IO_DEVCTL`: command `dcmd` with `data` (what the client sent if
     /// `DEVDIR_TO`); append the answer to `out` (sent if `DEVDIR_FROM`, cut
-    /// to the client's `nbytes`); return `ret_val`. Default: `ENOSYS` (the
-    /// client sees `ENOTTY`).
+    /// to the client's `nbytes`); return `ret_val`. Default
+    /// ([`devctl_default`], `iofunc_devctl_default`): the open flags
+    /// (`DCMD_ALL_GETFLAGS`/`SETFLAGS`), else `ENOSYS` (the client sees
+    /// `ENOTTY`). A device with commands of its own falls back on
+    /// [`devctl_default`] for the others, as QNX's do.
     fn devctl(
         &self,
         ctx: &mut Context<'_>,
@@ -114,8 +117,8 @@ pub trait ResourceManager: Send + Sync + 'static {
         data: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<i32, Errno> {
-        let _ = (ctx, ocb, dcmd, data, out);
-        Err(Errno(libc::ENOSYS))
+        let _ = ctx;
+        devctl_default(ocb, dcmd, data, out)
     }
 
     /// `_IO_NOTIFY` (`select`, `poll`, `ionotify`): which of `req.flags`
@@ -168,4 +171,27 @@ pub fn check_open(ctx: &Context<'_>, attr: &super::Attr, ioflag: u32) -> Result<
         want |= access::WRITE;
     }
     ctx.check_access(attr, want)
+}
+
+/// The commands every device answers, as QNX's `iofunc_devctl_default`
+/// (and the C framework's) does: [`DCMD_ALL_GETFLAGS`](msg::dcmd::ALL_GETFLAGS)
+/// gives the open flags (the access mode as `O_RDONLY`/`O_WRONLY`/`O_RDWR`
+/// have it), [`DCMD_ALL_SETFLAGS`](msg::dcmd::ALL_SETFLAGS) changes the
+/// open's `O_NONBLOCK` and `O_APPEND`; any other command is `ENOSYS`.
+pub fn devctl_default<S>(ocb: &mut Ocb<S>, dcmd: u32, data: &[u8], out: &mut Vec<u8>) -> Result<i32, Errno> {
+    match dcmd {
+        msg::dcmd::ALL_GETFLAGS => {
+            let access = (ocb.ioflag & msg::IO_FLAG_MASK).saturating_sub(1);
+            out.extend_from_slice(&(((ocb.ioflag & !msg::IO_FLAG_MASK) | access) as i32).to_le_bytes());
+            Ok(0)
+        }
+        msg::dcmd::ALL_SETFLAGS => {
+            let flags = data.get(..4).ok_or(Errno(libc::EBADMSG))?;
+            let flags = u32::from_le_bytes(flags.try_into().expect("4 bytes"));
+            let changeable = (libc::O_NONBLOCK | libc::O_APPEND) as u32;
+            ocb.ioflag = (ocb.ioflag & !changeable) | (flags & changeable);
+            Ok(0)
+        }
+        _ => Err(Errno(libc::ENOSYS)),
+    }
 }

@@ -30,6 +30,8 @@ pub use dispatch::MessageHandler;
 pub(crate) use dispatch::Router;
 pub use handler::{check_open, ResourceManager};
 pub use pool::Limits;
+// The devctl commands every device answers, for handlers of their own.
+pub use handler::devctl_default;
 
 use crate::msg;
 use baton::paths::PathAttach;

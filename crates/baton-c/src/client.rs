@@ -1,0 +1,381 @@
+//! The C client of resource managers (`baton/posix.h`, `devctl.h`):
+//! `baton_open` resolves a path in the path space and sends `_IO_CONNECT`
+//! on a connection of its own (the descriptor number it returns is the
+//! coid); `baton_read`, `baton_write`, `baton_lseek`, `baton_fstat`,
+//! `baton_close` and `devctl` send the I/O messages of `docs/RESMGR.md` on
+//! it. Paths no resource manager has and descriptors that are not coids go
+//! to libc.
+#![allow(unsafe_code)]
+
+use crate::connect::{attach_process, detach};
+use crate::ffi::{bytes, bytes_mut, set_errno, CResult};
+use crate::send::send;
+use crate::table;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::io::{IoSlice, IoSliceMut};
+use std::sync::{LazyLock, Mutex};
+
+const IO_CONNECT: u16 = 0x100;
+const IO_READ: u16 = 0x101;
+const IO_WRITE: u16 = 0x102;
+const IO_STAT: u16 = 0x104;
+const IO_DEVCTL: u16 = 0x106;
+const IO_LSEEK: u16 = 0x109;
+const IO_CLOSE: u16 = 0x116;
+const IO_CONNECT_OPEN: u16 = 2;
+const IO_CONNECT_UNLINK: u16 = 3;
+const IO_CONNECT_EFLAG_DIR: u8 = 1;
+const IO_XFLAG_NONBLOCK: u32 = 0x4000;
+const DEVDIR_TO: u32 = 0x8000_0000;
+const DEVDIR_FROM: u32 = 0x4000_0000;
+/// `struct _io_connect` up to its path.
+const CONNECT_HEAD: usize = 40;
+
+/// The open flags of each descriptor `baton_open` made (for
+/// `O_NONBLOCK`).
+static OPENS: LazyLock<Mutex<HashMap<c_int, c_int>>> = LazyLock::new(Default::default);
+
+fn opens() -> std::sync::MutexGuard<'static, HashMap<c_int, c_int>> {
+    OPENS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `_io_connect.ioflag`: the access mode plus one, the other flags as they are.
+fn ioflag(oflag: c_int) -> u32 {
+    ((oflag & !libc::O_ACCMODE) | ((oflag & libc::O_ACCMODE) + 1)) as u32
+}
+
+/// The connect message for `rest` (the path below the prefix).
+fn connect_msg(subtype: u16, handle: u32, oflag: c_int, mode: u32, rest: &str, dir: bool) -> Vec<u8> {
+    let path_len = rest.len() + 1;
+    let mut m = vec![0u8; CONNECT_HEAD + path_len];
+    m[0..2].copy_from_slice(&IO_CONNECT.to_ne_bytes());
+    m[2..4].copy_from_slice(&subtype.to_ne_bytes());
+    // file_type 0 (_FTYPE_ANY), reply_max, entry_max, key 0.
+    m[16..20].copy_from_slice(&handle.to_ne_bytes());
+    m[20..24].copy_from_slice(&ioflag(oflag).to_ne_bytes());
+    m[24..28].copy_from_slice(&mode.to_ne_bytes());
+    m[34..36].copy_from_slice(&(path_len as u16).to_ne_bytes());
+    m[36] = if dir { IO_CONNECT_EFLAG_DIR } else { 0 };
+    m[CONNECT_HEAD..CONNECT_HEAD + rest.len()].copy_from_slice(rest.as_bytes());
+    m
+}
+
+/// Errors after which the next server of the path is tried: a dead server
+/// (from the connect) or `ENOENT` from the server (union mounts).
+fn try_next(e: i32) -> bool {
+    matches!(e, libc::ESRCH | libc::EBADF | libc::ECONNREFUSED | libc::ENOENT)
+}
+
+/// Sends a connect message for `path` to the servers that attached it, in
+/// order: the open coid (`OPEN`; other subtypes close it again and give
+/// 0), or `None` if no server has the path (libc's then).
+fn connect_path(path: &str, subtype: u16, oflag: c_int, mode: u32) -> CResult<Option<c_int>> {
+    let matches = match baton_core::paths::resolve(path) {
+        Ok(m) => m,
+        // Nothing attached, or a relative path: not a resource manager's.
+        Err(e) if e.errno() == libc::ENOENT || e.errno() == libc::EINVAL => return Ok(None),
+        Err(e) => return Err(e.errno()),
+    };
+    if path.len() > u16::MAX as usize - 1 {
+        return Err(libc::ENAMETOOLONG);
+    }
+    let dir = path.ends_with('/');
+    let mut last = libc::ENOENT;
+    for m in matches {
+        let coid = match attach_process(m.pid, m.chid) {
+            Ok(c) => c,
+            Err(e) if try_next(e) => {
+                last = e;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let msg = connect_msg(subtype, m.id, oflag, mode, &m.rest, dir);
+        match send(coid, &[IoSlice::new(&msg)], &mut []) {
+            Ok(_) if subtype == IO_CONNECT_OPEN => return Ok(Some(coid)),
+            Ok(_) => {
+                let _ = detach(coid);
+                return Ok(Some(0));
+            }
+            Err(e) => {
+                let _ = detach(coid);
+                if !try_next(e) {
+                    return Err(e);
+                }
+                last = e;
+            }
+        }
+    }
+    Err(last)
+}
+
+/// A path from C; `None` for NULL.
+///
+/// # Safety
+///
+/// A non-null `p` points to a NUL-terminated string.
+unsafe fn c_path<'a>(p: *const c_char) -> Option<&'a CStr> {
+    // SAFETY: per the function's contract.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+/// Whether `fd` is a connection (a coid) rather than a plain descriptor.
+fn is_coid(fd: c_int) -> bool {
+    table::coid(fd).is_ok()
+}
+
+fn fail<T: From<i8>>(e: i32) -> T {
+    set_errno(e);
+    T::from(-1)
+}
+
+/// `open(path, oflag, mode)` for resource managers (see the module).
+/// Declared variadic in C (`int baton_open(const char *, int, ...)`): on
+/// the Linux ABIs baton supports (x86-64, aarch64) a variadic int argument
+/// travels where a third fixed one does.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn baton_open(path: *const c_char, oflag: c_int, mode: c_uint) -> c_int {
+    // SAFETY: a C string (contract).
+    let Some(p) = (unsafe { c_path(path) }) else { return fail(libc::EFAULT) };
+    let owned_mode = if oflag & (libc::O_CREAT | libc::O_TMPFILE) != 0 { mode } else { 0 };
+    let r = match p.to_str() {
+        Ok(s) => connect_path(s, IO_CONNECT_OPEN, oflag, owned_mode),
+        Err(_) => Ok(None),
+    };
+    match r {
+        Ok(Some(coid)) => {
+            opens().insert(coid, oflag);
+            coid
+        }
+        // SAFETY: libc's open with the caller's arguments.
+        Ok(None) => unsafe { libc::open(path, oflag, owned_mode) },
+        Err(e) => fail(e),
+    }
+}
+
+/// `unlink(path)`: `_IO_CONNECT_UNLINK` to the path's resource manager, else libc's.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn baton_unlink(path: *const c_char) -> c_int {
+    // SAFETY: a C string (contract).
+    let Some(p) = (unsafe { c_path(path) }) else { return fail(libc::EFAULT) };
+    let r = match p.to_str() {
+        Ok(s) => connect_path(s, IO_CONNECT_UNLINK, 0, 0),
+        Err(_) => Ok(None),
+    };
+    match r {
+        Ok(Some(_)) => 0,
+        // SAFETY: libc's unlink with the caller's argument.
+        Ok(None) => unsafe { libc::unlink(path) },
+        Err(e) => fail(e),
+    }
+}
+
+/// An I/O header: type, combine_len (its size), then `rest`.
+fn header<const N: usize>(kind: u16, rest: &[u8]) -> [u8; N] {
+    let mut h = [0u8; N];
+    h[0..2].copy_from_slice(&kind.to_ne_bytes());
+    h[2..4].copy_from_slice(&(N as u16).to_ne_bytes());
+    h[4..4 + rest.len()].copy_from_slice(rest);
+    h
+}
+
+/// The read/write header: nbytes, xtype (non-blocking if opened so).
+fn rw_header(kind: u16, fd: c_int, n: usize) -> [u8; 16] {
+    let nonblock = opens().get(&fd).is_some_and(|f| f & libc::O_NONBLOCK != 0);
+    let xtype: u32 = if nonblock { IO_XFLAG_NONBLOCK } else { 0 };
+    let mut rest = [0u8; 12];
+    rest[0..4].copy_from_slice(&(n.min(i32::MAX as usize) as i32).to_ne_bytes());
+    rest[4..8].copy_from_slice(&xtype.to_ne_bytes());
+    header(kind, &rest)
+}
+
+/// `read(fd, buf, nbytes)`: `_IO_READ` on a coid, else libc's.
+///
+/// # Safety
+///
+/// `buf` is valid for writes of `nbytes` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn baton_read(fd: c_int, buf: *mut c_void, nbytes: usize) -> isize {
+    if !is_coid(fd) {
+        // SAFETY: libc's read with the caller's arguments.
+        return unsafe { libc::read(fd, buf, nbytes) };
+    }
+    let nbytes = nbytes.min(i32::MAX as usize);
+    // SAFETY: valid for `nbytes` bytes (contract).
+    let r = unsafe { bytes_mut(buf, nbytes) }
+        .and_then(|b| send(fd, &[IoSlice::new(&rw_header(IO_READ, fd, nbytes))], &mut [IoSliceMut::new(b)]));
+    r.map_or_else(fail, |n| n as isize)
+}
+
+/// `write(fd, buf, nbytes)`: `_IO_WRITE` on a coid, else libc's.
+///
+/// # Safety
+///
+/// `buf` is valid for reads of `nbytes` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn baton_write(fd: c_int, buf: *const c_void, nbytes: usize) -> isize {
+    if !is_coid(fd) {
+        // SAFETY: libc's write with the caller's arguments.
+        return unsafe { libc::write(fd, buf, nbytes) };
+    }
+    let nbytes = nbytes.min(i32::MAX as usize);
+    // SAFETY: valid for `nbytes` bytes (contract).
+    let r = unsafe { bytes(buf, nbytes) }
+        .and_then(|b| send(fd, &[IoSlice::new(&rw_header(IO_WRITE, fd, nbytes)), IoSlice::new(b)], &mut []));
+    r.map_or_else(fail, |n| n as isize)
+}
+
+/// `lseek(fd, offset, whence)`: `_IO_LSEEK` on a coid, else libc's.
+#[no_mangle]
+pub extern "C" fn baton_lseek(fd: c_int, offset: libc::off_t, whence: c_int) -> libc::off_t {
+    if !is_coid(fd) {
+        // SAFETY: lseek takes no pointer.
+        return unsafe { libc::lseek(fd, offset, whence) };
+    }
+    let Ok(whence) = i16::try_from(whence) else { return fail(libc::EINVAL) };
+    let mut rest = [0u8; 12];
+    rest[0..2].copy_from_slice(&whence.to_ne_bytes());
+    rest[4..12].copy_from_slice(&offset.to_ne_bytes());
+    let h: [u8; 16] = header(IO_LSEEK, &rest);
+    let mut pos = [0u8; 8];
+    match send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(&mut pos)]) {
+        Ok(_) => i64::from_ne_bytes(pos),
+        Err(e) => fail(e),
+    }
+}
+
+/// `fstat(fd, st)`: `_IO_STAT` on a coid, else libc's.
+///
+/// # Safety
+///
+/// `st` is valid for a write of a `struct stat`.
+#[no_mangle]
+pub unsafe extern "C" fn baton_fstat(fd: c_int, st: *mut libc::stat) -> c_int {
+    if !is_coid(fd) {
+        // SAFETY: libc's fstat with the caller's arguments.
+        return unsafe { libc::fstat(fd, st) };
+    }
+    let h: [u8; 8] = header(IO_STAT, &[0; 4]);
+    // SAFETY: `st` is valid for a `struct stat` (contract).
+    let r = unsafe { bytes_mut(st.cast(), std::mem::size_of::<libc::stat>()) }
+        .and_then(|b| send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(b)]));
+    r.map_or_else(fail, |_| 0)
+}
+
+/// `close(fd)`: `_IO_CLOSE` and the connection detached for a coid, else
+/// libc's. The connection goes even if the server failed the close.
+#[no_mangle]
+pub extern "C" fn baton_close(fd: c_int) -> c_int {
+    if !is_coid(fd) {
+        // SAFETY: close takes no pointer.
+        return unsafe { libc::close(fd) };
+    }
+    let h: [u8; 4] = header(IO_CLOSE, &[]);
+    let r = send(fd, &[IoSlice::new(&h)], &mut []);
+    opens().remove(&fd);
+    let d = detach(fd);
+    match r.and(d) {
+        Ok(_) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+/// The Linux `ioctl` request of a devctl command: its direction bits
+/// swapped (`DEVDIR_TO` is `_IOC_WRITE`, `DEVDIR_FROM` `_IOC_READ`), as
+/// `baton fuse` maps them the other way.
+fn ioctl_request(dcmd: u32) -> u32 {
+    let mut r = dcmd & !(DEVDIR_TO | DEVDIR_FROM);
+    if dcmd & DEVDIR_TO != 0 {
+        r |= 1 << 30;
+    }
+    if dcmd & DEVDIR_FROM != 0 {
+        r |= 1 << 31;
+    }
+    r
+}
+
+/// `devctl(fd, dcmd, data, nbytes, info)`: `_IO_DEVCTL` on a coid (data
+/// to the server if `DEVDIR_TO`, back if `DEVDIR_FROM`), else `ioctl`.
+/// Returns `EOK` or the error (errno untouched); `ENOSYS` from the server
+/// is `ENOTTY`, as QNX's libc reports it.
+///
+/// # Safety
+///
+/// `data` is valid for `nbytes` bytes (reads and writes as the direction
+/// says); `info` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn devctl(fd: c_int, dcmd: c_int, data: *mut c_void, nbytes: usize, info: *mut c_int) -> c_int {
+    let d = dcmd as u32;
+    if !is_coid(fd) {
+        // SAFETY: the caller's buffer, as for its ioctl.
+        let r = unsafe { libc::ioctl(fd, ioctl_request(d) as _, data) };
+        if r == -1 {
+            return std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+        }
+        // SAFETY: `info` is NULL or valid (contract).
+        unsafe { crate::ffi::put(info, r) };
+        return 0;
+    }
+    let Ok(n) = i32::try_from(nbytes) else { return libc::EINVAL };
+    let mut rest = [0u8; 12];
+    rest[0..4].copy_from_slice(&dcmd.to_ne_bytes());
+    rest[4..8].copy_from_slice(&n.to_ne_bytes());
+    let h: [u8; 16] = header(IO_DEVCTL, &rest);
+    let mut reply = [0u8; 16];
+    let r = (|| {
+        // The data going out is copied first: the same buffer takes the
+        // data coming back.
+        // SAFETY: `data` is valid for `nbytes` bytes (contract).
+        let out: Vec<u8> = if d & DEVDIR_TO != 0 { unsafe { bytes(data, nbytes)? }.to_vec() } else { Vec::new() };
+        // SAFETY: as above, and no other view of it is alive.
+        let back: &mut [u8] = if d & DEVDIR_FROM != 0 { unsafe { bytes_mut(data, nbytes)? } } else { &mut [] };
+        send(fd, &[IoSlice::new(&h), IoSlice::new(&out)], &mut [IoSliceMut::new(&mut reply), IoSliceMut::new(back)])
+    })();
+    match r {
+        Ok(_) => {
+            let ret_val = i32::from_ne_bytes(reply[4..8].try_into().unwrap_or_default());
+            // SAFETY: `info` is NULL or valid (contract).
+            unsafe { crate::ffi::put(info, ret_val) };
+            0
+        }
+        Err(libc::ENOSYS) => libc::ENOTTY,
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_message_layout() {
+        let m = connect_msg(IO_CONNECT_OPEN, 7, libc::O_RDWR | libc::O_CREAT, 0o644, "a/b", true);
+        assert_eq!(m.len(), 44);
+        assert_eq!(u16::from_ne_bytes([m[0], m[1]]), 0x100);
+        assert_eq!(u16::from_ne_bytes([m[2], m[3]]), 2);
+        assert_eq!(u32::from_ne_bytes(m[16..20].try_into().unwrap()), 7);
+        assert_eq!(u32::from_ne_bytes(m[20..24].try_into().unwrap()), (libc::O_CREAT | 3) as u32);
+        assert_eq!(u32::from_ne_bytes(m[24..28].try_into().unwrap()), 0o644);
+        assert_eq!(u16::from_ne_bytes([m[34], m[35]]), 4);
+        assert_eq!((m[36], &m[40..]), (1, &b"a/b\0"[..]));
+        assert_eq!(ioflag(libc::O_RDONLY), 1);
+        assert_eq!(ioflag(libc::O_WRONLY | libc::O_NONBLOCK), 2 | libc::O_NONBLOCK as u32);
+    }
+
+    #[test]
+    fn devctl_directions_become_ioctl_directions() {
+        assert_eq!(ioctl_request(0x8004_0501), 0x4004_0501);
+        assert_eq!(ioctl_request(0x4004_0501), 0x8004_0501);
+        assert_eq!(ioctl_request(0xc004_0501), 0xc004_0501);
+        assert_eq!(ioctl_request(0x0000_0501), 0x0000_0501);
+    }
+}

@@ -1,0 +1,102 @@
+//! The read section's FUSE bridge: `baton fuse DIR --foreground`, a child
+//! process with the bench's runtime directory, on a fresh directory;
+//! ready once the resource manager's file shows through it. Stopped with
+//! SIGTERM (it unmounts), killed and lazily unmounted if it does not go.
+
+use crate::bench::process::SETUP_TIME;
+use rustix::process::{kill_process, Pid, Signal};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the bridge may take to unmount and exit.
+const STOP_TIME: Duration = Duration::from_secs(5);
+
+/// A running bridge and its mount point.
+#[derive(Debug)]
+pub struct Bridge {
+    child: Child,
+    mount: PathBuf,
+    file: PathBuf,
+}
+
+impl Bridge {
+    /// Mounts the path space of `runtime_dir` (or the user's) and waits
+    /// until `rm_path` shows through the mount. `Err` says why not (the
+    /// row is then reported skipped).
+    pub fn start(runtime_dir: Option<&Path>, rm_path: &str) -> Result<Bridge, String> {
+        if !Path::new("/dev/fuse").exists() {
+            return Err("/dev/fuse is missing (no FUSE on this machine)".into());
+        }
+        let mount = std::env::temp_dir().join(format!("baton-bench-fuse-{}", std::process::id()));
+        std::fs::create_dir_all(&mount).map_err(|e| format!("cannot make {}: {e}", mount.display()))?;
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("fuse").arg(&mount).arg("--foreground");
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        if let Some(dir) = runtime_dir {
+            cmd.env("BATON_RUNTIME_DIR", dir);
+        }
+        let child = cmd.spawn().map_err(|e| format!("cannot start baton fuse: {e}"))?;
+        let file = mount.join(rm_path.trim_start_matches('/'));
+        let mut bridge = Bridge { child, mount, file };
+        let deadline = Instant::now() + SETUP_TIME;
+        loop {
+            if let Ok(Some(status)) = bridge.child.try_wait() {
+                let mut why = String::new();
+                if let Some(err) = bridge.child.stderr.as_mut() {
+                    let _ = err.read_to_string(&mut why);
+                }
+                return Err(format!("baton fuse exited ({status}): {}", why.trim()));
+            }
+            if std::fs::metadata(&bridge.file).is_ok() {
+                return Ok(bridge);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{} did not show through the mount in time", bridge.file.display()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The resource manager's file as seen through the mount.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The bridge's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks the bridge to unmount and waits for it.
+    pub fn stop(mut self) -> std::io::Result<()> {
+        let pid = Pid::from_raw(self.child.id() as i32).expect("a child's pid is positive");
+        kill_process(pid, Signal::TERM)?;
+        let deadline = Instant::now() + STOP_TIME;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return if status.success() {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::other(format!("baton fuse failed ({status})")))
+                };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(std::io::Error::other("baton fuse did not exit on SIGTERM"))
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // A bridge killed leaves its mount behind (disconnected).
+        let _ = rustix::mount::unmount(&self.mount, rustix::mount::UnmountFlags::DETACH);
+        let _ = std::fs::remove_dir(&self.mount);
+    }
+}

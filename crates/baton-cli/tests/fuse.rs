@@ -1,0 +1,391 @@
+//! `baton fuse` end to end: the example resource managers (resmgr-null,
+//! resmgr-files, resmgr-queue of the `baton-examples` package) served
+//! through a FUSE mount to ordinary programs: `sh`, `cat`, `dd`,
+//! `sha256sum`, `stat`, `ls`, Python's `open()` and `fcntl.ioctl`, and
+//! `cat` as another user. Every test has its own runtime directory, mount
+//! and servers, and a watchdog; each is skipped, saying so, where
+//! `/dev/fuse` is missing.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+const BATON: &str = env!("CARGO_BIN_EXE_baton");
+/// How long anything may take before the test counts as hung.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Kills the test's processes and aborts if the test outlives `secs`.
+struct Watchdog(#[allow(dead_code)] mpsc::Sender<()>);
+
+fn watchdog(secs: u64, pids: Vec<u32>) -> Watchdog {
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(secs)) {
+            eprintln!("watchdog: still running after {secs}s; aborting");
+            for pid in pids {
+                kill(pid, rustix::process::Signal::KILL);
+            }
+            std::process::abort();
+        }
+    });
+    Watchdog(tx)
+}
+
+fn kill(pid: u32, signal: rustix::process::Signal) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(p, signal);
+    }
+}
+
+/// Whether FUSE can be tried here; prints why not.
+fn fuse_available() -> bool {
+    if Path::new("/dev/fuse").exists() {
+        return true;
+    }
+    eprintln!("/dev/fuse is missing: FUSE tests skipped");
+    false
+}
+
+/// The path of example server `name`, built on first use (cargo builds
+/// another package's binaries only when asked).
+fn example(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        // target/<profile>/deps/<test> -> target/<profile>
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "-p", "baton-examples"]);
+        for b in ["resmgr-null", "resmgr-files", "resmgr-queue"] {
+            cmd.args(["--bin", b]);
+        }
+        cmd.arg("--target-dir").arg(profile_dir.parent().unwrap()).current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().unwrap().success(), "cargo build of the example servers failed");
+        profile_dir
+    });
+    dir.join(name)
+}
+
+/// A test's world: a runtime directory, a mount, the bridge, the servers.
+struct World {
+    dir: PathBuf,
+    mount: PathBuf,
+    bridge: Option<Child>,
+    servers: Vec<Child>,
+}
+
+impl World {
+    /// A fresh runtime directory and a bridge mounted on a fresh directory
+    /// (`--allow-other`: the permission test reads as another user).
+    fn new(name: &str) -> World {
+        let dir = std::env::temp_dir().join(format!("baton-fuse-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mount = dir.join("mnt");
+        std::fs::create_dir_all(&mount).unwrap();
+        // Other users must reach the mount point.
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut world = World { dir, mount, bridge: None, servers: Vec::new() };
+        let bridge = Command::new(BATON)
+            .arg("fuse")
+            .arg(&world.mount)
+            .args(["--foreground", "--allow-other"])
+            .env("BATON_RUNTIME_DIR", world.runtime())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        world.bridge = Some(bridge);
+        let deadline = Instant::now() + WAIT;
+        while !mounted(&world.mount) {
+            assert!(Instant::now() < deadline, "the bridge did not mount");
+            if let Some(status) = world.bridge.as_mut().unwrap().try_wait().unwrap() {
+                panic!("baton fuse exited: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        world
+    }
+
+    fn runtime(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    /// `rel` below the mount point.
+    fn at(&self, rel: &str) -> String {
+        format!("{}/{}", self.mount.display(), rel.trim_start_matches('/'))
+    }
+
+    /// Starts example server `name` with `args` and waits for its `ready`.
+    fn server(&mut self, name: &str, args: &[&str]) -> u32 {
+        let mut child = Command::new(example(name))
+            .args(args)
+            .env("BATON_RUNTIME_DIR", self.runtime())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let pid = child.id();
+        self.servers.push(child);
+        let mut line = String::new();
+        while !line.contains("ready") {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "{name} exited before it was ready");
+        }
+        // Keep reading its lines (close notices) so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in out.lines().map_while(Result::ok) {});
+        pid
+    }
+
+    /// The pids a watchdog kills.
+    fn pids(&self) -> Vec<u32> {
+        self.bridge.iter().chain(&self.servers).map(Child::id).collect()
+    }
+
+    /// Stops the bridge with SIGTERM: it must unmount and exit 0.
+    fn stop_bridge(&mut self) {
+        let mut bridge = self.bridge.take().unwrap();
+        kill(bridge.id(), rustix::process::Signal::TERM);
+        let status = wait(&mut bridge);
+        assert!(status.success(), "baton fuse on SIGTERM: {status}");
+        assert!(!mounted(&self.mount), "still mounted after SIGTERM");
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(mut b) = self.bridge.take() {
+            kill(b.id(), rustix::process::Signal::TERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while b.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = b.kill();
+            let _ = b.wait();
+        }
+        for s in &mut self.servers {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        let _ = rustix::mount::unmount(&self.mount, rustix::mount::UnmountFlags::DETACH);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether `dir` is a mount point now (`/proc/self/mountinfo`).
+fn mounted(dir: &Path) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = dir.to_str().unwrap();
+    info.lines().any(|l| l.split(' ').nth(4) == Some(dir))
+}
+
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "process {} did not exit", child.id());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `script` with `sh -c`; returns its output (whatever its status).
+fn sh(script: &str) -> Output {
+    Command::new("sh").args(["-c", script]).stdin(Stdio::null()).output().unwrap()
+}
+
+/// Runs `script`, which must succeed; returns its standard output.
+fn sh_ok(script: &str) -> String {
+    let out = sh(script);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "`{script}` failed ({}): {stderr}", out.status);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits until process `pid` is blocked in `read(2)` on descriptor `fd`
+/// (`/proc/<pid>/syscall`: the call number, 0, then its arguments).
+fn await_blocked_read(pid: u32, fd: u32) {
+    let want = format!("0 {fd:#x} ");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        if now.starts_with(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "pid {pid} never blocked in read (syscall: {now:?})");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn shell_commands_through_the_mount() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("shell");
+    w.server("resmgr-files", &["/mem"]);
+    w.server("resmgr-null", &["/dev/null2"]);
+    let _dog = watchdog(120, w.pids());
+    // Implied directories, and the servers' own.
+    assert_eq!(sh_ok(&format!("ls {}", w.at("/"))).split_whitespace().collect::<Vec<_>>(), ["dev", "mem"]);
+    assert_eq!(sh_ok(&format!("ls {}", w.at("dev"))).trim(), "null2");
+    // echo and cat on the file store.
+    let a = w.at("mem/a");
+    assert_eq!(sh_ok(&format!("echo hi > {a} && cat {a}")), "hi\n");
+    assert_eq!(sh_ok(&format!("echo more >> {a} && cat {a}")), "hi\nmore\n");
+    assert_eq!(sh_ok(&format!("echo new > {a} && cat {a}")), "new\n", "> truncates");
+    assert_eq!(sh_ok(&format!("stat -c '%s %F %a' {a}")).trim(), "4 regular file 644");
+    sh_ok(&format!("mkdir {} && echo x > {}", w.at("mem/d"), w.at("mem/d/x")));
+    assert_eq!(sh_ok(&format!("stat -c %F {}", w.at("mem/d"))).trim(), "directory");
+    assert_eq!(sh_ok(&format!("ls {}", w.at("mem"))).split_whitespace().collect::<Vec<_>>(), ["a", "d"]);
+    sh_ok(&format!("rm {a}"));
+    assert!(!sh(&format!("cat {a}")).status.success());
+    assert_eq!(sh_ok(&format!("ls {}", w.at("mem"))).trim(), "d");
+    // The null device: writes vanish, reads end at once.
+    let null = w.at("dev/null2");
+    assert_eq!(sh_ok(&format!("echo gone > {null} && cat {null} | wc -c")).trim(), "0");
+    w.stop_bridge();
+}
+
+#[test]
+fn dd_of_16_mib_keeps_every_byte() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("dd");
+    w.server("resmgr-files", &["/mem"]);
+    let _dog = watchdog(300, w.pids());
+    let src = w.dir.join("src");
+    let back = w.dir.join("back");
+    let big = w.at("mem/big");
+    sh_ok(&format!("dd if=/dev/urandom of={} bs=1M count=16 status=none", src.display()));
+    sh_ok(&format!("dd if={} of={big} bs=64k status=none", src.display()));
+    assert_eq!(sh_ok(&format!("stat -c %s {big}")).trim(), (16 << 20).to_string());
+    sh_ok(&format!("dd if={big} of={} bs=128k status=none", back.display()));
+    let sum = |p: &str| sh_ok(&format!("sha256sum < {p}"));
+    assert_eq!(sum(&back.display().to_string()), sum(&src.display().to_string()));
+    assert_eq!(sum(&big), sum(&src.display().to_string()));
+}
+
+#[test]
+fn python_open_and_ioctl_as_devctl() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("python");
+    w.server("resmgr-files", &["/mem"]);
+    w.server("resmgr-queue", &["/dev/q"]);
+    let _dog = watchdog(120, w.pids());
+    let script = format!(
+        r#"
+import fcntl, os, struct
+p = "{file}"
+with open(p, "w") as f:
+    f.write("from python\n")
+with open(p) as f:
+    assert f.read() == "from python\n"
+with open(p, "rb") as f:
+    f.seek(5)
+    assert f.read(6) == b"python"
+# QUEUE_LEN: __DIOF('q', 1, 4) on the server, _IOR('q', 1, 4) here.
+QUEUE_LEN = (2 << 30) | (4 << 16) | (ord("q") << 8) | 1
+fd = os.open("{queue}", os.O_RDWR)
+os.write(fd, b"12345")
+buf = bytearray(4)
+fcntl.ioctl(fd, QUEUE_LEN, buf)
+assert struct.unpack("<i", buf)[0] == 5, bytes(buf)
+try:
+    fcntl.ioctl(fd, (2 << 30) | (4 << 16) | (ord("q") << 8) | 99, bytearray(4))
+    raise SystemExit("an unknown command succeeded")
+except OSError as e:
+    assert e.errno == 25, e  # ENOTTY: the server has no such command
+assert os.read(fd, 5) == b"12345"
+print("ok")
+"#,
+        file = w.at("mem/py"),
+        queue = w.at("dev/q")
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+#[test]
+fn blocking_read_is_released_by_a_write_and_blocks_nothing_else() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("blocking");
+    w.server("resmgr-queue", &["/dev/q"]);
+    w.server("resmgr-files", &["/mem"]);
+    let q = w.at("dev/q");
+    let mut reader = Command::new("head").args(["-c", "5", &q]).stdout(Stdio::piped()).spawn().unwrap();
+    let _dog = watchdog(120, [w.pids(), vec![reader.id()]].concat());
+    // head reads descriptor 3: blocked there, the server holding its read.
+    await_blocked_read(reader.id(), 3);
+    // The mount keeps answering meanwhile, the same file included.
+    assert_eq!(sh_ok(&format!("echo hi > {m} && cat {m}", m = w.at("mem/x"))), "hi\n");
+    sh_ok(&format!("stat {q} > /dev/null && ls {} > /dev/null", w.at("/")));
+    sh_ok(&format!("printf hello > {q}"));
+    let mut got = String::new();
+    reader.stdout.take().unwrap().read_to_string(&mut got).unwrap();
+    assert!(wait(&mut reader).success());
+    assert_eq!(got, "hello");
+}
+
+#[test]
+fn server_killed_mid_read_fails_the_read_and_the_mount_lives_on() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("kill");
+    let queue = w.server("resmgr-queue", &["/dev/q"]);
+    let q = w.at("dev/q");
+    let mut reader = Command::new("cat").arg(&q).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let _dog = watchdog(120, [w.pids(), vec![reader.id()]].concat());
+    await_blocked_read(reader.id(), 3);
+    kill(queue, rustix::process::Signal::KILL);
+    let status = wait(&mut reader);
+    let mut err = String::new();
+    reader.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success(), "cat of a killed server succeeded");
+    assert!(err.contains("Input/output error"), "cat said: {err}");
+    // The mount still works: the path is gone, then served again.
+    assert!(!sh(&format!("stat {q}")).status.success());
+    sh_ok(&format!("ls {} > /dev/null", w.at("/")));
+    w.server("resmgr-queue", &["/dev/q"]);
+    assert_eq!(sh_ok(&format!("printf again > {q} && head -c 5 {q}")), "again");
+    w.stop_bridge();
+}
+
+#[test]
+fn permission_denied_for_a_user_without_access() {
+    if !fuse_available() {
+        return;
+    }
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: cannot run cat as another user; permission test skipped");
+        return;
+    }
+    let mut w = World::new("perm");
+    w.server("resmgr-files", &["/mem"]);
+    let _dog = watchdog(120, w.pids());
+    let (secret, open) = (w.at("mem/secret"), w.at("mem/open"));
+    sh_ok(&format!("umask 077 && echo s > {secret} && umask 022 && echo o > {open}"));
+    assert_eq!(sh_ok(&format!("stat -c %a {secret}")).trim(), "600");
+    let cat_as_nobody = |path: &str| {
+        use std::os::unix::process::CommandExt;
+        Command::new("cat").arg(path).uid(65534).gid(65534).output().unwrap()
+    };
+    let denied = cat_as_nobody(&secret);
+    assert!(!denied.status.success());
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("Permission denied"), "{denied:?}");
+    let allowed = cat_as_nobody(&open);
+    assert!(allowed.status.success(), "{allowed:?}");
+    assert_eq!(allowed.stdout, b"o\n");
+}
