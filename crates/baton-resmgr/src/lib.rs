@@ -60,17 +60,21 @@
 //! | `resmgr_connect_funcs_t`, `resmgr_io_funcs_t` | [`ResourceManager`] |
 //! | `iofunc_attr_t`, `iofunc_ocb_t` | [`Attr`] ([`SharedAttr`]), [`Ocb`] |
 //! | `_RESMGR_NOREPLY`, `MsgReply` later | [`Context::defer`], [`Pending`] |
-//! | `open`, `read`, `write`, `lseek`, `fstat`, `devctl`, `close` | [`open`], [`File`] |
+//! | `message_attach` (private message types) | [`Server::message_attach`], [`MessageHandler`] |
+//! | `iofunc_notify`, `iofunc_notify_trigger`; `ionotify` | [`Context::notify`], [`SharedAttr::notify_trigger`]; [`File::notify`] |
+//! | `open`, `read`, `write`, `lseek`, `fstat`, `devctl`, `ftruncate`, `close` | [`open`], [`File`] |
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod client;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod msg;
 pub mod server;
 
 pub use client::{mkdir, open, read_dir, stat, unlink, DirEntry, File, OpenOptions, ReadDir};
 pub use msg::Stat;
 pub use server::{
-    Attr, ConnectRequest, Context, Dirents, Errno, Ocb, Opened, Pending, ResourceManager, Server, ServerBuilder,
-    SharedAttr,
+    Attr, ConnectRequest, Context, Dirents, Errno, MessageHandler, Ocb, Opened, Pending, ResourceManager, Server,
+    ServerBuilder, SharedAttr, Space,
 };

@@ -1,7 +1,8 @@
 //! An in-memory file store serving a directory prefix: files and
 //! directories below it can be created, read, written, seeked, stat'ed,
-//! listed, removed; `mkdir` makes directories. Permissions are checked as
-//! POSIX does (the client's ids against each file's mode and owner).
+//! listed, removed, truncated (`ftruncate`: `_IO_SPACE`); `mkdir` makes
+//! directories. Permissions are checked as POSIX does (the client's ids
+//! against each file's mode and owner).
 //!
 //! ```text
 //! cargo run -p baton-examples --bin resmgr-files -- /mem
@@ -12,7 +13,9 @@
 //! does not have (`ENOENT`) then falls through to them (a union mount).
 
 use baton_resmgr::server::{access, check_open};
-use baton_resmgr::{Attr, ConnectRequest, Context, Dirents, Errno, Ocb, Opened, ResourceManager, Server, SharedAttr};
+use baton_resmgr::{
+    Attr, ConnectRequest, Context, Dirents, Errno, Ocb, Opened, ResourceManager, Server, SharedAttr, Space,
+};
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +30,9 @@ struct Args {
     #[arg(long)]
     before: bool,
 }
+
+/// The largest file `ftruncate` makes (the store is in memory).
+const MAX_SIZE: u64 = 1 << 30;
 
 /// A file or a directory.
 struct Node {
@@ -127,6 +133,10 @@ impl ResourceManager for Files {
             }
             Err(e) => return Err(e),
         };
+        if req.eflag & baton_resmgr::msg::CONNECT_EFLAG_DIR != 0 && !node.is_dir() {
+            // "file/": a file is no directory.
+            return Err(Errno(libc::ENOTDIR));
+        }
         let writes = req.ioflag & baton_resmgr::msg::IO_FLAG_WR != 0;
         if node.is_dir() && writes {
             return Err(Errno(libc::EISDIR));
@@ -170,6 +180,27 @@ impl ResourceManager for Files {
         attr.size = data.len() as u64;
         attr.touch();
         Ok(bytes.len())
+    }
+
+    fn space(&self, _: &mut Context<'_>, ocb: &mut Ocb<Self::State>, req: &Space) -> Result<u64, Errno> {
+        let node = ocb.state.as_ref().ok_or(Errno(libc::EBADF))?;
+        let mut data = lock(&node.data);
+        let size = req.new_size(data.len() as u64)?;
+        if size > MAX_SIZE {
+            return Err(Errno(libc::EFBIG));
+        }
+        let size = size as usize;
+        if req.free && size == data.len() {
+            // A hole inside the file: its bytes read as zeros.
+            let start = (req.start as usize).min(size);
+            let end = req.start.saturating_add(req.len).min(size as u64) as usize;
+            data[start..end].fill(0);
+        }
+        data.resize(size, 0);
+        let mut attr = node.attr.lock();
+        attr.size = size as u64;
+        attr.touch();
+        Ok(size as u64)
     }
 
     fn readdir(&self, _: &mut Context<'_>, ocb: &mut Ocb<Self::State>, out: &mut Dirents<'_>) -> Result<(), Errno> {

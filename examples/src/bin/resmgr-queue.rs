@@ -4,7 +4,10 @@
 //! the write handler, so no thread is blocked meanwhile. A reader that
 //! gives up (a client timeout) is taken out of the line by the unblock
 //! handler; an `O_NONBLOCK` read of an empty queue fails with `EAGAIN`.
-//! `devctl` [`QUEUE_LEN`] tells how many bytes are queued.
+//! `devctl` [`QUEUE_LEN`] tells how many bytes are queued. `select`-style
+//! notification works: an event armed for input (`ionotify`,
+//! [`baton_resmgr::File::notify_arm`]) is delivered when a write leaves
+//! data in the queue.
 //!
 //! ```text
 //! cargo run -p baton-examples --bin resmgr-queue -- /dev/queue
@@ -14,7 +17,7 @@
 //! reader gives up, and a `close` line each time an open ends.
 
 use baton::ReceiveId;
-use baton_resmgr::msg::dcmd;
+use baton_resmgr::msg::{self, dcmd, notify};
 use baton_resmgr::{Attr, Context, Errno, Ocb, Pending, ResourceManager, Server};
 use clap::Parser;
 use std::collections::VecDeque;
@@ -70,7 +73,7 @@ impl ResourceManager for QueueDevice {
         Ok(())
     }
 
-    fn write(&self, _: &mut Context<'_>, _: &mut Ocb<()>, data: &[u8]) -> Result<usize, Errno> {
+    fn write(&self, _: &mut Context<'_>, ocb: &mut Ocb<()>, data: &[u8]) -> Result<usize, Errno> {
         let mut q = self.lock();
         q.data.extend(data);
         while !q.data.is_empty() {
@@ -84,7 +87,19 @@ impl ResourceManager for QueueDevice {
                 }
             }
         }
+        // Data left for readers that are not waiting: tell those that armed
+        // for input (with the queue locked, so that an arming poll sees the
+        // data or gets the event).
+        if !q.data.is_empty() {
+            ocb.attr.notify_trigger(notify::COND_INPUT);
+        }
         Ok(data.len())
+    }
+
+    fn notify(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<()>, req: &msg::Notify) -> Result<u32, Errno> {
+        let q = self.lock();
+        let input = if q.data.is_empty() { 0 } else { notify::COND_INPUT };
+        ctx.notify(ocb, req, input | notify::COND_OUTPUT)
     }
 
     fn devctl(

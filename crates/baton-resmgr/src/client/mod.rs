@@ -268,8 +268,25 @@ impl File {
     /// Which of the `_NOTIFY_COND_*` conditions in `conditions` hold now
     /// (`_IO_NOTIFY` with `_NOTIFY_ACTION_POLL`; nothing is armed).
     pub fn poll(&self, conditions: u32) -> io::Result<u32> {
-        let req =
-            msg::Notify { action: msg::notify::ACTION_POLL, flags: conditions, event: baton::Event::None.encode() };
+        self.notify(msg::notify::ACTION_POLL, conditions, &baton::Event::None)
+    }
+
+    /// Arms `event` for `conditions` unless one of them holds already:
+    /// returns the conditions that hold (then nothing is armed), or 0 (then
+    /// the server delivers `event` once, when one becomes true; arm again
+    /// for the next). `_NOTIFY_ACTION_POLLARM`; see [`notify`](Self::notify).
+    pub fn notify_arm(&self, conditions: u32, event: &baton::Event) -> io::Result<u32> {
+        self.notify(msg::notify::ACTION_POLLARM, conditions, event)
+    }
+
+    /// Sends `_IO_NOTIFY` with `action` (`_NOTIFY_ACTION_*`), the
+    /// `_NOTIFY_COND_*` `conditions`, and `event`, typically a pulse to a
+    /// connection of this process to one of its own channels
+    /// ([`baton::Event::pulse`]); returns the conditions the server reports.
+    /// Corresponds to `ionotify()`. The event goes as a C `struct sigevent`,
+    /// so C servers understand it; closing the file drops what it armed.
+    pub fn notify(&self, action: i32, conditions: u32, event: &baton::Event) -> io::Result<u32> {
+        let req = msg::Notify::new(action, conditions, event);
         let mut buf = [0u8; msg::NOTIFY_REPLY_LEN];
         let r = self.call(&[IoSlice::new(&req.encode())], &mut [IoSliceMut::new(&mut buf)])?;
         if r.len < msg::NOTIFY_REPLY_LEN {
@@ -295,6 +312,21 @@ impl File {
         let head = msg::Write { nbytes: nbytes as i32, xtype: msg::XTYPE_NONE | self.xflag }.encode();
         let r = self.call(&[IoSlice::new(&head), IoSlice::new(&buf[..nbytes])], &mut [])?;
         count(r.status, nbytes)
+    }
+
+    /// Truncates or extends the file to `size` bytes (extended with
+    /// zeros). Corresponds to `ftruncate()`: `_IO_SPACE` with `F_FREESP64`
+    /// from `size` to the end. `EBADF` unless open for writing; `ENOSYS`
+    /// from a server that does not resize.
+    pub fn set_len(&self, size: u64) -> io::Result<()> {
+        let start = i64::try_from(size).map_err(|_| errno(libc::EINVAL))?;
+        let req = msg::Space { subtype: msg::space::FREESP64, whence: libc::SEEK_SET as i16, start, len: 0 };
+        let mut buf = [0u8; 8];
+        let r = self.call(&[IoSlice::new(&req.encode())], &mut [IoSliceMut::new(&mut buf)])?;
+        if r.len < 8 {
+            return Err(errno(libc::EIO));
+        }
+        Ok(())
     }
 
     /// Moves the file's offset. Corresponds to `lseek()` (`_IO_LSEEK`).

@@ -3,8 +3,9 @@
 //! Each starts with `{u16 type; u16 combine_len}`; `combine_len` is the
 //! header's own size.
 
+use super::sigevent::{self, SIGEVENT_LEN};
 use super::{
-    le, need, MsgError, IO_CLOSE, IO_COMBINE_FLAG, IO_DEVCTL, IO_LSEEK, IO_NOTIFY, IO_READ, IO_STAT, IO_WRITE,
+    le, need, MsgError, IO_CLOSE, IO_COMBINE_FLAG, IO_DEVCTL, IO_LSEEK, IO_NOTIFY, IO_READ, IO_SPACE, IO_STAT, IO_WRITE,
 };
 
 /// Bytes of `{type, combine_len}`.
@@ -15,8 +16,12 @@ pub const READ_LEN: usize = 16;
 pub const WRITE_LEN: usize = 16;
 /// Bytes of `struct _io_stat`.
 pub const STAT_REQUEST_LEN: usize = 8;
-/// Bytes of `struct _io_notify` (header, action, flags, `struct sigevent`).
-pub const NOTIFY_LEN: usize = 12 + baton::EVENT_LEN;
+/// Bytes of `struct _io_notify`: header, action, flags, padding, then the
+/// C `struct sigevent` at 16 (its native alignment).
+pub const NOTIFY_LEN: usize = NOTIFY_HEADER_LEN + SIGEVENT_LEN;
+/// Bytes of `struct _io_notify` before its event: the shortest notify
+/// message (a poll without an event, as a C server takes it).
+pub const NOTIFY_HEADER_LEN: usize = 16;
 /// Bytes of `struct _io_notify_reply`.
 pub const NOTIFY_REPLY_LEN: usize = 8;
 /// Bytes of `struct _io_devctl` (the data, if `DEVDIR_TO`, follows).
@@ -27,6 +32,8 @@ pub const DEVCTL_REPLY_LEN: usize = 16;
 pub const LSEEK_LEN: usize = 16;
 /// Bytes of `struct _io_close`.
 pub const CLOSE_LEN: usize = 4;
+/// Bytes of `struct _io_space`.
+pub const SPACE_LEN: usize = 24;
 
 /// The header every I/O message starts with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,28 +159,46 @@ pub struct Notify {
     pub action: i32,
     /// The conditions asked about (`_NOTIFY_COND_*`).
     pub flags: u32,
-    /// The `struct sigevent` to deliver, as the client sent it (decode it
-    /// with [`baton::Event::decode`]).
-    pub event: [u8; baton::EVENT_LEN],
+    /// The C `struct sigevent` to deliver, as the client sent it
+    /// ([`Notify::event`] decodes it).
+    pub event: [u8; SIGEVENT_LEN],
 }
 
 impl Notify {
+    /// A request for `action` on `flags` with `event`.
+    pub fn new(action: i32, flags: u32, event: &baton::Event) -> Notify {
+        Notify { action, flags, event: sigevent::encode(event) }
+    }
+
     /// The message's bytes.
     pub fn encode(&self) -> [u8; NOTIFY_LEN] {
         let mut out = [0u8; NOTIFY_LEN];
         header(&mut out, IO_NOTIFY);
         le::put(&mut out, 4, &self.action.to_le_bytes());
         le::put(&mut out, 8, &self.flags.to_le_bytes());
-        le::put(&mut out, 12, &self.event);
+        le::put(&mut out, NOTIFY_HEADER_LEN, &self.event);
         out
     }
 
-    /// Decodes a notify request.
+    /// Decodes a notify request. A message that stops before the whole
+    /// event carries none (`SIGEV_NONE`).
     pub fn decode(b: &[u8]) -> Result<Notify, MsgError> {
-        fixed(b, IO_NOTIFY, NOTIFY_LEN)?;
-        let mut event = [0u8; baton::EVENT_LEN];
-        event.copy_from_slice(&b[12..NOTIFY_LEN]);
+        fixed(b, IO_NOTIFY, NOTIFY_HEADER_LEN)?;
+        let event = match b.get(NOTIFY_HEADER_LEN..NOTIFY_LEN) {
+            Some(e) => e.try_into().expect("SIGEVENT_LEN bytes"),
+            None => sigevent::encode(&baton::Event::None),
+        };
         Ok(Notify { action: le::i32(b, 4), flags: le::u32(b, 8), event })
+    }
+
+    /// The action without its other bits (`_NOTIFY_ACTION_MASK`).
+    pub fn action(&self) -> i32 {
+        self.action & super::notify::ACTION_MASK
+    }
+
+    /// The event to arm, decoded; `BadField` for one baton cannot deliver.
+    pub fn event(&self) -> Result<baton::Event, MsgError> {
+        sigevent::decode(&self.event)
     }
 }
 
@@ -283,6 +308,39 @@ impl Lseek {
     }
 }
 
+/// `_IO_SPACE`: allocate or free the file's space over a range
+/// (`ftruncate`, `fcntl(F_FREESP)`); the reply is the new size (`u64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// `F_ALLOCSP`/`F_FREESP` (or their `64` forms: [`space`](super::space)).
+    pub subtype: u16,
+    /// `SEEK_SET`, `SEEK_CUR` or `SEEK_END`: what `start` counts from.
+    pub whence: i16,
+    /// The range's start (signed for `SEEK_CUR`/`SEEK_END`).
+    pub start: i64,
+    /// The range's length; 0: to the end of the file.
+    pub len: u64,
+}
+
+impl Space {
+    /// The message's bytes.
+    pub fn encode(&self) -> [u8; SPACE_LEN] {
+        let mut out = [0u8; SPACE_LEN];
+        header(&mut out, IO_SPACE);
+        le::put(&mut out, 4, &self.subtype.to_le_bytes());
+        le::put(&mut out, 6, &self.whence.to_le_bytes());
+        le::put(&mut out, 8, &self.start.to_le_bytes());
+        le::put(&mut out, 16, &self.len.to_le_bytes());
+        out
+    }
+
+    /// Decodes a space request.
+    pub fn decode(b: &[u8]) -> Result<Space, MsgError> {
+        fixed(b, IO_SPACE, SPACE_LEN)?;
+        Ok(Space { subtype: le::u16(b, 4), whence: le::u16(b, 6) as i16, start: le::i64(b, 8), len: le::u64(b, 16) })
+    }
+}
+
 /// `_IO_CLOSE`: the open ends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Close;
@@ -317,10 +375,17 @@ mod tests {
         assert_eq!(Devctl::decode(&d.encode(), DEVCTL_LEN + 8), Ok(d));
         let dr = DevctlReply { ret_val: -7, nbytes: 8 };
         assert_eq!(DevctlReply::decode(&dr.encode()), Ok(dr));
-        let n = Notify { action: 1, flags: 0x1000_0000, event: [7; baton::EVENT_LEN] };
+        let n = Notify::new(1, 0x1000_0000, &baton::Event::pulse(3, -1, 5, 9));
         assert_eq!(Notify::decode(&n.encode()), Ok(n));
+        assert_eq!(n.event(), Ok(baton::Event::pulse(3, -1, 5, 9)));
+        // A poll without its event (a C client may send the header only).
+        let short = Notify::decode(&n.encode()[..NOTIFY_HEADER_LEN]).unwrap();
+        assert_eq!((short.action(), short.flags, short.event()), (1, 0x1000_0000, Ok(baton::Event::None)));
         assert_eq!(NotifyReply::decode(&NotifyReply { flags: 5 }.encode()), Ok(NotifyReply { flags: 5 }));
         assert_eq!(Close::decode(&Close.encode()), Ok(Close));
+        let s = Space { subtype: crate::msg::space::FREESP64, whence: libc::SEEK_END as i16, start: -3, len: 0 };
+        assert_eq!(Space::decode(&s.encode()), Ok(s));
+        assert!(Space::decode(&s.encode()[..SPACE_LEN - 1]).is_err());
         assert_eq!(StatRequest::decode(&StatRequest.encode()), Ok(StatRequest));
         assert_eq!(u16::from_le_bytes([r.encode()[2], r.encode()[3]]), READ_LEN as u16);
     }

@@ -10,18 +10,21 @@
 //!   their replies.
 //! - `connect.rs`: `struct _io_connect` and its path.
 //! - `stat.rs`: the reply of `_IO_STAT`, Linux's `struct stat`.
+//! - `sigevent.rs`: the C `struct sigevent` `_IO_NOTIFY` carries.
 //! - `dirent.rs`: the directory records a directory's `_IO_READ` returns.
 
 mod connect;
 mod dirent;
 mod io;
+pub mod sigevent;
 mod stat;
 
 pub use connect::{Connect, CONNECT_LEN};
 pub use dirent::{DirentIter, DirentRecord, DirentWriter, DIRENT_HEADER_LEN};
 pub use io::{
-    Close, Devctl, DevctlReply, IoHeader, Lseek, Notify, NotifyReply, Read, StatRequest, Write, CLOSE_LEN, DEVCTL_LEN,
-    DEVCTL_REPLY_LEN, IO_HEADER_LEN, LSEEK_LEN, NOTIFY_LEN, NOTIFY_REPLY_LEN, READ_LEN, STAT_REQUEST_LEN, WRITE_LEN,
+    Close, Devctl, DevctlReply, IoHeader, Lseek, Notify, NotifyReply, Read, Space, StatRequest, Write, CLOSE_LEN,
+    DEVCTL_LEN, DEVCTL_REPLY_LEN, IO_HEADER_LEN, LSEEK_LEN, NOTIFY_HEADER_LEN, NOTIFY_LEN, NOTIFY_REPLY_LEN, READ_LEN,
+    SPACE_LEN, STAT_REQUEST_LEN, WRITE_LEN,
 };
 pub use stat::{Stat, STAT_LEN};
 
@@ -43,6 +46,8 @@ pub const IO_NOTIFY: u16 = 0x105;
 pub const IO_DEVCTL: u16 = 0x106;
 /// `_IO_LSEEK`.
 pub const IO_LSEEK: u16 = 0x109;
+/// `_IO_SPACE` (`ftruncate`).
+pub const IO_SPACE: u16 = 0x110;
 /// `_IO_CLOSE`.
 pub const IO_CLOSE: u16 = 0x116;
 /// `_IO_MAX`: the last type reserved for I/O messages.
@@ -154,16 +159,36 @@ pub mod dcmd {
     }
 }
 
+/// `_IO_SPACE` subtypes (QNX's `<fcntl.h>` values).
+pub mod space {
+    /// `F_ALLOCSP`: the file holds at least the range.
+    pub const ALLOCSP: u16 = 10;
+    /// `F_FREESP`: the range is freed; one that reaches the end of the
+    /// file (or `len` 0) makes the file end at its start (`ftruncate`,
+    /// which may grow it).
+    pub const FREESP: u16 = 11;
+    /// `F_ALLOCSP64` (the message is the same).
+    pub const ALLOCSP64: u16 = 110;
+    /// `F_FREESP64` (what `ftruncate` sends).
+    pub const FREESP64: u16 = 111;
+}
+
 /// `_IO_NOTIFY` actions and conditions (`<sys/iomsg.h>`).
 pub mod notify {
     /// `_NOTIFY_ACTION_POLL`: report the conditions, arm nothing.
     pub const ACTION_POLL: i32 = 0;
-    /// `_NOTIFY_ACTION_POLLARM`: report; arm if none holds.
+    /// `_NOTIFY_ACTION_POLLARM`: report what holds; arm if none does.
     pub const ACTION_POLLARM: i32 = 1;
-    /// `_NOTIFY_ACTION_TRANARM`: arm for the next transition.
+    /// `_NOTIFY_ACTION_TRANARM`: arm for the next transition, whatever
+    /// holds now (the reply reports nothing).
     pub const ACTION_TRANARM: i32 = 2;
-    /// `_NOTIFY_ACTION_CONDARM`: arm; deliver at once if one holds.
+    /// `_NOTIFY_ACTION_CONDARM`: as `POLLARM` (report what holds; arm if
+    /// none does), as the C framework does.
     pub const ACTION_CONDARM: i32 = 3;
+    /// `_NOTIFY_ACTION_MASK`: the action bits of `action`.
+    pub const ACTION_MASK: i32 = 0x3;
+    /// `_NOTIFY_COND_MASK`: the condition bits of `flags`.
+    pub const COND_MASK: u32 = 0xf000_0000;
     /// `_NOTIFY_COND_INPUT`: data to read.
     pub const COND_INPUT: u32 = 0x1000_0000;
     /// `_NOTIFY_COND_OUTPUT`: room to write.

@@ -2,6 +2,7 @@
 //! per-open control block ([`Ocb`], QNX's `iofunc_ocb_t`).
 
 use crate::msg::Stat;
+use baton::{Event, ReceiveId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -94,25 +95,90 @@ impl Attr {
 }
 
 /// An [`Attr`] shared by the opens of one file (and the handler's own
-/// tables): a cheap handle to it, cloned freely.
+/// tables): a cheap handle to it, cloned freely. It also holds the events
+/// the file's opens armed with `_IO_NOTIFY` (QNX keeps its
+/// `iofunc_notify_t` lists next to the attribute too):
+/// [`Context::notify`](super::Context::notify) arms them,
+/// [`notify_trigger`](SharedAttr::notify_trigger) delivers them.
 #[derive(Clone, Debug)]
-pub struct SharedAttr(Arc<Mutex<Attr>>);
+pub struct SharedAttr(Arc<AttrCell>);
+
+#[derive(Debug)]
+struct AttrCell {
+    attr: Mutex<Attr>,
+    armed: Mutex<Vec<Armed>>,
+}
+
+/// One open's event armed for one condition.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Armed {
+    /// The open's `(scoid, coid)`.
+    pub key: (u32, i32),
+    /// One `_NOTIFY_COND_*` bit.
+    pub cond: u32,
+    /// The receive id of the arming message: whom to deliver to.
+    pub rcvid: ReceiveId,
+    pub event: Event,
+}
 
 impl SharedAttr {
     /// Shares `attr`.
     pub fn new(attr: Attr) -> SharedAttr {
-        SharedAttr(Arc::new(Mutex::new(attr)))
+        SharedAttr(Arc::new(AttrCell { attr: Mutex::new(attr), armed: Mutex::new(Vec::new()) }))
     }
 
     /// Locks it. (A handler that panicked while holding it left it as it
     /// was; it is still used.)
     pub fn lock(&self) -> MutexGuard<'_, Attr> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.attr.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether two handles share one attribute.
     pub fn ptr_eq(&self, other: &SharedAttr) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    fn armed(&self) -> MutexGuard<'_, Vec<Armed>> {
+        self.0.armed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `conds` (`_NOTIFY_COND_*` bits) became true: delivers every event
+    /// armed for one of them, once (the client arms again for more), and
+    /// returns how many were delivered. An event whose client is gone is
+    /// dropped. Corresponds to `iofunc_notify_trigger`. Call it after the
+    /// change is visible to a poll (say, with the device's data lock still
+    /// held), so that a client arming at the same time either sees the
+    /// condition or gets the event.
+    pub fn notify_trigger(&self, conds: u32) -> usize {
+        let fired: Vec<Armed> = {
+            let mut armed = self.armed();
+            let (fire, keep) = armed.drain(..).partition(|a| a.cond & conds != 0);
+            *armed = keep;
+            fire
+        };
+        // Delivered outside the lock: a delivery is a socket write.
+        fired.iter().filter(|a| a.rcvid.deliver(&a.event).is_ok()).count()
+    }
+
+    /// How many events are armed (one per open and condition).
+    pub fn notify_armed(&self) -> usize {
+        self.armed().len()
+    }
+
+    /// Arms `event` of open `key` for each condition bit of `conds`,
+    /// replacing what that open had armed for it.
+    pub(crate) fn notify_arm(&self, key: (u32, i32), conds: u32, rcvid: ReceiveId, event: Event) {
+        let mut armed = self.armed();
+        armed.retain(|a| !(a.key == key && a.cond & conds != 0));
+        for bit in (0..32).map(|i| 1u32 << i).filter(|b| conds & b != 0) {
+            armed.push(Armed { key, cond: bit, rcvid, event });
+        }
+    }
+
+    /// Drops what open `key` armed (it closed). Corresponds to
+    /// `iofunc_notify_remove`.
+    pub(crate) fn notify_remove(&self, key: (u32, i32)) {
+        self.armed().retain(|a| a.key != key);
     }
 }
 

@@ -130,9 +130,13 @@ pub struct Context<'a> {
     pub(crate) info: MsgInfo,
     pub(crate) xtype: u32,
     pub(crate) req: Option<Request>,
+    /// The message's receive id (what an armed event is delivered through).
+    pub(crate) rcvid: Option<ReceiveId>,
     pub(crate) deferred: Option<ReceiveId>,
     pub(crate) registry: &'a Arc<Registry>,
-    /// The mount handling the message.
+    /// The mount handling the message (from `dispatch::MESSAGES` on, the
+    /// private message handler): whose unblock handler a kept request's
+    /// unblock goes to.
     pub(crate) mount: usize,
 }
 
@@ -162,6 +166,44 @@ impl Context<'_> {
         } else {
             Err(Errno(libc::EACCES))
         }
+    }
+
+    /// Reads the message from byte `offset` on into `buf`, from the
+    /// client's memory: for a message longer than what the handler was
+    /// given (a private message's handler gets the first 64 KiB). Returns
+    /// the bytes read (fewer at the end of the message). `EBADMSG` once the
+    /// request is kept ([`defer`](Self::defer)). Corresponds to `MsgRead`.
+    pub fn read_msg(&mut self, offset: usize, buf: &mut [u8]) -> Result<usize, Errno> {
+        let req = self.req.as_mut().ok_or(Errno(libc::EBADMSG))?;
+        Ok(req.read_at(offset, buf)?)
+    }
+
+    /// Answers `_IO_NOTIFY` request `req` on `ocb` when the conditions
+    /// `holds` (`_NOTIFY_COND_*`) are true now: returns the conditions to
+    /// report, and arms the request's event on `ocb.attr` as its action
+    /// says (`POLL`: never; `POLLARM`, `CONDARM`: if none of the asked
+    /// conditions holds; `TRANARM`: always, reporting nothing). An armed
+    /// event is delivered once, by [`SharedAttr::notify_trigger`]; the
+    /// open's close drops it. `EINVAL` for an event baton cannot deliver.
+    /// Corresponds to `iofunc_notify`.
+    ///
+    /// [`SharedAttr::notify_trigger`]: super::SharedAttr::notify_trigger
+    pub fn notify<S>(&self, ocb: &super::Ocb<S>, req: &crate::msg::Notify, holds: u32) -> Result<u32, Errno> {
+        use crate::msg::notify::*;
+        let want = req.flags & COND_MASK;
+        let have = holds & want;
+        let (arm, report) = match req.action() {
+            ACTION_POLL => (false, have),
+            ACTION_TRANARM => (true, 0),
+            _ => (have == 0, have),
+        };
+        if arm && want != 0 {
+            let event = req.event().map_err(|_| Errno(libc::EINVAL))?;
+            event.check().map_err(Errno::from)?;
+            let rcvid = self.rcvid.ok_or(Errno(libc::EINVAL))?;
+            ocb.attr.notify_arm((ocb.scoid, ocb.coid), want, rcvid, event);
+        }
+        Ok(report)
     }
 
     /// Keeps the request: the framework will not answer it; the returned
@@ -243,6 +285,36 @@ pub struct ConnectRequest<'a> {
     pub eflag: u8,
     /// The mount's own attribute (of the attached prefix).
     pub attr: &'a super::SharedAttr,
+}
+
+/// An `_IO_SPACE` request (`ftruncate`, `fcntl(F_FREESP)`,
+/// `fcntl(F_ALLOCSP)`), its range made absolute by the framework.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// Free the range (`F_FREESP`); else allocate it (`F_ALLOCSP`).
+    pub free: bool,
+    /// Where the range starts, from the start of the file.
+    pub start: u64,
+    /// The range's length; 0: to the end of the file.
+    pub len: u64,
+}
+
+impl Space {
+    /// The size of a file of `size` bytes after the request: freeing a
+    /// range that reaches its end (`len` 0 included) ends the file at the
+    /// range's start, which may grow it (`ftruncate`); freeing a range
+    /// inside leaves the size (the handler zeroes the range);
+    /// allocating makes the file hold at least the range. `EFBIG` past
+    /// `i64::MAX`.
+    pub fn new_size(&self, size: u64) -> Result<u64, Errno> {
+        let end = self.start.checked_add(self.len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno(libc::EFBIG))?;
+        Ok(match (self.free, self.len) {
+            (true, 0) => self.start,
+            (true, _) if end >= size => self.start,
+            (true, _) => size,
+            (false, _) => size.max(end),
+        })
+    }
 }
 
 /// The records a directory read returns: push entries from the OCB's

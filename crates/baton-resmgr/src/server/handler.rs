@@ -5,9 +5,10 @@
 //! overrides: a read needs an open for reading and a write one for writing
 //! (`EBADF`); a message that is malformed gets `EBADMSG`, an unknown type
 //! `ENOSYS`, an unknown open `EBADF`. A write on an `O_APPEND` open starts
-//! at the attribute's size.
+//! at the attribute's size. `_IO_SPACE` needs an open for writing
+//! (`EBADF`) and a range inside `0..=i64::MAX` (`EINVAL`).
 
-use super::context::{ConnectRequest, Context, Dirents, Errno};
+use super::context::{ConnectRequest, Context, Dirents, Errno, Space};
 use super::{access, Ocb, Opened};
 use crate::msg::{self, Stat};
 use baton::ReceiveId;
@@ -85,6 +86,16 @@ pub trait ResourceManager: Send + Sync + 'static {
         Ok(new)
     }
 
+    /// `_IO_SPACE` (`ftruncate`, `fcntl(F_FREESP)`): free or allocate
+    /// the range of `req` (absolute; the framework checked the open
+    /// writes, `EBADF`, and the range, `EINVAL`), update the attribute's
+    /// size and return it. [`Space::new_size`] says what the size becomes.
+    /// Default: `ENOSYS` (QNX has no default either).
+    fn space(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, req: &Space) -> Result<u64, Errno> {
+        let _ = (ctx, ocb, req);
+        Err(Errno(libc::ENOSYS))
+    }
+
     /// `_IO_STAT`. Default: from the attribute (`iofunc_stat_default`).
     fn stat(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>) -> Result<Stat, Errno> {
         let _ = ctx;
@@ -110,12 +121,15 @@ pub trait ResourceManager: Send + Sync + 'static {
         devctl_default(ocb, dcmd, data, out)
     }
 
-    /// `_IO_NOTIFY`: which of `req.flags` hold now (and arm `req.event`
-    /// if asked). Default: input and output are always ready; nothing is
-    /// armed.
+    /// `_IO_NOTIFY` (`select`, `poll`, `ionotify`): which of `req.flags`
+    /// hold now, arming `req.event` if the action asks. Default
+    /// (`iofunc_notify` with input and output always ready):
+    /// `ctx.notify(ocb, req, COND_INPUT | COND_OUTPUT)`. A device whose
+    /// readiness changes passes what holds now to [`Context::notify`] and
+    /// calls [`SharedAttr::notify_trigger`](super::SharedAttr::notify_trigger)
+    /// when a condition becomes true.
     fn notify(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, req: &msg::Notify) -> Result<u32, Errno> {
-        let _ = (ctx, ocb);
-        Ok(req.flags & (msg::notify::COND_INPUT | msg::notify::COND_OUTPUT))
+        ctx.notify(ocb, req, msg::notify::COND_INPUT | msg::notify::COND_OUTPUT)
     }
 
     /// The open ends: `_IO_CLOSE`, or its client process went away (the

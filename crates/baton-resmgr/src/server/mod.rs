@@ -10,6 +10,8 @@
 //! - `attr.rs`: [`Attr`], [`SharedAttr`], [`Ocb`], [`Opened`].
 //! - `context.rs`: [`Context`], [`Pending`] (deferred replies and the
 //!   unblock bookkeeping), [`ConnectRequest`], [`Dirents`], [`Errno`].
+//! - `dispatch.rs`: the `Router`: which handler each
+//!   message goes to; [`MessageHandler`] for private message types.
 //! - `mount.rs`: one attached prefix with its handler and OCB table.
 //! - `access.rs`: permission checks.
 //! - `pool.rs`: the thread pool's water marks.
@@ -17,32 +19,30 @@
 pub mod access;
 mod attr;
 mod context;
+mod dispatch;
 mod handler;
 mod mount;
 mod pool;
 
 pub use attr::{Attr, Ocb, Opened, SharedAttr};
-pub use context::{ConnectRequest, Context, Dirents, Errno, Pending};
+pub use context::{ConnectRequest, Context, Dirents, Errno, Pending, Space};
+pub use dispatch::MessageHandler;
+pub(crate) use dispatch::Router;
 pub use handler::{check_open, ResourceManager};
 pub use pool::Limits;
 // The devctl commands every device answers, for handlers of their own.
 pub use handler::devctl_default;
 
-use crate::msg::{self, IoHeader};
+use crate::msg;
 use baton::paths::PathAttach;
 use baton::{pulse_code, Channel, Pulse, ReceiveId, Received, Request};
-use context::Registry;
-use mount::{IoMsg, Mount, MountOf};
+use mount::{Mount, MountOf};
 use std::io;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 /// Bytes each pool thread receives into; longer messages (big writes) are
 /// read on from the client's memory.
 const RECEIVE_BUF: usize = 64 << 10;
-
-/// Longest `_IO_CONNECT` taken: the fixed part, a path and extra data of
-/// at most 64 KiB each.
-const MAX_CONNECT: usize = msg::CONNECT_LEN + 2 * (u16::MAX as usize) + 8;
 
 /// Options of a [`Server`].
 #[derive(Clone, Debug, Default)]
@@ -68,9 +68,8 @@ impl ServerBuilder {
         Ok(Server {
             inner: Arc::new(Inner {
                 channel,
-                mounts: RwLock::new(Vec::new()),
+                router: Router::default(),
                 attaches: Mutex::new(Vec::new()),
-                registry: Arc::new(Registry::default()),
                 pool: pool::Pool::new(self.limits),
             }),
         })
@@ -87,11 +86,9 @@ pub struct Server {
 
 struct Inner {
     channel: Channel,
-    /// By index; the path entry's id maps to it through `attaches`.
-    mounts: RwLock<Vec<Arc<dyn Mount>>>,
-    /// (path entry id, mount index) and the entry itself.
-    attaches: Mutex<Vec<(u32, usize, PathAttach)>>,
-    registry: Arc<Registry>,
+    router: Router,
+    /// The path entries, by id (the router links each id to its mount).
+    attaches: Mutex<Vec<(u32, PathAttach)>>,
     pool: pool::Pool,
 }
 
@@ -124,15 +121,11 @@ impl Server {
         attr: impl Into<SharedAttr>,
         handler: R,
     ) -> io::Result<u32> {
-        let mount: Arc<dyn Mount> = Arc::new(MountOf::new(handler, attr.into()));
-        let index = {
-            let mut mounts = self.inner.mounts.write().unwrap_or_else(|e| e.into_inner());
-            mounts.push(mount);
-            mounts.len() - 1
-        };
+        let index = self.inner.router.add_mount(mount_of(handler, attr.into()));
         let entry = baton::paths::attach(prefix, &self.inner.channel, flags, msg::FTYPE_ANY)?;
         let id = entry.id();
-        self.inner.lock_attaches().push((id, index, entry));
+        self.inner.router.link(id, index);
+        self.inner.lock_attaches().push((id, entry));
         Ok(id)
     }
 
@@ -141,8 +134,26 @@ impl Server {
     pub fn detach(&self, id: u32) -> io::Result<()> {
         let mut a = self.inner.lock_attaches();
         let i = a.iter().position(|e| e.0 == id).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
+        self.inner.router.unlink(id);
         a.remove(i);
         Ok(())
+    }
+
+    /// Attaches `handler` to the private message types `low..=high`, so
+    /// that the server speaks its own protocol on the channel next to the
+    /// `_IO_*` messages: a client sends a message (at least 4 bytes, else
+    /// `EBADMSG`) whose first `u16` (little-endian) is its type on a
+    /// connection to
+    /// [`channel`](Server::channel) (or on an open's, [`File::connection`]),
+    /// and the handler's answer is the reply. A message of a type no
+    /// handler has gets `ENOSYS`. `EINVAL` unless `_IO_MAX < low <= high`
+    /// (0x1ff, [`msg::IO_MAX`]); `EBUSY` if the range overlaps one
+    /// attached before. Corresponds to QNX's `message_attach`. May be
+    /// called while the server runs.
+    ///
+    /// [`File::connection`]: crate::File::connection
+    pub fn message_attach(&self, low: u16, high: u16, handler: impl MessageHandler) -> io::Result<()> {
+        self.inner.router.message_attach(low, high, Arc::new(handler)).map_err(|e| io::Error::from_raw_os_error(e.0))
     }
 
     /// The server's channel (its pid and chid are what clients connect to).
@@ -177,6 +188,7 @@ impl Server {
     /// (blocked clients get `ESRCH`); [`run`](Server::run) returns once
     /// every pool thread has left.
     pub fn stop(&self) {
+        self.inner.router.unlink_all();
         self.inner.lock_attaches().clear();
         self.inner.channel.destroy();
     }
@@ -188,22 +200,19 @@ impl Drop for Server {
     }
 }
 
+/// A mount of `handler` with `attr`, for a [`Router`].
+pub(crate) fn mount_of<R: ResourceManager>(handler: R, attr: SharedAttr) -> Arc<dyn Mount> {
+    Arc::new(MountOf::new(handler, attr))
+}
+
 fn spawn_worker(inner: &Arc<Inner>) -> io::Result<()> {
     let inner = Arc::clone(inner);
     std::thread::Builder::new().name("resmgr".into()).spawn(move || inner.worker()).map(drop)
 }
 
 impl Inner {
-    fn lock_attaches(&self) -> std::sync::MutexGuard<'_, Vec<(u32, usize, PathAttach)>> {
+    fn lock_attaches(&self) -> std::sync::MutexGuard<'_, Vec<(u32, PathAttach)>> {
         self.attaches.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn mount(&self, index: usize) -> Option<Arc<dyn Mount>> {
-        self.mounts.read().unwrap_or_else(|e| e.into_inner()).get(index).cloned()
-    }
-
-    fn all_mounts(&self) -> Vec<Arc<dyn Mount>> {
-        self.mounts.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A pool thread: receive, maybe grow the pool, handle, maybe retire.
@@ -235,12 +244,12 @@ impl Inner {
             pulse_code::UNBLOCK => {
                 let Ok(raw) = i32::try_from(p.value) else { return };
                 let Some(id) = ReceiveId::from_raw(raw) else { return };
-                if let Some(m) = self.registry.unblock_pulse(raw).and_then(|m| self.mount(m)) {
-                    m.unblock(id);
+                if let Some(target) = self.router.registry.unblock_pulse(raw) {
+                    self.router.unblock(target, id);
                 }
             }
             pulse_code::DISCONNECT => {
-                for m in self.all_mounts() {
+                for m in self.router.all_mounts() {
                     m.close_scoid(p.scoid);
                 }
             }
@@ -251,13 +260,21 @@ impl Inner {
     /// Handles one message and answers it, unless a handler kept it.
     fn message(&self, req: Request, buf: &[u8], out: &mut Vec<u8>) {
         let info = req.info();
-        let mut ctx =
-            Context { info, xtype: 0, req: Some(req), deferred: None, registry: &self.registry, mount: usize::MAX };
+        let rcvid = Some(req.id());
+        let mut ctx = Context {
+            info,
+            xtype: 0,
+            req: Some(req),
+            rcvid,
+            deferred: None,
+            registry: &self.router.registry,
+            mount: usize::MAX,
+        };
         out.clear();
-        let r = self.dispatch(&mut ctx, &buf[..info.msglen.min(buf.len())], out);
+        let r = self.router.dispatch(&mut ctx, &buf[..info.msglen.min(buf.len())], out);
         if let Some(id) = ctx.deferred {
-            if let Some(m) = self.registry.settled(id).and_then(|m| self.mount(m)) {
-                m.unblock(id);
+            if let Some(target) = self.router.registry.settled(id) {
+                self.router.unblock(target, id);
             }
         } else if let Some(req) = ctx.req.take() {
             // The client may be gone; nothing to do about it.
@@ -266,96 +283,5 @@ impl Inner {
                 Err(e) => req.error(e.0),
             };
         }
-    }
-
-    /// The message's first `want` bytes (the caller checked that the
-    /// client sent them): `head` when it holds them, else read on from the
-    /// client into `spill`.
-    fn prefix<'b>(
-        ctx: &mut Context<'_>,
-        head: &'b [u8],
-        want: usize,
-        spill: &'b mut Vec<u8>,
-    ) -> Result<&'b [u8], Errno> {
-        if want <= head.len() {
-            return Ok(&head[..want]);
-        }
-        let req = ctx.req.as_mut().ok_or(Errno(libc::EBADMSG))?;
-        spill.clear();
-        spill.resize(want, 0);
-        spill[..head.len()].copy_from_slice(head);
-        let n = req.read_at(head.len(), &mut spill[head.len()..])?;
-        if head.len() + n < want {
-            return Err(Errno(libc::EBADMSG));
-        }
-        Ok(spill)
-    }
-
-    fn dispatch(&self, ctx: &mut Context<'_>, head: &[u8], out: &mut Vec<u8>) -> Result<i64, Errno> {
-        let bad = |e: msg::MsgError| Errno(e.errno());
-        let hdr = IoHeader::decode(head).map_err(bad)?;
-        let total = ctx.info.srcmsglen;
-        let key = (ctx.info.scoid, ctx.info.coid);
-        let mut spill = Vec::new();
-        let m = match hdr.ty {
-            msg::IO_CONNECT => {
-                if total > MAX_CONNECT {
-                    return Err(Errno(libc::EBADMSG));
-                }
-                let whole = Self::prefix(ctx, head, total, &mut spill)?;
-                let c = msg::Connect::decode(whole).map_err(bad)?;
-                return self.connect(ctx, key, &c);
-            }
-            msg::IO_READ => IoMsg::Read(msg::Read::decode(head).map_err(bad)?),
-            msg::IO_WRITE => {
-                let w = msg::Write::decode(head, total).map_err(bad)?;
-                let end = msg::WRITE_LEN + w.nbytes as usize;
-                IoMsg::Write(w, &Self::prefix(ctx, head, end, &mut spill)?[msg::WRITE_LEN..])
-            }
-            msg::IO_STAT => {
-                msg::StatRequest::decode(head).map_err(bad)?;
-                IoMsg::Stat
-            }
-            msg::IO_LSEEK => IoMsg::Lseek(msg::Lseek::decode(head).map_err(bad)?),
-            msg::IO_DEVCTL => {
-                let d = msg::Devctl::decode(head, total).map_err(bad)?;
-                let data = if d.dcmd & msg::dcmd::DEVDIR_TO != 0 {
-                    let end = msg::DEVCTL_LEN + d.nbytes as usize;
-                    &Self::prefix(ctx, head, end, &mut spill)?[msg::DEVCTL_LEN..]
-                } else {
-                    &[]
-                };
-                IoMsg::Devctl(d, data)
-            }
-            msg::IO_NOTIFY => IoMsg::Notify(msg::Notify::decode(head).map_err(bad)?),
-            msg::IO_CLOSE => {
-                msg::Close::decode(head).map_err(bad)?;
-                IoMsg::Close
-            }
-            _ => return Err(Errno(libc::ENOSYS)),
-        };
-        let mounts = self.all_mounts();
-        for (i, mount) in mounts.iter().enumerate() {
-            ctx.mount = i;
-            if let Some(r) = mount.io(ctx, key, &m, out) {
-                return r;
-            }
-        }
-        Err(Errno(libc::EBADF))
-    }
-
-    fn connect(&self, ctx: &mut Context<'_>, key: mount::Key, c: &msg::Connect) -> Result<i64, Errno> {
-        let index = self.lock_attaches().iter().find(|e| e.0 == c.handle).map(|e| e.1);
-        let index = index.ok_or(Errno(libc::ENOENT))?;
-        let mount = self.mount(index).ok_or(Errno(libc::ENOENT))?;
-        if c.subtype == msg::subtype::OPEN {
-            // An open this client left behind under the same key (its close
-            // failed) ends first.
-            for m in self.all_mounts() {
-                m.close_key(key);
-            }
-        }
-        ctx.mount = index;
-        mount.connect(ctx, key, c)
     }
 }

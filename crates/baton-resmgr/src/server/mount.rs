@@ -2,9 +2,9 @@
 //! opens, behind an object-safe trait so that one server can serve
 //! prefixes whose handlers have different per-open state types.
 
-use super::context::{ConnectRequest, Context, Dirents, Errno};
+use super::context::{ConnectRequest, Context, Dirents, Errno, Space};
 use super::{Ocb, ResourceManager, SharedAttr};
-use crate::msg::{self, subtype, Connect, DirentWriter};
+use crate::msg::{self, space as subtype_space, subtype, Connect, DirentWriter};
 use baton::ReceiveId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +19,7 @@ pub(crate) enum IoMsg<'a> {
     Write(msg::Write, &'a [u8]),
     Stat,
     Lseek(msg::Lseek),
+    Space(msg::Space),
     Devctl(msg::Devctl, &'a [u8]),
     Notify(msg::Notify),
     Close,
@@ -59,7 +60,9 @@ impl<R: ResourceManager> MountOf<R> {
     }
 
     fn end(&self, ocb: Shared<R::State>) {
-        self.handler.close(&mut lock(&ocb));
+        let mut ocb = lock(&ocb);
+        ocb.attr.notify_remove((ocb.scoid, ocb.coid));
+        self.handler.close(&mut ocb);
     }
 }
 
@@ -132,6 +135,27 @@ impl<R: ResourceManager> Mount for MountOf<R> {
             IoMsg::Lseek(l) => {
                 let pos = h.lseek(ctx, ocb, l.offset, i32::from(l.whence))?;
                 out.extend_from_slice(&pos.to_le_bytes());
+                Ok(0)
+            }
+            IoMsg::Space(s) => {
+                if !ocb.writable() {
+                    return Err(Errno(libc::EBADF));
+                }
+                let base = match i32::from(s.whence) {
+                    libc::SEEK_SET => 0,
+                    libc::SEEK_CUR => ocb.offset,
+                    libc::SEEK_END => ocb.attr.lock().size,
+                    _ => return Err(Errno(libc::EINVAL)),
+                };
+                let start = i128::from(base) + i128::from(s.start);
+                let start = u64::try_from(start).ok().filter(|&n| n <= i64::MAX as u64).ok_or(Errno(libc::EINVAL))?;
+                let free = match s.subtype {
+                    subtype_space::FREESP | subtype_space::FREESP64 => true,
+                    subtype_space::ALLOCSP | subtype_space::ALLOCSP64 => false,
+                    _ => return Err(Errno(libc::EINVAL)),
+                };
+                let size = h.space(ctx, ocb, &Space { free, start, len: s.len })?;
+                out.extend_from_slice(&size.to_le_bytes());
                 Ok(0)
             }
             IoMsg::Devctl(d, data) => {
