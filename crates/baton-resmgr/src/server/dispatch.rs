@@ -49,6 +49,7 @@ where
 }
 
 type Messages = Vec<(RangeInclusive<u16>, Arc<dyn MessageHandler>)>;
+type Mounts = Arc<[Arc<dyn Mount>]>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -57,8 +58,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// What a server serves, and where each message goes.
 #[derive(Default)]
 pub(crate) struct Router {
-    /// By index; a path entry's id maps to it through `links`.
-    mounts: RwLock<Vec<Arc<dyn Mount>>>,
+    /// By index; a path entry's id maps to it through `links`. A
+    /// snapshot each message takes with one reference count (no copy of
+    /// the list on the message path); an attach replaces it.
+    mounts: RwLock<Mounts>,
     /// (path entry id, mount index) of the attached prefixes.
     links: Mutex<Vec<(u32, usize)>>,
     /// Private message types: a range each, never overlapping.
@@ -70,7 +73,9 @@ impl Router {
     /// Adds a mount; its index.
     pub fn add_mount(&self, mount: Arc<dyn Mount>) -> usize {
         let mut mounts = self.mounts.write().unwrap_or_else(|e| e.into_inner());
-        mounts.push(mount);
+        let mut grown = mounts.to_vec();
+        grown.push(mount);
+        *mounts = grown.into();
         mounts.len() - 1
     }
 
@@ -111,8 +116,8 @@ impl Router {
         self.mounts.read().unwrap_or_else(|e| e.into_inner()).get(index).cloned()
     }
 
-    pub fn all_mounts(&self) -> Vec<Arc<dyn Mount>> {
-        self.mounts.read().unwrap_or_else(|e| e.into_inner()).clone()
+    pub fn all_mounts(&self) -> Mounts {
+        Arc::clone(&self.mounts.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Runs the unblock handler of `target` (a mount, or a message handler
@@ -234,7 +239,7 @@ impl Router {
         if c.subtype == msg::subtype::OPEN {
             // An open this client left behind under the same key (its close
             // failed) ends first.
-            for m in self.all_mounts() {
+            for m in self.all_mounts().iter() {
                 m.close_key(key);
             }
         }

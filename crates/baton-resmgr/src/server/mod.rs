@@ -249,7 +249,7 @@ impl Inner {
                 }
             }
             pulse_code::DISCONNECT => {
-                for m in self.router.all_mounts() {
+                for m in self.router.all_mounts().iter() {
                     m.close_scoid(p.scoid);
                 }
             }
