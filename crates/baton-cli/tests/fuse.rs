@@ -389,3 +389,41 @@ fn permission_denied_for_a_user_without_access() {
     assert!(allowed.status.success(), "{allowed:?}");
     assert_eq!(allowed.stdout, b"o\n");
 }
+
+#[test]
+fn truncate_to_any_size_is_io_space() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("truncate");
+    w.server("resmgr-files", &["/mem"]);
+    w.server("resmgr-null", &["/dev/null2"]);
+    let _dog = watchdog(120, w.pids());
+    let f = w.at("mem/f");
+    let bytes = |p: &str| sh_ok(&format!("od -An -c {p} | tr -s ' '")).trim().to_string();
+    sh_ok(&format!("printf abc > {f}"));
+    // truncate(2): grows with zeros, then shrinks.
+    sh_ok(&format!("truncate -s 6 {f}"));
+    assert_eq!(sh_ok(&format!("stat -c %s {f}")).trim(), "6");
+    assert_eq!(bytes(&f), r"a b c \0 \0 \0");
+    sh_ok(&format!("truncate -s 2 {f}"));
+    assert_eq!(sh_ok(&format!("cat {f}")), "ab");
+    // ftruncate(2) on an open descriptor (the same FUSE open's OCB).
+    let script = format!(
+        "import os\nfd = os.open('{f}', os.O_RDWR)\nos.ftruncate(fd, 4)\nassert os.fstat(fd).st_size == 4\n\
+         assert os.read(fd, 10) == b'ab\\0\\0'\nos.ftruncate(fd, 1)\nos.close(fd)\nprint('ok')"
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sh_ok(&format!("cat {f}")), "a");
+    sh_ok(&format!("truncate -s 0 {f}"));
+    assert_eq!(sh_ok(&format!("stat -c %s {f}")).trim(), "0");
+    // A server without _IO_SPACE: an error at once (the watchdog stands
+    // for a hang); 0 still works, as an open with O_TRUNC.
+    let null = w.at("dev/null2");
+    let out = sh(&format!("truncate -s 5 {null}"));
+    assert!(!out.status.success(), "truncate of resmgr-null succeeded");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not supported"), "{out:?}");
+    sh_ok(&format!("truncate -s 0 {null}"));
+    w.stop_bridge();
+}

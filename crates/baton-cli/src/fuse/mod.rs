@@ -5,8 +5,8 @@
 //! The directories that hold attached prefixes are implied (`/dev/foo`
 //! attached: `MOUNT/dev` lists `foo`); a prefix and everything below a
 //! `DIR` prefix is its server's: status by `_IO_STAT`, directory entries
-//! by reading the directory, and open, read, write, close, truncate (to 0),
-//! create, unlink and mkdir as the matching `_IO_*` messages; an `ioctl`
+//! by reading the directory, and open, read, write, close, truncate
+//! (`_IO_SPACE`), create, unlink and mkdir as the matching `_IO_*` messages; an `ioctl`
 //! whose number gives its argument's size is a `devctl`.
 //!
 //! - `mod.rs`: the command: mount, detach, unmount on SIGINT/SIGTERM.
