@@ -2,9 +2,9 @@
 //! `baton_open` resolves a path in the path space and sends `_IO_CONNECT`
 //! on a connection of its own (the descriptor number it returns is the
 //! coid); `baton_read`, `baton_write`, `baton_lseek`, `baton_fstat`,
-//! `baton_close` and `devctl` send the I/O messages of `docs/RESMGR.md` on
-//! it. Paths no resource manager has and descriptors that are not coids go
-//! to libc.
+//! `baton_ftruncate`, `baton_close` and `devctl` send the I/O messages of
+//! `docs/RESMGR.md` on it. Paths no resource manager has and descriptors
+//! that are not coids go to libc.
 #![allow(unsafe_code)]
 
 use crate::connect::{attach_process, detach};
@@ -22,11 +22,14 @@ const IO_WRITE: u16 = 0x102;
 const IO_STAT: u16 = 0x104;
 const IO_DEVCTL: u16 = 0x106;
 const IO_LSEEK: u16 = 0x109;
+const IO_SPACE: u16 = 0x110;
 const IO_CLOSE: u16 = 0x116;
 const IO_CONNECT_OPEN: u16 = 2;
 const IO_CONNECT_UNLINK: u16 = 3;
 const IO_CONNECT_EFLAG_DIR: u8 = 1;
 const IO_XFLAG_NONBLOCK: u32 = 0x4000;
+/// `_io_space.subtype` of `ftruncate` (QNX's `F_FREESP64`).
+const F_FREESP64: u16 = 111;
 const DEVDIR_TO: u32 = 0x8000_0000;
 const DEVDIR_FROM: u32 = 0x4000_0000;
 /// `struct _io_connect` up to its path.
@@ -269,6 +272,27 @@ pub unsafe extern "C" fn baton_fstat(fd: c_int, st: *mut libc::stat) -> c_int {
     let r = unsafe { bytes_mut(st.cast(), std::mem::size_of::<libc::stat>()) }
         .and_then(|b| send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(b)]));
     r.map_or_else(fail, |_| 0)
+}
+
+/// `ftruncate(fd, length)`: `_IO_SPACE` on a coid (`F_FREESP64` from
+/// `length` to the end: the file ends at `length`, grown with zeros if
+/// need be), else libc's.
+#[no_mangle]
+pub extern "C" fn baton_ftruncate(fd: c_int, length: libc::off_t) -> c_int {
+    if !is_coid(fd) {
+        // SAFETY: ftruncate takes no pointer.
+        return unsafe { libc::ftruncate(fd, length) };
+    }
+    if length < 0 {
+        return fail(libc::EINVAL);
+    }
+    let mut rest = [0u8; 20];
+    rest[0..2].copy_from_slice(&F_FREESP64.to_ne_bytes());
+    rest[2..4].copy_from_slice(&(libc::SEEK_SET as i16).to_ne_bytes());
+    rest[4..12].copy_from_slice(&length.to_ne_bytes());
+    let h: [u8; 24] = header(IO_SPACE, &rest);
+    let mut size = [0u8; 8];
+    send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(&mut size)]).map_or_else(fail, |_| 0)
 }
 
 /// `close(fd)`: `_IO_CLOSE` and the connection detached for a coid, else

@@ -231,6 +231,35 @@ struct _io_lseek {
 };
 typedef union { struct _io_lseek i; uint64_t o; } io_lseek_t;
 
+/* _IO_SPACE: free (F_FREESP) or allocate (F_ALLOCSP) the file's space
+ * over len bytes (0: to the end of the file) from start, counted as
+ * whence says (SEEK_SET, SEEK_CUR: from the OCB's offset, SEEK_END). The
+ * reply is the file's new size. ftruncate(fd, n) is F_FREESP64 from n,
+ * SEEK_SET, len 0. */
+struct _io_space {
+    uint16_t type;
+    uint16_t combine_len;
+    uint16_t subtype; /* F_ALLOCSP, F_FREESP, F_ALLOCSP64, F_FREESP64 */
+    int16_t whence;
+    uint64_t start;   /* signed for SEEK_CUR and SEEK_END */
+    uint64_t len;
+};
+typedef union { struct _io_space i; uint64_t o; } io_space_t;
+
+/* _io_space.subtype: QNX's fcntl() commands (Linux has none of them). */
+#ifndef F_ALLOCSP
+#define F_ALLOCSP 10
+#endif
+#ifndef F_FREESP
+#define F_FREESP 11
+#endif
+#ifndef F_ALLOCSP64
+#define F_ALLOCSP64 110
+#endif
+#ifndef F_FREESP64
+#define F_FREESP64 111
+#endif
+
 /* _IO_CLOSE. */
 struct _io_close {
     uint16_t type;
@@ -269,7 +298,6 @@ typedef union { struct _io_header i; } io_utime_t;
 typedef union { struct _io_header i; } io_openfd_t;
 typedef union { struct _io_header i; } io_fdinfo_t;
 typedef union { struct _io_header i; } io_lock_t;
-typedef union { struct _io_header i; } io_space_t;
 typedef union { struct _io_header i; } io_shutdown_t;
 typedef union { struct _io_header i; } io_mmap_t;
 typedef union { struct _io_header i; } io_dup_t;
