@@ -5,7 +5,7 @@
 //!   served as processes, driven by the C programs `tests/c/cross_*.c`,
 //!   built with `-include baton/posix.h` so their plain `open`, `read`,
 //!   `write`, `lseek`, `fstat`, `ftruncate`, `close`, `unlink` and QNX
-//!   `devctl` are baton's C client calls.
+//!   `devctl` and `ionotify` are baton's C client calls.
 //! - The C examples (`examples/c/devnull.c`, `filestore.c`) served as
 //!   processes, driven from this test process through `baton_resmgr`'s
 //!   `open`/`File`/`stat`/`read_dir`/`unlink`.
@@ -547,4 +547,15 @@ fn space_ftruncate_both_ways() {
     assert_eq!(errno(&null.set_len(0).unwrap_err()), libc::ENOSYS);
     c_client("cross_space", "/cross-space-c");
     c_client("cross_space", "/cross-space-r");
+}
+
+/// QNX's `ionotify()` from C (a pulse armed with `SIGEV_PULSE_INIT`) on
+/// the Rust queue: the pulse arrives once another client writes.
+#[test]
+fn rust_queue_notify_from_c() {
+    setup();
+    let _w = watchdog();
+    let _srv = rust_server("resmgr-queue", "/dev/cross-notify");
+    let out = c_client("cross_notify", "/dev/cross-notify");
+    assert!(out.contains("pulse 9 1234") && out.contains("pulse 9 5678"), "{out}");
 }

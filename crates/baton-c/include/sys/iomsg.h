@@ -202,6 +202,14 @@ struct _io_notify_reply {
 };
 typedef union { struct _io_notify i; struct _io_notify_reply o; } io_notify_t;
 
+/* The client's _IO_NOTIFY (QNX's ionotify()): asks the resource manager
+ * behind fd (a descriptor of baton_open()) which of the _NOTIFY_COND_*
+ * flags hold, and, as action says (_NOTIFY_ACTION_POLLARM, _TRANARM,
+ * _CONDARM), arms event (SIGEV_PULSE_INIT ...) for it to deliver once
+ * when one becomes true. Returns the conditions that hold, or -1 and
+ * errno. event NULL: none (a poll). */
+int ionotify(int __fd, int __action, int __flags, const struct sigevent *__event);
+
 /* _IO_DEVCTL: the header, then nbytes of data for a DEVDIR_TO command;
  * the reply is the reply header, then the data of a DEVDIR_FROM one. */
 struct _io_devctl {
