@@ -122,7 +122,11 @@ fn mount_point(arg: &Path) -> io::Result<PathBuf> {
                     path.display()
                 ))
             })?;
-            eprintln!("baton fuse: {} was the stale mount of a bridge that is gone: unmounted", path.display());
+            let _ = writeln!(
+                io::stderr(),
+                "baton fuse: {} was the stale mount of a bridge that is gone: unmounted",
+                path.display()
+            );
             std::fs::canonicalize(&path).map_err(context)
         }
         Some((kind, _)) => Err(io::Error::other(format!(
@@ -218,7 +222,13 @@ fn serve(args: &Args, mountpoint: &Path, parent: Option<Pid>) -> io::Result<()> 
 /// of the terminal's stdout and stderr), or on stderr in the foreground.
 fn announce(detached: bool, mountpoint: &Path) -> io::Result<()> {
     if !detached {
-        eprintln!("baton fuse: the path space is on {} (SIGINT or SIGTERM unmounts)", mountpoint.display());
+        // Not eprintln!: a parent that died has closed its end of a piped
+        // stderr, and a panic here would leave the mount behind.
+        let _ = writeln!(
+            io::stderr(),
+            "baton fuse: the path space is on {} (SIGINT or SIGTERM unmounts)",
+            mountpoint.display()
+        );
         return Ok(());
     }
     let mut out = io::stdout().lock();
