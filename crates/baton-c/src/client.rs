@@ -2,9 +2,9 @@
 //! `baton_open` resolves a path in the path space and sends `_IO_CONNECT`
 //! on a connection of its own (the descriptor number it returns is the
 //! coid); `baton_read`, `baton_write`, `baton_lseek`, `baton_fstat`,
-//! `baton_close` and `devctl` send the I/O messages of `docs/RESMGR.md` on
-//! it. Paths no resource manager has and descriptors that are not coids go
-//! to libc.
+//! `baton_ftruncate`, `baton_close`, `devctl` and `ionotify` send the I/O
+//! messages of `docs/RESMGR.md` on it. Paths no resource manager has and descriptors
+//! that are not coids go to libc.
 #![allow(unsafe_code)]
 
 use crate::connect::{attach_process, detach};
@@ -20,15 +20,24 @@ const IO_CONNECT: u16 = 0x100;
 const IO_READ: u16 = 0x101;
 const IO_WRITE: u16 = 0x102;
 const IO_STAT: u16 = 0x104;
+const IO_NOTIFY: u16 = 0x105;
 const IO_DEVCTL: u16 = 0x106;
 const IO_LSEEK: u16 = 0x109;
+const IO_SPACE: u16 = 0x110;
 const IO_CLOSE: u16 = 0x116;
 const IO_CONNECT_OPEN: u16 = 2;
 const IO_CONNECT_UNLINK: u16 = 3;
 const IO_CONNECT_EFLAG_DIR: u8 = 1;
 const IO_XFLAG_NONBLOCK: u32 = 0x4000;
+/// `_io_space.subtype` of `ftruncate` (QNX's `F_FREESP64`).
+const F_FREESP64: u16 = 111;
 const DEVDIR_TO: u32 = 0x8000_0000;
 const DEVDIR_FROM: u32 = 0x4000_0000;
+/// `struct _io_notify` up to its event, and whole (the event is the C
+/// `struct sigevent`, glibc's 64 bytes).
+const NOTIFY_HEAD: usize = 16;
+const NOTIFY_LEN: usize = NOTIFY_HEAD + std::mem::size_of::<libc::sigevent>();
+const _: () = assert!(NOTIFY_LEN == 80, "struct _io_notify is 80 bytes (docs/RESMGR.md)");
 /// `struct _io_connect` up to its path.
 const CONNECT_HEAD: usize = 40;
 
@@ -271,6 +280,27 @@ pub unsafe extern "C" fn baton_fstat(fd: c_int, st: *mut libc::stat) -> c_int {
     r.map_or_else(fail, |_| 0)
 }
 
+/// `ftruncate(fd, length)`: `_IO_SPACE` on a coid (`F_FREESP64` from
+/// `length` to the end: the file ends at `length`, grown with zeros if
+/// need be), else libc's.
+#[no_mangle]
+pub extern "C" fn baton_ftruncate(fd: c_int, length: libc::off_t) -> c_int {
+    if !is_coid(fd) {
+        // SAFETY: ftruncate takes no pointer.
+        return unsafe { libc::ftruncate(fd, length) };
+    }
+    if length < 0 {
+        return fail(libc::EINVAL);
+    }
+    let mut rest = [0u8; 20];
+    rest[0..2].copy_from_slice(&F_FREESP64.to_ne_bytes());
+    rest[2..4].copy_from_slice(&(libc::SEEK_SET as i16).to_ne_bytes());
+    rest[4..12].copy_from_slice(&length.to_ne_bytes());
+    let h: [u8; 24] = header(IO_SPACE, &rest);
+    let mut size = [0u8; 8];
+    send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(&mut size)]).map_or_else(fail, |_| 0)
+}
+
 /// `close(fd)`: `_IO_CLOSE` and the connection detached for a coid, else
 /// libc's. The connection goes even if the server failed the close.
 #[no_mangle]
@@ -349,6 +379,43 @@ pub unsafe extern "C" fn devctl(fd: c_int, dcmd: c_int, data: *mut c_void, nbyte
         }
         Err(libc::ENOSYS) => libc::ENOTTY,
         Err(e) => e,
+    }
+}
+
+/// `ionotify(fd, action, flags, event)` (QNX, `<sys/iomsg.h>`):
+/// `_IO_NOTIFY` on a coid with `action` (`_NOTIFY_ACTION_*`), the
+/// `_NOTIFY_COND_*` `flags` and `event` (typically `SIGEV_PULSE_INIT` to a
+/// connection to one of the caller's channels), which the server delivers
+/// once when an armed condition becomes true. Returns the conditions that
+/// hold now (the reply's flags), or -1 and errno (`EBADF` for a
+/// descriptor that is not a resource manager's). A NULL `event` sends the
+/// message without one (a poll).
+///
+/// # Safety
+///
+/// `event` is NULL or points to a `struct sigevent`.
+#[no_mangle]
+pub unsafe extern "C" fn ionotify(fd: c_int, action: c_int, flags: c_int, event: *const libc::sigevent) -> c_int {
+    if !is_coid(fd) {
+        return fail(libc::EBADF);
+    }
+    let mut m = [0u8; NOTIFY_LEN];
+    let len = if event.is_null() { NOTIFY_HEAD } else { NOTIFY_LEN };
+    m[0..2].copy_from_slice(&IO_NOTIFY.to_ne_bytes());
+    m[2..4].copy_from_slice(&(len as u16).to_ne_bytes());
+    m[4..8].copy_from_slice(&action.to_ne_bytes());
+    m[8..12].copy_from_slice(&flags.to_ne_bytes());
+    if !event.is_null() {
+        // SAFETY: a `struct sigevent` (contract).
+        match unsafe { bytes(event.cast(), NOTIFY_LEN - NOTIFY_HEAD) } {
+            Ok(e) => m[NOTIFY_HEAD..].copy_from_slice(e),
+            Err(e) => return fail(e),
+        }
+    }
+    let mut reply = [0u8; 8];
+    match send(fd, &[IoSlice::new(&m[..len])], &mut [IoSliceMut::new(&mut reply)]) {
+        Ok(_) => i32::from_ne_bytes(reply[4..8].try_into().unwrap_or_default()),
+        Err(e) => fail(e),
     }
 }
 

@@ -83,6 +83,7 @@ reexport! {
     iofunc_open_default = __baton_iofunc_open_default(ctp: P, msg: P, attr: P, extra: P) -> c_int;
     iofunc_read_verify = __baton_iofunc_read_verify(ctp: P, msg: P, ocb: P, nonblock: P) -> c_int;
     iofunc_write_verify = __baton_iofunc_write_verify(ctp: P, msg: P, ocb: P, nonblock: P) -> c_int;
+    iofunc_space_verify = __baton_iofunc_space_verify(ctp: P, msg: P, ocb: P, nonblock: P) -> c_int;
     iofunc_read_default = __baton_iofunc_read_default(ctp: P, msg: P, ocb: P) -> c_int;
     iofunc_write_default = __baton_iofunc_write_default(ctp: P, msg: P, ocb: P) -> c_int;
     iofunc_stat = __baton_iofunc_stat(ctp: P, attr: P, st: P) -> c_int;

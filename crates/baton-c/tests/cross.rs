@@ -4,8 +4,8 @@
 //! - The Rust examples (`examples/src/bin/resmgr-{null,files,queue}.rs`)
 //!   served as processes, driven by the C programs `tests/c/cross_*.c`,
 //!   built with `-include baton/posix.h` so their plain `open`, `read`,
-//!   `write`, `lseek`, `fstat`, `close`, `unlink` and QNX `devctl` are
-//!   baton's C client calls.
+//!   `write`, `lseek`, `fstat`, `ftruncate`, `close`, `unlink` and QNX
+//!   `devctl` and `ionotify` are baton's C client calls.
 //! - The C examples (`examples/c/devnull.c`, `filestore.c`) served as
 //!   processes, driven from this test process through `baton_resmgr`'s
 //!   `open`/`File`/`stat`/`read_dir`/`unlink`.
@@ -503,4 +503,59 @@ fn c_filestore_example_from_rust() {
         unlink(&format!("/cross-cfs/f{i:03}")).unwrap();
     }
     assert_eq!(names("/cross-cfs"), ["hello.txt"]);
+}
+
+/// `_IO_SPACE` both ways: the Rust client's `File::set_len` on the C file
+/// store (shrink, grow with zeros, the offset untouched, the errors) and
+/// on the C devnull, which has no space handler (the framework's ENOSYS);
+/// C's `ftruncate` (`baton_ftruncate`) on the C and the Rust file stores.
+#[test]
+fn space_ftruncate_both_ways() {
+    setup();
+    let _w = watchdog();
+    let _cfs = c_server("filestore", "/cross-space-c");
+    let _null = c_server("devnull", "/dev/cross-space-null");
+    let _rfs = rust_server("resmgr-files", "/cross-space-r");
+    let mut create = rw();
+    create.create(true).mode(0o644);
+    let path = "/cross-space-c/a";
+    let mut f = open(path, &create).unwrap();
+    let all = |f: &mut baton_resmgr::File| {
+        let mut v = Vec::new();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f.read_to_end(&mut v).unwrap();
+        v
+    };
+    f.write_all(b"hello, world").unwrap();
+    f.set_len(5).unwrap();
+    assert_eq!(f.stat().unwrap().size, 5);
+    assert_eq!(f.stream_position().unwrap(), 12, "the offset stays");
+    f.set_len(8).unwrap();
+    assert_eq!(all(&mut f), b"hello\0\0\0");
+    // Shrunk below the offset, then written at it: the gap reads as zeros.
+    f.set_len(2).unwrap();
+    f.write_all(b"X").unwrap();
+    assert_eq!(all(&mut f), b"he\0\0\0\0\0\0X");
+    assert_eq!(stat(path).unwrap().size, 9);
+    assert_eq!(errno(&f.set_len(1 << 40).unwrap_err()), libc::EFBIG, "past the store's limit");
+    assert_eq!(errno(&open(path, &ro()).unwrap().set_len(0).unwrap_err()), libc::EBADF);
+    f.set_len(0).unwrap();
+    assert_eq!(all(&mut f), b"");
+    drop(f);
+    unlink(path).unwrap();
+    let null = open("/dev/cross-space-null", &rw()).unwrap();
+    assert_eq!(errno(&null.set_len(0).unwrap_err()), libc::ENOSYS);
+    c_client("cross_space", "/cross-space-c");
+    c_client("cross_space", "/cross-space-r");
+}
+
+/// QNX's `ionotify()` from C (a pulse armed with `SIGEV_PULSE_INIT`) on
+/// the Rust queue: the pulse arrives once another client writes.
+#[test]
+fn rust_queue_notify_from_c() {
+    setup();
+    let _w = watchdog();
+    let _srv = rust_server("resmgr-queue", "/dev/cross-notify");
+    let out = c_client("cross_notify", "/dev/cross-notify");
+    assert!(out.contains("pulse 9 1234") && out.contains("pulse 9 5678"), "{out}");
 }

@@ -1,7 +1,8 @@
 /*
  * filestore: an in-memory file store in plain QNX C, serving a directory
  * prefix (default /baton-fs): open (O_CREAT, O_EXCL, O_TRUNC, O_APPEND),
- * read, write, lseek, stat, unlink, and reading the directory itself,
+ * read, write, lseek, stat, space (ftruncate, F_FREESP, F_ALLOCSP),
+ * unlink, and reading the directory itself,
  * which returns QNX directory entries (struct _io_dirent). Files are
  * flat: names below the prefix, without '/'. A thread pool serves it.
  * Prints "ready <prefix>" once clients can open paths below it.
@@ -18,9 +19,13 @@ struct file;
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The largest file: a request beyond it is EFBIG. */
+#define FILE_MAX ((uint64_t)1 << 30)
 
 struct file {
     iofunc_attr_t attr;
@@ -140,6 +145,18 @@ static int io_read(resmgr_context_t *ctp, io_read_t *msg, RESMGR_OCB_T *ocb) {
     return _RESMGR_NPARTS(n > 0 ? 1 : 0);
 }
 
+/* Makes room for size bytes in f's buffer. */
+static int reserve(struct file *f, size_t size) {
+    if (size <= f->cap) return EOK;
+    size_t cap = f->cap ? f->cap : 4096;
+    while (cap < size) cap *= 2;
+    char *data = (char *)realloc(f->data, cap);
+    if (data == NULL) return ENOMEM;
+    f->data = data;
+    f->cap = cap;
+    return EOK;
+}
+
 static int io_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb) {
     int status = iofunc_write_verify(ctp, msg, ocb, NULL);
     if (status != EOK) return status;
@@ -148,14 +165,7 @@ static int io_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb) {
     size_t n = (size_t)_IO_WRITE_GET_NBYTES(msg);
     if (ocb->ioflag & O_APPEND) ocb->offset = f->attr.nbytes;
     size_t end = (size_t)ocb->offset + n;
-    if (end > f->cap) {
-        size_t cap = f->cap ? f->cap : 4096;
-        while (cap < end) cap *= 2;
-        char *data = (char *)realloc(f->data, cap);
-        if (data == NULL) return ENOMEM;
-        f->data = data;
-        f->cap = cap;
-    }
+    if ((status = reserve(f, end)) != EOK) return status;
     if ((off_t)ocb->offset > f->attr.nbytes) memset(f->data + f->attr.nbytes, 0, (size_t)(ocb->offset - f->attr.nbytes));
     if (resmgr_msgread(ctp, f->data + ocb->offset, n, sizeof msg->i) != (ssize_t)n) return errno ? errno : EBADMSG;
     ocb->offset += (off_t)n;
@@ -163,6 +173,41 @@ static int io_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb) {
     f->attr.flags |= IOFUNC_ATTR_MTIME | IOFUNC_ATTR_CTIME;
     _IO_SET_WRITE_NBYTES(ctp, n);
     return _RESMGR_NPARTS(0);
+}
+
+/* ftruncate(), fcntl(F_FREESP / F_ALLOCSP): the range made absolute
+ * (whence); freeing a range that reaches the end (len 0 included) ends the
+ * file at its start, growing it with zeros if need be; freeing one inside
+ * zeroes it; allocating makes the file hold at least the range. The reply
+ * is the new size. */
+static int io_space(resmgr_context_t *ctp, io_space_t *msg, RESMGR_OCB_T *ocb) {
+    int status = iofunc_space_verify(ctp, msg, ocb, NULL);
+    if (status != EOK) return status;
+    struct file *f = ocb->attr;
+    int64_t base, off = (int64_t)msg->i.start;
+    switch (msg->i.whence) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = ocb->offset; break;
+    case SEEK_END: base = f->attr.nbytes; break;
+    default: return EINVAL;
+    }
+    if ((off > 0 && base > INT64_MAX - off) || base + off < 0) return EINVAL;
+    uint64_t start = (uint64_t)(base + off), len = msg->i.len, size = (uint64_t)f->attr.nbytes;
+    if (len > (uint64_t)INT64_MAX - start) return EFBIG;
+    uint64_t end = start + len, new_size;
+    int freeing = msg->i.subtype == F_FREESP || msg->i.subtype == F_FREESP64;
+    int hole = freeing && len != 0 && end < size; /* inside the file */
+    if (hole) new_size = size;
+    else if (freeing) new_size = start;
+    else new_size = end > size ? end : size;
+    if (new_size > FILE_MAX) return EFBIG;
+    if ((status = reserve(f, (size_t)new_size)) != EOK) return status;
+    if (new_size > size) memset(f->data + size, 0, (size_t)(new_size - size));
+    if (hole) memset(f->data + start, 0, (size_t)(end - start));
+    f->attr.nbytes = (off_t)new_size;
+    f->attr.flags |= IOFUNC_ATTR_MTIME | IOFUNC_ATTR_CTIME;
+    msg->o = new_size;
+    return _RESMGR_PTR(ctp, &msg->o, sizeof msg->o);
 }
 
 static int io_close_ocb(resmgr_context_t *ctp, void *reserved, RESMGR_OCB_T *ocb) {
@@ -193,6 +238,7 @@ int main(int argc, char **argv) {
     connect_funcs.unlink = io_unlink;
     io_funcs.read = io_read;
     io_funcs.write = io_write;
+    io_funcs.space = io_space;
     io_funcs.close_ocb = io_close_ocb;
     iofunc_attr_init(&root.attr, S_IFDIR | 0777, NULL, NULL);
     if (resmgr_attach(dpp, &rattr, prefix, _FTYPE_ANY, _RESMGR_FLAG_DIR, &connect_funcs, &io_funcs, &root) == -1) {

@@ -1,8 +1,8 @@
 /*
  * baton/posix.h: POSIX file I/O that reaches resource managers. Built with
  * `-include baton/posix.h` (or included before any other header), a QNX
- * client's open(), read(), write(), lseek(), fstat(), close() and
- * unlink() become baton_open() ... baton_unlink(): a path that a resource
+ * client's open(), read(), write(), lseek(), fstat(), ftruncate(), close()
+ * and unlink() become baton_open() ... baton_unlink(): a path that a resource
  * manager has attached (docs/RESMGR.md) is opened with an _IO_CONNECT
  * message and its descriptor is a baton connection whose I/O is
  * _IO_READ, _IO_WRITE, ... messages; every other path and descriptor goes
@@ -40,6 +40,8 @@ ssize_t baton_read(int __fd, void *__buf, size_t __nbytes);
 ssize_t baton_write(int __fd, const void *__buf, size_t __nbytes);
 off_t baton_lseek(int __fd, off_t __offset, int __whence);
 int baton_fstat(int __fd, struct stat *__st);
+/* ftruncate(): _IO_SPACE (F_FREESP64 from the length to the end). */
+int baton_ftruncate(int __fd, off_t __length);
 int baton_close(int __fd);
 /* unlink(): _IO_CONNECT_UNLINK to the path's resource manager, else libc. */
 int baton_unlink(const char *__path);
@@ -56,6 +58,7 @@ int baton_unlink(const char *__path);
 #define write baton_write
 #define lseek baton_lseek
 #define fstat baton_fstat
+#define ftruncate baton_ftruncate
 #define close baton_close
 #define unlink baton_unlink
 #endif

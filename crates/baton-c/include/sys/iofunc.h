@@ -162,7 +162,8 @@ typedef struct _iofunc_notify {
      (_nop)[0].list = (_nop)[1].list = (_nop)[2].list = NULL)
 
 /* Fills the handler tables with the defaults (open, read, write, stat,
- * lseek, devctl, notify, close, unblock, ...; NULL for the rest: ENOSYS). */
+ * lseek, devctl, notify, close, unblock, ...; NULL for the rest, space
+ * included: ENOSYS). */
 void iofunc_func_init(unsigned __nconnect, resmgr_connect_funcs_t *__connect, unsigned __nio,
                       resmgr_io_funcs_t *__io);
 /* An attribute with mode (S_IFCHR | 0666 ...), owned by the process's
@@ -205,6 +206,11 @@ int iofunc_stat(resmgr_context_t *__ctp, iofunc_attr_t *__attr, struct stat *__s
 int iofunc_stat_default(resmgr_context_t *__ctp, io_stat_t *__msg, iofunc_ocb_t *__ocb);
 int iofunc_lseek(resmgr_context_t *__ctp, io_lseek_t *__msg, iofunc_ocb_t *__ocb, iofunc_attr_t *__attr);
 int iofunc_lseek_default(resmgr_context_t *__ctp, io_lseek_t *__msg, iofunc_ocb_t *__ocb);
+/* Space (ftruncate, F_FREESP, F_ALLOCSP): EBADF unless the OCB was opened
+ * for writing, EINVAL for a subtype other than F_ALLOCSP/F_FREESP (or
+ * their 64 forms); *nonblock as for write. There is no default handler:
+ * a server that does not set io_funcs.space answers ENOSYS. */
+int iofunc_space_verify(resmgr_context_t *__ctp, io_space_t *__msg, iofunc_ocb_t *__ocb, int *__nonblock);
 int iofunc_chmod_default(resmgr_context_t *__ctp, io_chmod_t *__msg, iofunc_ocb_t *__ocb);
 int iofunc_chown_default(resmgr_context_t *__ctp, io_chown_t *__msg, iofunc_ocb_t *__ocb);
 /* Devctl: DCMD_ALL_GETFLAGS / SETFLAGS, else _RESMGR_DEFAULT (ENOSYS). */

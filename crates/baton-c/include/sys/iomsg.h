@@ -202,6 +202,14 @@ struct _io_notify_reply {
 };
 typedef union { struct _io_notify i; struct _io_notify_reply o; } io_notify_t;
 
+/* The client's _IO_NOTIFY (QNX's ionotify()): asks the resource manager
+ * behind fd (a descriptor of baton_open()) which of the _NOTIFY_COND_*
+ * flags hold, and, as action says (_NOTIFY_ACTION_POLLARM, _TRANARM,
+ * _CONDARM), arms event (SIGEV_PULSE_INIT ...) for it to deliver once
+ * when one becomes true. Returns the conditions that hold, or -1 and
+ * errno. event NULL: none (a poll). */
+int ionotify(int __fd, int __action, int __flags, const struct sigevent *__event);
+
 /* _IO_DEVCTL: the header, then nbytes of data for a DEVDIR_TO command;
  * the reply is the reply header, then the data of a DEVDIR_FROM one. */
 struct _io_devctl {
@@ -230,6 +238,35 @@ struct _io_lseek {
     uint64_t offset;
 };
 typedef union { struct _io_lseek i; uint64_t o; } io_lseek_t;
+
+/* _IO_SPACE: free (F_FREESP) or allocate (F_ALLOCSP) the file's space
+ * over len bytes (0: to the end of the file) from start, counted as
+ * whence says (SEEK_SET, SEEK_CUR: from the OCB's offset, SEEK_END). The
+ * reply is the file's new size. ftruncate(fd, n) is F_FREESP64 from n,
+ * SEEK_SET, len 0. */
+struct _io_space {
+    uint16_t type;
+    uint16_t combine_len;
+    uint16_t subtype; /* F_ALLOCSP, F_FREESP, F_ALLOCSP64, F_FREESP64 */
+    int16_t whence;
+    uint64_t start;   /* signed for SEEK_CUR and SEEK_END */
+    uint64_t len;
+};
+typedef union { struct _io_space i; uint64_t o; } io_space_t;
+
+/* _io_space.subtype: QNX's fcntl() commands (Linux has none of them). */
+#ifndef F_ALLOCSP
+#define F_ALLOCSP 10
+#endif
+#ifndef F_FREESP
+#define F_FREESP 11
+#endif
+#ifndef F_ALLOCSP64
+#define F_ALLOCSP64 110
+#endif
+#ifndef F_FREESP64
+#define F_FREESP64 111
+#endif
 
 /* _IO_CLOSE. */
 struct _io_close {
@@ -269,7 +306,6 @@ typedef union { struct _io_header i; } io_utime_t;
 typedef union { struct _io_header i; } io_openfd_t;
 typedef union { struct _io_header i; } io_fdinfo_t;
 typedef union { struct _io_header i; } io_lock_t;
-typedef union { struct _io_header i; } io_space_t;
 typedef union { struct _io_header i; } io_shutdown_t;
 typedef union { struct _io_header i; } io_mmap_t;
 typedef union { struct _io_header i; } io_dup_t;

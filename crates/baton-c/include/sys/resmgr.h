@@ -46,6 +46,7 @@ typedef union {
     io_notify_t notify;
     io_devctl_t devctl;
     io_lseek_t lseek;
+    io_space_t space;
     io_close_t close;
     io_chmod_t chmod;
     io_chown_t chown;

@@ -620,6 +620,7 @@ static size_t min_size(int type) {
     case _IO_NOTIFY: return offsetof(struct _io_notify, event);
     case _IO_DEVCTL: return sizeof(struct _io_devctl);
     case _IO_LSEEK: return sizeof(struct _io_lseek);
+    case _IO_SPACE: return sizeof(struct _io_space);
     case _IO_CHMOD: return sizeof(struct _io_chmod);
     case _IO_CHOWN: return sizeof(struct _io_chown);
     case _IO_MSG: return sizeof(struct _io_msg);

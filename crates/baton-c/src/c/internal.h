@@ -58,6 +58,7 @@
 #define iofunc_open_default __baton_iofunc_open_default
 #define iofunc_read_verify __baton_iofunc_read_verify
 #define iofunc_write_verify __baton_iofunc_write_verify
+#define iofunc_space_verify __baton_iofunc_space_verify
 #define iofunc_read_default __baton_iofunc_read_default
 #define iofunc_write_default __baton_iofunc_write_default
 #define iofunc_stat __baton_iofunc_stat

@@ -280,6 +280,17 @@ int iofunc_write_verify(resmgr_context_t *ctp, io_write_t *msg, iofunc_ocb_t *oc
     return EOK;
 }
 
+int iofunc_space_verify(resmgr_context_t *ctp, io_space_t *msg, iofunc_ocb_t *ocb, int *nonblock) {
+    (void)ctp;
+    if (!(ocb->ioflag & _IO_FLAG_WR)) return EBADF;
+    switch (msg->i.subtype) {
+    case F_ALLOCSP: case F_FREESP: case F_ALLOCSP64: case F_FREESP64: break;
+    default: return EINVAL;
+    }
+    if (nonblock != NULL) *nonblock = nonblocking(0, ocb->ioflag);
+    return EOK;
+}
+
 int iofunc_read_default(resmgr_context_t *ctp, io_read_t *msg, iofunc_ocb_t *ocb) {
     int st = iofunc_read_verify(ctp, msg, ocb, NULL);
     if (st != EOK) return st;

@@ -63,6 +63,10 @@ static int resmgr_checks(void) {
     CHECK(sizeof(struct _io_read) == 16 && sizeof(struct _io_write) == 16 && sizeof(struct _io_stat) == 8);
     CHECK(sizeof(struct _io_devctl) == 16 && sizeof(struct _io_devctl_reply) == 16);
     CHECK(sizeof(struct _io_lseek) == 16 && offsetof(struct _io_lseek, offset) == 8 && sizeof(struct _io_close) == 4);
+    CHECK(sizeof(struct _io_space) == 24 && offsetof(struct _io_space, whence) == 6 &&
+          offsetof(struct _io_space, start) == 8 && offsetof(struct _io_space, len) == 16);
+    CHECK(offsetof(resmgr_io_funcs_t, space) ==
+          offsetof(resmgr_io_funcs_t, read) + (_IO_SPACE - _IO_READ) * sizeof(void *));
     CHECK(offsetof(struct _io_notify, event) == 16 && sizeof(struct _io_notify_reply) == 8);
     CHECK(sizeof(io_stat_t) == sizeof(struct stat) && sizeof(io_lseek_t) == 16);
     CHECK(_IO_DIRENT_RECLEN(3) == 24 && _IO_DIRENT_RECLEN(4) == 32 && offsetof(struct _io_dirent, d_name) == 20);

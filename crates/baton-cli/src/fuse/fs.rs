@@ -214,6 +214,30 @@ impl Inner {
         Ok(out)
     }
 
+    /// Makes `path` `size` bytes long with `_IO_SPACE` (`File::set_len`):
+    /// through its open `fh` for `ftruncate(2)` (the open may be the only
+    /// way left to the file: unlinked since), else through an open of its
+    /// own for writing (`truncate(2)`; the kernel has checked the caller's
+    /// access). A server without `_IO_SPACE` (`ENOSYS`) can still be cut
+    /// to 0 by an open with `O_TRUNC`; other sizes are then `EOPNOTSUPP`
+    /// (`ENOSYS` would say the kernel lacks the call).
+    fn resize(&self, fh: Option<FileHandle>, path: &str, size: u64) -> Result<(), Errno> {
+        let open = fh.and_then(|fh| self.files.lock().unwrap_or_else(|e| e.into_inner()).get(&fh.0).cloned());
+        let result = match &open {
+            Some(open) => open.file.set_len(size).map_err(|e| open.errno(&e)),
+            None => {
+                OpenOptions::new().write(true).open(path).and_then(|f| f.set_len(size)).map_err(|e| attr::errno(&e))
+            }
+        };
+        match result {
+            Err(Errno::ENOSYS) if size == 0 => {
+                OpenOptions::new().write(true).truncate(true).open(path).map(drop).map_err(|e| attr::errno(&e))
+            }
+            Err(Errno::ENOSYS) => Err(Errno::EOPNOTSUPP),
+            other => other,
+        }
+    }
+
     fn add_file(&self, file: File) -> u64 {
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         let open = Arc::new(Open { file, pos: Mutex::new(Some(0)) });
@@ -296,9 +320,8 @@ impl Filesystem for Bridge {
         });
     }
 
-    /// Truncation to 0 is an open with `O_TRUNC` (the protocol has no other
-    /// way to cut a file); times are not kept by the bridge (accepted, the
-    /// server's stay); other changes are not supported.
+    /// A size is `_IO_SPACE` ([`Inner::resize`]); times are not kept by the
+    /// bridge (accepted, the server's stay); other changes are not supported.
     fn setattr(
         &self,
         _req: &Request,
@@ -310,7 +333,7 @@ impl Filesystem for Bridge {
         _atime: Option<TimeOrNow>,
         _mtime: Option<TimeOrNow>,
         _ctime: Option<SystemTime>,
-        _fh: Option<FileHandle>,
+        fh: Option<FileHandle>,
         _crtime: Option<SystemTime>,
         _chgtime: Option<SystemTime>,
         _bkuptime: Option<SystemTime>,
@@ -325,17 +348,7 @@ impl Filesystem for Bridge {
             return reply.error(Errno::EOPNOTSUPP);
         }
         self.dispatch(move |inner| {
-            let result = match size {
-                Some(0) => {
-                    OpenOptions::new().write(true).truncate(true).open(&path).map(drop).map_err(|e| attr::errno(&e))
-                }
-                Some(n) => match inner.attr(&path) {
-                    Ok(a) if a.size == n => Ok(()),
-                    Ok(_) => Err(Errno::EOPNOTSUPP),
-                    Err(e) => Err(e),
-                },
-                None => Ok(()),
-            };
+            let result = size.map_or(Ok(()), |n| inner.resize(fh, &path, n));
             match result.and_then(|()| inner.attr(&path)) {
                 Ok(a) => reply.attr(&TTL, &a),
                 Err(e) => reply.error(e),

@@ -5,11 +5,13 @@
 //! The directories that hold attached prefixes are implied (`/dev/foo`
 //! attached: `MOUNT/dev` lists `foo`); a prefix and everything below a
 //! `DIR` prefix is its server's: status by `_IO_STAT`, directory entries
-//! by reading the directory, and open, read, write, close, truncate (to 0),
-//! create, unlink and mkdir as the matching `_IO_*` messages; an `ioctl`
+//! by reading the directory, and open, read, write, close, truncate
+//! (`_IO_SPACE`), create, unlink and mkdir as the matching `_IO_*` messages; an `ioctl`
 //! whose number gives its argument's size is a `devctl`.
 //!
-//! - `mod.rs`: the command: mount, detach, unmount on SIGINT/SIGTERM.
+//! - `mod.rs`: the command: mount (over a stale mount a bridge left),
+//!   detach, unmount on SIGINT/SIGTERM or when a `--die-with-parent`
+//!   parent dies.
 //! - `fs.rs`: the FUSE requests and the threads they run on.
 //! - `tree.rs`: the directories the prefixes imply (pure logic).
 //! - `inodes.rs`: the kernel's node numbers for paths.
@@ -23,6 +25,9 @@ mod tree;
 
 use fs::{Bridge, SESSION_THREADS};
 use fuser::{MountOption, SessionACL};
+use rustix::io::Errno;
+use rustix::mount::{unmount, UnmountFlags};
+use rustix::process::{getppid, set_parent_process_death_signal, Pid, Signal};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::{self, BufRead, BufReader, Write};
@@ -31,6 +36,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The mount's source (its "file system name"), by which a stale mount of
+/// a bridge is known (its type is `fuse`, or `fuse.baton` through
+/// fusermount3).
+const FS_NAME: &str = "baton";
 /// The line a detached bridge prints once mounted.
 const READY: &str = "ready";
 /// How long the session may take to end once unmounted.
@@ -53,12 +62,18 @@ pub struct Args {
     /// Set by a detaching `baton fuse` on the copy of itself that serves.
     #[arg(long, hide = true)]
     detached: bool,
+    /// Set by `baton bench` on its bridge: unmount (lazily) and exit when
+    /// the parent process dies, so that a crashed bench leaves no bridge
+    /// and no mount behind. Only in the foreground (a detached bridge's
+    /// parent is gone once it has mounted).
+    #[arg(long, hide = true, requires = "foreground")]
+    die_with_parent: bool,
 }
 
 /// `baton fuse`.
 pub fn run(args: &Args) -> io::Result<()> {
-    let mountpoint = std::fs::canonicalize(&args.mountpoint)
-        .map_err(|e| io::Error::new(e.kind(), format!("mount point {}: {e}", args.mountpoint.display())))?;
+    let parent = args.die_with_parent.then(die_with_parent).transpose()?.flatten();
+    let mountpoint = mount_point(&args.mountpoint)?;
     if !args.foreground && !args.detached {
         return detach(args, &mountpoint);
     }
@@ -68,15 +83,104 @@ pub fn run(args: &Args) -> io::Result<()> {
         rustix::process::setsid()?;
         std::env::set_current_dir("/")?;
     }
-    serve(args, &mountpoint)
+    serve(args, &mountpoint, parent)
+}
+
+/// Asks the kernel for SIGTERM when the parent dies (the signal the
+/// bridge unmounts on); returns the parent, which may already have died.
+fn die_with_parent() -> io::Result<Option<Pid>> {
+    let parent = getppid();
+    set_parent_process_death_signal(Some(Signal::TERM))?;
+    if getppid() != parent {
+        return Err(io::Error::other("the parent process has gone"));
+    }
+    Ok(parent)
+}
+
+/// The mount point, absolute. A stale FUSE mount on it (its server gone:
+/// every access fails with `ENOTCONN`) that a bridge left (source
+/// `baton`) is unmounted lazily first; another kind is refused, saying
+/// how to clear it.
+fn mount_point(arg: &Path) -> io::Result<PathBuf> {
+    let context = |e: io::Error| io::Error::new(e.kind(), format!("mount point {}: {e}", arg.display()));
+    // realpath(3) may resolve a dead mount's path; stat does not.
+    let err = match std::fs::canonicalize(arg).and_then(|p| std::fs::metadata(&p).map(|_| p)) {
+        Ok(p) => return Ok(p),
+        Err(e) if e.raw_os_error() == Some(Errno::NOTCONN.raw_os_error()) => e,
+        Err(e) => return Err(context(e)),
+    };
+    // The dead mount is the path itself: its parent still resolves.
+    let Some(name) = arg.file_name() else { return Err(context(err)) };
+    let parent = arg.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let path = std::fs::canonicalize(parent).map_err(context)?.join(name);
+    match fuse_mount(&path)? {
+        Some((_, source)) if source == FS_NAME => {
+            unmount(&path, UnmountFlags::DETACH).map_err(|e| {
+                io::Error::other(format!(
+                    "{} is the stale mount of a bridge that is gone, and unmounting it failed ({e}): \
+                     fusermount3 -uz {0}",
+                    path.display()
+                ))
+            })?;
+            let _ = writeln!(
+                io::stderr(),
+                "baton fuse: {} was the stale mount of a bridge that is gone: unmounted",
+                path.display()
+            );
+            std::fs::canonicalize(&path).map_err(context)
+        }
+        Some((kind, _)) => Err(io::Error::other(format!(
+            "{0} is a stale {kind} mount (its server is gone): unmount it first (umount -l {0}, or fusermount3 -uz {0})",
+            path.display()
+        ))),
+        None => Err(context(err)),
+    }
+}
+
+/// The type and source of the FUSE mount on `path` (the topmost), if one
+/// is there (`/proc/self/mountinfo`: the mount point is field 5, type and
+/// source the first two after ` - `).
+fn fuse_mount(path: &Path) -> io::Result<Option<(String, String)>> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let want = path.to_str();
+    Ok(info.lines().rev().find_map(|l| {
+        let (head, tail) = l.split_once(" - ")?;
+        let point = unescape(head.split(' ').nth(4)?);
+        let mut tail = tail.split(' ');
+        let (kind, source) = (tail.next()?, unescape(tail.next()?));
+        let fuse = kind == "fuse" || kind.starts_with("fuse.");
+        (Some(point.as_str()) == want && fuse).then(|| (kind.to_string(), source))
+    }))
+}
+
+/// A mountinfo field with its octal escapes (`\040` for a space) undone.
+fn unescape(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b.get(i + 1..i + 4).filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Mounts and serves until SIGINT or SIGTERM (then unmounts) or until the
-/// mount goes (`umount`).
-fn serve(args: &Args, mountpoint: &Path) -> io::Result<()> {
+/// mount goes (`umount`). `parent`: the process whose death ends it
+/// (`--die-with-parent`).
+fn serve(args: &Args, mountpoint: &Path, parent: Option<Pid>) -> io::Result<()> {
     let mut config = fuser::Config::default();
     config.mount_options = vec![
-        MountOption::FSName("baton".into()),
+        MountOption::FSName(FS_NAME.into()),
         MountOption::Subtype("baton".into()),
         // The kernel checks each access against the servers' permission
         // bits: a server sees the bridge as its client, whoever the caller.
@@ -102,9 +206,13 @@ fn serve(args: &Args, mountpoint: &Path) -> io::Result<()> {
     announce(args.detached, mountpoint)?;
     // A signal (or none: the mount went). A busy mount (a file open, a
     // directory some shell is in) is detached from the tree now; the kernel
-    // ends the connection when this process exits.
-    if signals.forever().next().is_some() && unmounter.unmount().is_err() {
-        rustix::mount::unmount(mountpoint, rustix::mount::UnmountFlags::DETACH)?;
+    // ends the connection when this process exits. The parent's death
+    // detaches it at once: whatever the parent left open there is dead.
+    if signals.forever().next().is_some() {
+        let orphaned = parent.is_some() && getppid() != parent;
+        if orphaned || unmounter.unmount().is_err() {
+            unmount(mountpoint, UnmountFlags::DETACH)?;
+        }
     }
     // A request a server still holds keeps its loop; exiting ends it.
     ended.recv_timeout(END_TIME).unwrap_or(Ok(()))
@@ -114,7 +222,13 @@ fn serve(args: &Args, mountpoint: &Path) -> io::Result<()> {
 /// of the terminal's stdout and stderr), or on stderr in the foreground.
 fn announce(detached: bool, mountpoint: &Path) -> io::Result<()> {
     if !detached {
-        eprintln!("baton fuse: the path space is on {} (SIGINT or SIGTERM unmounts)", mountpoint.display());
+        // Not eprintln!: a parent that died has closed its end of a piped
+        // stderr, and a panic here would leave the mount behind.
+        let _ = writeln!(
+            io::stderr(),
+            "baton fuse: the path space is on {} (SIGINT or SIGTERM unmounts)",
+            mountpoint.display()
+        );
         return Ok(());
     }
     let mut out = io::stdout().lock();
@@ -142,4 +256,16 @@ fn detach(args: &Args, mountpoint: &Path) -> io::Result<()> {
     }
     let status = child.wait()?;
     Err(io::Error::other(format!("the bridge did not mount ({status})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape(r"/tmp/a\040b\011c\134d"), "/tmp/a b\tc\\d");
+        assert_eq!(unescape(r"/plain"), "/plain");
+        assert_eq!(unescape(r"/short\04"), r"/short\04");
+    }
 }

@@ -1,7 +1,9 @@
 //! The read section's FUSE bridge: `baton fuse DIR --foreground`, a child
 //! process with the bench's runtime directory, on a fresh directory;
 //! ready once the resource manager's file shows through it. Stopped with
-//! SIGTERM (it unmounts), killed and lazily unmounted if it does not go.
+//! SIGTERM (it unmounts), killed and lazily unmounted if it does not go;
+//! if the bench dies first, the kernel sends it SIGTERM
+//! (`--die-with-parent`: PR_SET_PDEATHSIG) and it unmounts lazily.
 
 use crate::bench::process::SETUP_TIME;
 use rustix::process::{kill_process, Pid, Signal};
@@ -10,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The mount point's name (in the temporary directory) before the bench's
+/// pid.
+pub const MOUNT_PREFIX: &str = "baton-bench-fuse-";
 /// How long the bridge may take to unmount and exit.
 const STOP_TIME: Duration = Duration::from_secs(5);
 
@@ -29,11 +34,12 @@ impl Bridge {
         if !Path::new("/dev/fuse").exists() {
             return Err("/dev/fuse is missing (no FUSE on this machine)".into());
         }
-        let mount = std::env::temp_dir().join(format!("baton-bench-fuse-{}", std::process::id()));
+        let mount = std::env::temp_dir().join(format!("{MOUNT_PREFIX}{}", std::process::id()));
         std::fs::create_dir_all(&mount).map_err(|e| format!("cannot make {}: {e}", mount.display()))?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
-        cmd.arg("fuse").arg(&mount).arg("--foreground");
+        // It unmounts and exits if the bench dies without stopping it.
+        cmd.arg("fuse").arg(&mount).args(["--foreground", "--die-with-parent"]);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         if let Some(dir) = runtime_dir {
             cmd.env("BATON_RUNTIME_DIR", dir);

@@ -13,7 +13,9 @@
 //! from `/proc/<pid>/stat`, clock ticks) over all of the reader's reads,
 //! its warm-up included, divided by those reads. A FUSE row that cannot
 //! run (no `/dev/fuse`, the mount refused) is reported skipped with the
-//! reason.
+//! reason. A bench killed mid-section leaves no bridge and no mount (the
+//! bridge dies with it); the tmpfs file and the empty mount point it left
+//! are removed by the next bench's read section.
 //!
 //! - `server.rs`: the resource manager; `client.rs`: the reader.
 //! - `bridge.rs`: the `baton fuse` child: start, wait for the mount, stop.
@@ -103,10 +105,13 @@ pub struct Options<'a> {
 /// left out, with the reason, if the bridge cannot mount.
 pub fn run(opts: &Options<'_>) -> io::Result<(Results, Option<String>)> {
     let tag = std::process::id();
+    sweep(Path::new("/dev/shm"), SHM_PREFIX, |p| std::fs::remove_file(p));
+    // Only an empty directory goes: one a mount is still on stays.
+    sweep(&std::env::temp_dir(), bridge::MOUNT_PREFIX, |p| std::fs::remove_dir(p));
     let rm_path = format!("/baton-bench/read-{tag}");
     let mut server = spawn(Role::ReadServer, &rm_path, None, opts, "the read server")?;
     expect_line(&mut server, READY, Instant::now() + SETUP_TIME)?;
-    let shm = Shm::create(&format!("/dev/shm/baton-bench-read-{tag}"))?;
+    let shm = Shm::create(&format!("/dev/shm/{SHM_PREFIX}{tag}"))?;
     let (bridge, skip) = match bridge::Bridge::start(opts.runtime_dir, &rm_path) {
         Ok(b) => (Some(b), None),
         Err(reason) => {
@@ -192,6 +197,29 @@ fn tick_ns() -> f64 {
     1e9 / rustix::param::clock_ticks_per_second().max(1) as f64
 }
 
+/// The tmpfs file's name before the bench's pid.
+const SHM_PREFIX: &str = "baton-bench-read-";
+
+/// Removes what benches that were killed (no drop ran) left in `dir`: the
+/// entries named `prefix` and the pid of a process that no longer exists.
+fn sweep(dir: &Path, prefix: &str, remove: impl Fn(&Path) -> io::Result<()>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !alive(pid)) {
+            let _ = remove(&entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists and has not ended (a zombie has).
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command, which is in parentheses.
+    stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
+}
+
 /// The tmpfs file, with the resource manager's bytes; removed on drop.
 struct Shm {
     path: PathBuf,
@@ -221,6 +249,15 @@ mod tests {
         let page: Vec<u8> = (0..READ_SIZE).map(byte_at).collect();
         let next: Vec<u8> = (READ_SIZE..2 * READ_SIZE).map(byte_at).collect();
         assert_ne!(page, next);
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_dead_one_is_not() {
+        assert!(alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!alive(pid));
     }
 
     #[test]
