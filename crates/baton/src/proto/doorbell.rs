@@ -12,17 +12,62 @@
 //! with a sequentially consistent fence in between. So either the client
 //! sees `polling == 0` and rings, or the server sees the bit: a message is
 //! never left unannounced.
+//!
+//! A server thread with nothing to do may also *arm* the word instead of
+//! clearing it ([`server_arm`]): it then sleeps in `FUTEX_WAITV` on the
+//! `polling` words of the channel's connections, and a client that finds
+//! the word armed wakes it through the word ([`client_notify`]), a futex
+//! wake, cheaper than the eventfd and epoll a ring goes through. The same
+//! Dekker handshake covers it: the server arms, then looks at the posted
+//! bits; the client posts, then reads the word.
 
 use crate::sync::{fence, AtomicU32, AtomicU64};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 
-/// Client: publishes `bit` in `posted`; returns the `polling` word it then
-/// saw: 0 means it must ring, anything else is the promise of a server
-/// thread that will look (see [`server_poll`]).
+/// The `polling` word's value while a server thread sleeps on it (see
+/// [`server_arm`]). A promise (a CPU plus one) never has this bit.
+pub(crate) const ASLEEP: u32 = 1 << 31;
+
+/// What a client must do after publishing work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Notify {
+    /// Nobody will look: ring the doorbell (eventfd).
+    Ring,
+    /// A server thread sleeps on the `polling` word, which we have just
+    /// cleared: `FUTEX_WAKE` it.
+    Wake,
+    /// A server thread promised to look (from the CPU named, a hint).
+    Promised(u32),
+}
+
+/// Client: publishes `bit` in `posted`; then, from the `polling` word, what
+/// it must do so that a server thread looks (see [`client_notify`]).
 #[inline]
-pub(crate) fn client_post_bit(posted: &AtomicU64, bit: u64, polling: &AtomicU32) -> u32 {
+pub(crate) fn client_post_bit(posted: &AtomicU64, bit: u64, polling: &AtomicU32) -> Notify {
     posted.fetch_or(bit, SeqCst);
-    client_polling(polling)
+    client_notify(polling)
+}
+
+/// Client: after publishing work (a posted bit or a pulse), what it must do
+/// so that a server thread looks at it. A sleeping server's word is taken
+/// (set to 0) by exactly one client thread, which wakes it; the others then
+/// see 0 and ring, as they would had it not slept.
+#[inline]
+pub(crate) fn client_notify(polling: &AtomicU32) -> Notify {
+    let mut p = client_polling(polling);
+    loop {
+        if p == 0 {
+            return Notify::Ring;
+        }
+        if p & ASLEEP == 0 {
+            return Notify::Promised(p - 1);
+        }
+        // Release: the server that sees the 0 we leave sees our work.
+        match polling.compare_exchange(p, 0, AcqRel, Relaxed) {
+            Ok(_) => return Notify::Wake,
+            Err(now) => p = now,
+        }
+    }
 }
 
 /// Client: after publishing work (a posted bit or a pulse), the `polling`
@@ -45,7 +90,35 @@ pub(crate) fn server_poll(polling: &AtomicU32, cpu: u32) {
 /// The CPU a promise names (see [`server_poll`]), if any.
 #[inline]
 pub(crate) fn polling_cpu(polling: u32) -> Option<u32> {
+    if polling & ASLEEP != 0 {
+        return None;
+    }
     polling.checked_sub(1)
+}
+
+/// Server: about to sleep on the `polling` word (`FUTEX_WAITV` expecting
+/// [`ASLEEP`]), arms it; the caller must then (after a [`fence`], one for
+/// all the words it arms) look at the connection's posted bits and pulses
+/// once more, and sleep only if there was nothing.
+#[inline]
+pub(crate) fn server_arm(polling: &AtomicU32) {
+    polling.store(ASLEEP, Relaxed);
+}
+
+/// Server: the fence between arming words ([`server_arm`]) and looking at
+/// what the clients posted.
+#[inline]
+pub(crate) fn server_armed() {
+    fence(SeqCst);
+}
+
+/// Server: awake again, disarms the word (unless a client took it, which
+/// then woke or wakes us: harmless). A client that finds it disarmed
+/// rings; whatever it posted before is looked at when the server next
+/// arms the word.
+#[inline]
+pub(crate) fn server_disarm(polling: &AtomicU32) {
+    let _ = polling.compare_exchange(ASLEEP, 0, Acquire, Relaxed);
 }
 
 /// Server: withdraws the promise; the caller must then look at the
@@ -87,7 +160,39 @@ mod loom_tests {
             let seen = server.join().unwrap();
             // Either the server saw the bit before sleeping, or the client
             // rang (and the bit is still there for the woken server).
-            assert!(seen == 1 || (polled == 0 && posted.load(Acquire) == 1));
+            assert!(seen == 1 || (polled == Notify::Ring && posted.load(Acquire) == 1));
+        });
+    }
+
+    /// A server that arms the word and then finds nothing posted sleeps on
+    /// it; a client must then wake it. Two client threads: exactly one
+    /// takes the word and wakes it (the other rings or finds a promise-free
+    /// word, which the woken server covers: it looks at every posted bit).
+    #[test]
+    fn armed_sleeper_is_never_missed() {
+        loom::model(|| {
+            let posted = Arc::new(AtomicU64::new(0));
+            let polling = Arc::new(AtomicU32::new(0));
+            let (p, q) = (posted.clone(), polling.clone());
+            let server = thread::spawn(move || {
+                server_arm(&q);
+                server_armed();
+                let seen = server_take_bits(&p);
+                if seen != 0 {
+                    server_disarm(&q); // awake: takes the work, sleeps later
+                }
+                seen
+            });
+            let (p2, q2) = (posted.clone(), polling.clone());
+            let other = thread::spawn(move || client_post_bit(&p2, 2, &q2));
+            let first = client_post_bit(&posted, 1, &polling);
+            let second = other.join().unwrap();
+            let seen = server.join().unwrap();
+            let wakes = [first, second].iter().filter(|n| **n == Notify::Wake).count();
+            assert!(wakes <= 1, "one client takes the word");
+            if seen == 0 {
+                assert_eq!(wakes, 1, "the sleeping server is woken");
+            }
         });
     }
 }

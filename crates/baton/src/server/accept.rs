@@ -265,6 +265,9 @@ impl ChannelShared {
                 },
             );
         }
+        // A receiver asleep on the other connections' words would not hear
+        // this one ring: it wakes and arms this one's word too.
+        self.wake_futex_sleeper();
         let rt = Runtime::get();
         let w = Watch::Client(Arc::downgrade(&conn));
         let mut tokens = Vec::new();

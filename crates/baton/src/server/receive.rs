@@ -2,7 +2,8 @@
 //! the first entry.
 //!
 //! A receiving thread first looks at the ready queue. If it is empty, it
-//! waits in the channel's epoll set, where every connection's doorbell is
+//! sleeps on its connections' doorbell words (`sleep.rs`) or waits in the
+//! channel's epoll set, where every connection's doorbell is
 //! registered edge-triggered under its scoid. A doorbell means "look at my
 //! posted bits and my pulse ring"; the thread moves what it finds into the
 //! queue (under the channel lock), then takes the first entry. If more work
@@ -116,6 +117,17 @@ impl ChannelShared {
                 }
                 Took::Nothing => {}
             }
+            st = match self.sleep_on_futexes(st, deadline) {
+                Ok(woken) => {
+                    st = woken;
+                    looked = true;
+                    if deadline.expired() && !has_work(&st, want) {
+                        return Err(timed_out());
+                    }
+                    continue;
+                }
+                Err(st) => st,
+            };
             // Counted before the lock is released, so whoever queues work
             // next knows to wake us.
             st.receivers += 1;
@@ -161,7 +173,7 @@ impl ChannelShared {
     }
 
     /// Notes that the doorbells were read just now.
-    fn looked_now(&self) {
+    pub(super) fn looked_now(&self) {
         self.last_look.store(crate::sys::time::now_ns(), std::sync::atomic::Ordering::Relaxed);
     }
 
