@@ -87,14 +87,15 @@ impl ChannelShared {
             looked = false;
             let mut took = self.take(&mut st, want);
             if matches!(took, Took::Nothing) && !st.hot.is_empty() {
-                if let Some(until) = self.spin_until(&st) {
-                    st = self.spin(st, until, &mut ready);
+                if let Some((until, start)) = self.spin_until(&st) {
+                    let seen;
+                    (st, seen) = self.spin(st, until, start, &mut ready);
                     if st.destroyed {
                         // Destroyed while we spun without the lock (and
                         // without being counted as a receiver to wake).
                         continue;
                     }
-                    self.look_if_stale(&mut st, &mut ready);
+                    self.look_if_stale_at(&mut st, &mut ready, seen);
                     took = self.take(&mut st, want);
                 }
             }
@@ -165,8 +166,15 @@ impl ChannelShared {
     /// message: a message is ordered against every other queued at least
     /// that long before the receive.
     fn look_if_stale(&self, st: &mut ChanState, ready: &mut [Ready]) {
+        self.look_if_stale_at(st, ready, crate::sys::time::now_ns());
+    }
+
+    /// [`Self::look_if_stale`], the clock read at `now` (a spinner's last
+    /// read, at most [`CLOCK_EVERY`] turns ago: reading it again would put
+    /// a clock read, 66 ns on the development VM, between the client's
+    /// post and the server's answer).
+    fn look_if_stale_at(&self, st: &mut ChanState, ready: &mut [Ready], now: u64) {
         let last = self.last_look.load(std::sync::atomic::Ordering::Relaxed);
-        let now = crate::sys::time::now_ns();
         if now.saturating_sub(last) > STALE.as_nanos() as u64 {
             self.peek_rung_at(st, ready, now);
         }
@@ -209,10 +217,11 @@ impl ChannelShared {
 
     /// Until when a receiver with nothing to take spins before it sleeps,
     /// per the channel's [`WaitMode`]; `None`: it does not spin.
-    fn spin_until(&self, st: &ChanState) -> Option<Deadline> {
-        match self.wait_mode {
-            WaitMode::Blocking => None,
-            WaitMode::Adaptive if !crate::sys::thread::many_cpus() => None,
+    /// Also returns the clock read it was computed from.
+    fn spin_until(&self, st: &ChanState) -> Option<(Deadline, u64)> {
+        let limit = match self.wait_mode {
+            WaitMode::Blocking => return None,
+            WaitMode::Adaptive if !crate::sys::thread::many_cpus() => return None,
             // Spinning pays only while a client we would watch runs on
             // another CPU: one on ours needs the CPU we would spin on
             // (docs/DESIGN.md, "Wait modes", has the figures).
@@ -223,10 +232,12 @@ impl ChannelShared {
                         e.conn.seg.header().doorbell.client_cpu.load(std::sync::atomic::Ordering::Relaxed) != me
                     })
                 });
-                elsewhere.then(|| Deadline::after(WaitMode::ADAPTIVE_SPIN))
+                elsewhere.then_some(WaitMode::ADAPTIVE_SPIN)?
             }
-            WaitMode::Spin => Some(Deadline::after(WaitMode::SPIN_LIMIT)),
-        }
+            WaitMode::Spin => WaitMode::SPIN_LIMIT,
+        };
+        let now = crate::sys::time::now_ns();
+        Some((Deadline::from_monotonic_nanos(now.saturating_add(limit.as_nanos() as u64)), now))
     }
 
     /// Spins, without the channel lock, watching the hot connections (their
@@ -234,15 +245,17 @@ impl ChannelShared {
     /// doorbell rings or another connection turns hot (both looked at every
     /// few µs), or `until`.
     /// Moves what rang, and what the connection that posted posted, into
-    /// the queue.
+    /// the queue. `start`: the clock when the spin began. Returns the
+    /// clock's last reading (at most [`CLOCK_EVERY`] turns old).
     fn spin<'a>(
         &'a self,
         st: MutexGuard<'a, ChanState>,
         until: Deadline,
+        start: u64,
         ready: &mut [Ready],
-    ) -> MutexGuard<'a, ChanState> {
-        /// Spin iterations between looks at the doorbells and the clock
-        /// (and yields of the CPU, see `wait::SPINS_PER_YIELD`).
+    ) -> (MutexGuard<'a, ChanState>, u64) {
+        /// Spin iterations between looks at the doorbells (and yields of
+        /// the CPU, see `wait::SPINS_PER_YIELD`).
         const LOOK_EVERY: u32 = crate::wait::SPINS_PER_YIELD;
         let mut watched = WATCHED.with(|w| w.take());
         watched.clear();
@@ -255,6 +268,7 @@ impl ChannelShared {
         drop(st);
         let mut rung = 0;
         let mut posted = None;
+        let mut seen = start;
         'spin: for i in 1u32.. {
             for (conn, read) in &watched {
                 if posted_since(conn, *read) {
@@ -262,8 +276,11 @@ impl ChannelShared {
                     break 'spin;
                 }
             }
+            if i % CLOCK_EVERY == 0 {
+                seen = crate::sys::time::now_ns();
+            }
             if i % LOOK_EVERY == 0 {
-                let now = crate::sys::time::now_ns();
+                let now = seen;
                 rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
                 self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
                 let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != joins;
@@ -284,7 +301,7 @@ impl ChannelShared {
             drain(&mut st, scoid);
         }
         self.take_in_rung(&mut st, &ready[..rung]);
-        st
+        (st, seen)
     }
 
     /// Takes the first acceptable queue entry, claiming a message's slot.
@@ -364,6 +381,10 @@ fn has_work(st: &ChanState, want: Want) -> bool {
 /// How long ago the doorbells may have been read when a receiver takes
 /// work found on its hot connections (see `look_if_stale`).
 const STALE: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Spin turns between a spinning receiver's reads of the clock (a divisor
+/// of its turns between looks at the doorbells).
+const CLOCK_EVERY: u32 = crate::wait::SPINS_PER_CLOCK;
 
 thread_local! {
     /// A spinning receiver's watch list, kept between spins so that
