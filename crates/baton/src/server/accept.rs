@@ -262,6 +262,7 @@ impl ChannelShared {
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
                     ring: RingCursor::new(self.layout.pulse_capacity),
                     hot: false,
+                    watch: None,
                 },
             );
         }

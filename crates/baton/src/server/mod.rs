@@ -337,6 +337,10 @@ pub(crate) struct ConnEntry {
     pub ring: RingCursor,
     /// On the channel's hot list: its `polling` word is set.
     pub hot: bool,
+    /// The slot the promise in its `polling` word watches (its client
+    /// posts there without a posted bit): looked at with the posted bits
+    /// until the promise is withdrawn and one last look made.
+    pub watch: Option<u32>,
 }
 
 /// Hashes a scoid to itself: scoids are small distinct integers chosen by

@@ -261,7 +261,7 @@ impl ChannelShared {
         watched.clear();
         for scoid in &st.hot {
             if let Some(e) = st.conns.get(scoid) {
-                watched.push((e.conn.clone(), e.ring.read_pos()));
+                watched.push((e.conn.clone(), e.ring.read_pos(), e.watch));
             }
         }
         let joins = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed);
@@ -270,8 +270,8 @@ impl ChannelShared {
         let mut posted = None;
         let mut seen = start;
         'spin: for i in 1u32.. {
-            for (conn, read) in &watched {
-                if posted_since(conn, *read) {
+            for (conn, read, watch) in &watched {
+                if posted_since(conn, *read, *watch) {
                     posted = Some(conn.scoid);
                     break 'spin;
                 }
@@ -389,13 +389,20 @@ const CLOCK_EVERY: u32 = crate::wait::SPINS_PER_CLOCK;
 thread_local! {
     /// A spinning receiver's watch list, kept between spins so that
     /// spinning allocates nothing once it has grown.
-    static WATCHED: std::cell::Cell<Vec<(Arc<super::ServerConn>, u32)>> = const { std::cell::Cell::new(Vec::new()) };
+    static WATCHED: std::cell::Cell<Vec<(Arc<super::ServerConn>, u32, Option<u32>)>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Whether connection `conn` has posted a message, an unblock request or a
 /// pulse (its ring's tail moved from `read`) that the server has not
-/// taken: plain loads of the client's words, nothing written.
-fn posted_since(conn: &super::ServerConn, read: u32) -> bool {
+/// taken, or a message in slot `watch` (posted there without a bit): plain
+/// loads of the client's words, nothing written. The watched slot's state
+/// is read first: it is the word a call on the hot path changes.
+fn posted_since(conn: &super::ServerConn, read: u32, watch: Option<u32>) -> bool {
+    if watch
+        .is_some_and(|s| slot::phase(conn.seg.slot(s).state.load(std::sync::atomic::Ordering::Relaxed)) == slot::POSTED)
+    {
+        return true;
+    }
     let bell = &conn.seg.header().doorbell;
     let words = (conn.seg.layout().slot_count as usize).div_ceil(64).min(bell.posted.len());
     bell.posted[..words].iter().any(|w| w.load(std::sync::atomic::Ordering::Relaxed) != 0)
