@@ -3,7 +3,9 @@
 //! pulse on a connection it armed, a connection made while it sleeps, a
 //! client that dies (the disconnect pulse), the channel's destruction; and
 //! with more senders than it arms (more connections than it sleeps on, a
-//! second receiver in the epoll set) every call is still answered.
+//! second receiver in the epoll set) every call is still answered. Also
+//! the slot a promise watches (posted into without a posted bit): threads
+//! sharing one connection, in every wait mode, all get their answers.
 mod common;
 
 use baton::{Channel, Connection, Received, WaitMode};
@@ -35,17 +37,34 @@ fn holder() {
 }
 
 /// Makes `args[1]` calls on channel `args[0]` from `args[2]` threads, each
-/// on a connection of its own, each answer checked; says `done N`.
+/// on a connection of its own, or all on one (`args[3]` is `shared`), in
+/// wait mode `args[4]` (default: blocking), each answer checked; says
+/// `done N`.
 fn caller() {
     let args = common::args();
     let (calls, threads): (u32, u32) = (args[1].parse().unwrap(), args[2].parse().unwrap());
+    let shared = args.get(3).is_some_and(|a| a == "shared");
+    let mode = match args.get(4).map(String::as_str) {
+        Some("spin") => WaitMode::Spin,
+        Some("adaptive") => WaitMode::Adaptive,
+        _ => WaitMode::Blocking,
+    };
+    let open = || Connection::builder().no_share(true).wait_mode(mode).open(&args[0]).unwrap();
+    let one = shared.then(open);
     let done: u32 = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
-                let name = &args[0];
+                let (one, open) = (&one, &open);
                 s.spawn(move || {
-                    let conn = Connection::builder().no_share(true).open(name).unwrap();
-                    call_n(&conn, &format!("{}:{t}", std::process::id()), calls)
+                    let own;
+                    let conn = match one {
+                        Some(c) => c,
+                        None => {
+                            own = open();
+                            &own
+                        }
+                    };
+                    call_n(conn, &format!("{}:{t}", std::process::id()), calls)
                 })
             })
             .collect();
@@ -203,5 +222,44 @@ fn many_senders_two_receivers() {
         }
         let ends: Vec<Seen> = seen.try_iter().collect();
         assert_eq!(ends, [Seen::Gone, Seen::Gone]);
+    }
+}
+
+/// Threads of two processes sharing one connection each (several slots,
+/// of which the server's promise watches one: the others post with bits),
+/// with one and with two receiving threads, in every wait mode.
+#[test]
+fn threads_sharing_a_connection_in_every_mode() {
+    let _dog = common::watchdog(HANG);
+    common::setup();
+    for mode in ["blocking", "adaptive", "spin"] {
+        for receivers in [1, 2] {
+            let name = format!("sleep/shared-{mode}-{receivers}");
+            let wait = match mode {
+                "spin" => WaitMode::Spin,
+                "adaptive" => WaitMode::Adaptive,
+                _ => WaitMode::Blocking,
+            };
+            let ch = Arc::new(Channel::builder().name(&name).wait_mode(wait).create().unwrap());
+            let (tx, tids) = mpsc::channel();
+            let (stx, seen) = mpsc::channel();
+            let servers: Vec<_> = (0..receivers).map(|_| serve(ch.clone(), tx.clone(), stx.clone())).collect();
+            for _ in 0..receivers {
+                tids.recv().unwrap();
+            }
+            let (calls, threads) = (500u32, 4u32);
+            let children: Vec<_> = (0..2)
+                .map(|_| common::spawn("caller", &[&name, &calls.to_string(), &threads.to_string(), "shared", mode]))
+                .collect();
+            for child in children {
+                assert_eq!(child.line(WAIT), format!("done {}", calls * threads), "{mode}, {receivers} receivers");
+                child.wait_ok(WAIT);
+            }
+            ch.destroy();
+            for s in servers {
+                s.join().unwrap();
+            }
+            assert_eq!(seen.try_iter().count(), receivers);
+        }
     }
 }
