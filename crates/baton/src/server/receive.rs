@@ -386,10 +386,14 @@ const STALE: std::time::Duration = std::time::Duration::from_micros(20);
 /// of its turns between looks at the doorbells).
 const CLOCK_EVERY: u32 = crate::wait::SPINS_PER_CLOCK;
 
+/// A hot connection as a spinning receiver watches it: the connection, its
+/// pulse ring's read position, the slot its promise watches.
+type Watched = (Arc<super::ServerConn>, u32, Option<u32>);
+
 thread_local! {
     /// A spinning receiver's watch list, kept between spins so that
     /// spinning allocates nothing once it has grown.
-    static WATCHED: std::cell::Cell<Vec<(Arc<super::ServerConn>, u32, Option<u32>)>> = const { std::cell::Cell::new(Vec::new()) };
+    static WATCHED: std::cell::Cell<Vec<Watched>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Whether connection `conn` has posted a message, an unblock request or a
