@@ -41,6 +41,16 @@ thread_local! {
     static ARMED: std::cell::Cell<Vec<Arc<ServerConn>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
+/// Disarms the words of the connections in `armed` and lets go of them,
+/// keeping the list's room for the next sleep.
+fn disarm(armed: &mut Vec<Arc<ServerConn>>) {
+    for c in armed.iter() {
+        doorbell::server_disarm(&c.seg.header().doorbell.polling);
+    }
+    armed.clear();
+    ARMED.with(|a| a.set(std::mem::take(armed)));
+}
+
 impl ChannelShared {
     /// Sleeps on futexes until a client posts, a receiver is wanted, or
     /// `deadline`, if this receiver may (see the module's header): `Err`
@@ -62,16 +72,17 @@ impl ChannelShared {
         }
         let mut armed = ARMED.with(|a| a.take());
         armed.clear();
-        for e in st.conns.values() {
-            if !e.conn.is_dead() {
-                doorbell::server_arm(&e.conn.seg.header().doorbell.polling);
-                armed.push(e.conn.clone());
-            }
+        let mut scoids = [0u32; MAX_ARMED];
+        for (e, scoid) in st.conns.values().filter(|e| !e.conn.is_dead()).zip(&mut scoids) {
+            doorbell::server_arm(&e.conn.seg.header().doorbell.polling);
+            armed.push(e.conn.clone());
+            *scoid = e.conn.scoid;
         }
+        let scoids = &scoids[..armed.len()];
         doorbell::server_armed();
         let before = st.queue.len();
-        for c in &armed {
-            drain(&mut st, c.scoid);
+        for &scoid in scoids {
+            drain(&mut st, scoid);
         }
         if st.queue.len() == before {
             // Counted as a receiver, so that nobody promises to look at a
@@ -89,20 +100,22 @@ impl ChannelShared {
                 NO_WAITV.store(true, Relaxed);
             }
             self.looked_now();
+            // Still counted as a receiver, so nobody promises meanwhile:
+            // the words can be disarmed before we lock, and the
+            // connections let go of outside the lock (one of ours may be
+            // the last reference: a connection closing takes other locks).
+            disarm(&mut armed);
             st = self.lock();
             st.receivers -= 1;
             self.futex_sleeper.store(false, SeqCst);
+        } else {
+            disarm(&mut armed); // the channel still holds each of them
         }
         // Awake: clients ring again, and what they posted while the words
         // were armed is looked at now.
-        for c in &armed {
-            doorbell::server_disarm(&c.seg.header().doorbell.polling);
+        for &scoid in scoids {
+            drain(&mut st, scoid);
         }
-        for c in &armed {
-            drain(&mut st, c.scoid);
-        }
-        armed.clear();
-        ARMED.with(|a| a.set(armed));
         Ok(st)
     }
 
