@@ -253,7 +253,13 @@ pub fn doorbell(data: &[u8]) {
     let mut b = Bytes(data);
     while !b.is_empty() {
         let polling = b.u32();
-        assert_eq!(doorbell::polling_cpu(polling), polling.checked_sub(1));
+        if polling & doorbell::ASLEEP != 0 {
+            assert_eq!(doorbell::polling_cpu(polling), None);
+            assert_eq!(doorbell::watched_slot(polling), None);
+        } else {
+            assert_eq!(doorbell::polling_cpu(polling), (polling & 0xffff).checked_sub(1));
+            assert_eq!(doorbell::watched_slot(polling), (polling >> 16).checked_sub(1));
+        }
         let posted = AtomicU64::new(b.u64());
         let before = posted.load(Relaxed);
         assert_eq!(doorbell::server_take_bits(&posted), before);

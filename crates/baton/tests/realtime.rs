@@ -51,8 +51,9 @@ const CLIENT: i32 = 60;
 /// normal threads 5% of each CPU: at most 2 × 5% × 4 s = 400 ms), far less
 /// than [`HOG_TIME`].
 const WORK: Duration = Duration::from_secs(1);
-/// The system calls a server thread idle in receive sleeps in.
-const EPOLL: [i64; 2] = [libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2];
+/// The system calls a server thread idle in receive sleeps in: the epoll
+/// wait, or `futex_waitv` on its connections' doorbell words.
+const EPOLL: [i64; 3] = [libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2, libc::SYS_futex_waitv];
 
 #[test]
 fn child() {

@@ -8,9 +8,9 @@ use crate::runtime::{Runtime, Token, Watch};
 use crate::server;
 use crate::shm::layout::POSTED_WORDS;
 use crate::shm::Segment;
-use crate::sys::event;
 use crate::sys::time::Deadline;
 use crate::sys::unix;
+use crate::sys::{event, futex};
 use crate::wait::SlotFutex;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
@@ -204,20 +204,26 @@ impl ClientConn {
     /// that promised to look, if one did.
     #[inline]
     pub(crate) fn ring(&self, slot: u32) -> Option<u32> {
-        let hdr = self.seg.header();
-        let bell = &hdr.doorbell;
-        let polling = doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling);
-        if polling == 0 {
-            event::ring(self.doorbell());
-        }
-        doorbell::polling_cpu(polling)
+        let bell = &self.seg.header().doorbell;
+        let notify = doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling);
+        self.notify(notify)
     }
 
     /// Rings the doorbell after a pulse, unless a server thread will look anyway.
     pub(crate) fn ring_for_pulse(&self) {
-        if doorbell::client_polling(&self.seg.header().doorbell.polling) == 0 {
-            event::ring(self.doorbell());
+        self.notify(doorbell::client_notify(&self.seg.header().doorbell.polling));
+    }
+
+    /// Does what `notify` says to make a server thread look: ring the
+    /// doorbell, or wake the thread sleeping on the `polling` word, or
+    /// nothing (a thread promised to look; its CPU is returned).
+    fn notify(&self, notify: doorbell::Notify) -> Option<u32> {
+        match notify {
+            doorbell::Notify::Ring => event::ring(self.doorbell()),
+            doorbell::Notify::Wake => futex::wake(&self.seg.header().doorbell.polling, 1),
+            doorbell::Notify::Promised(cpu) => return Some(cpu),
         }
+        None
     }
 
     /// The next sequence number for a message or pulse.

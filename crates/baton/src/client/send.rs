@@ -3,6 +3,7 @@
 use super::conn::ClientConn;
 use super::slots;
 use crate::error::{Error, Result};
+use crate::proto::doorbell;
 use crate::proto::slot::{self, Outcome, WaitSpec};
 use crate::shm::layout::{pack_sched, XFER_READ, XFER_WRITE};
 use crate::sys::futex;
@@ -127,7 +128,11 @@ impl ClientConn {
         if let Some(cpu) = my_cpu {
             self.seg.header().doorbell.client_cpu.store(cpu.wrapping_add(1), Relaxed);
         }
-        let server_cpu = self.ring(s);
+        // A server thread that watches our slot needs neither bit nor ring.
+        let server_cpu = match doorbell::client_watched(&self.seg.header().doorbell.polling, s) {
+            Some(cpu) => Some(cpu),
+            None => self.ring(s),
+        };
         // A real-time caller waits so that the server thread working for
         // it inherits its priority, unless the channel opted out (or the
         // caller chose to spin, which lends nothing).

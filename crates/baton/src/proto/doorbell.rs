@@ -12,17 +12,94 @@
 //! with a sequentially consistent fence in between. So either the client
 //! sees `polling == 0` and rings, or the server sees the bit: a message is
 //! never left unannounced.
+//!
+//! A server thread with nothing to do may also *arm* the word instead of
+//! clearing it ([`server_arm`]): it then sleeps in `FUTEX_WAITV` on the
+//! `polling` words of the channel's connections, and a client that finds
+//! the word armed wakes it through the word ([`client_notify`]), a futex
+//! wake, cheaper than the eventfd and epoll a ring goes through. The same
+//! Dekker handshake covers it: the server arms, then looks at the posted
+//! bits; the client posts, then reads the word.
+//!
+//! A promise may also name one slot the server thread *watches*: it looks
+//! at that slot's state word itself, so a client posting in that slot
+//! sets no posted bit at all (no write to the doorbell line, which the
+//! server would then have to take back across CPUs). Dekker again: the
+//! client stores `POSTED`, fences (`slot::client_post_checked`), then reads
+//! the word ([`client_watched`]); the server withdraws the promise, fences,
+//! then looks at the watched slot's state as if its bit were set.
 
 use crate::sync::{fence, AtomicU32, AtomicU64};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 
-/// Client: publishes `bit` in `posted`; returns the `polling` word it then
-/// saw: 0 means it must ring, anything else is the promise of a server
-/// thread that will look (see [`server_poll`]).
+/// The `polling` word's value while a server thread sleeps on it (see
+/// [`server_arm`]). A promise (a CPU plus one) never has this bit.
+pub(crate) const ASLEEP: u32 = 1 << 31;
+
+/// What a client must do after publishing work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Notify {
+    /// Nobody will look: ring the doorbell (eventfd).
+    Ring,
+    /// A server thread sleeps on the `polling` word, which we have just
+    /// cleared: `FUTEX_WAKE` it.
+    Wake,
+    /// A server thread promised to look (from the CPU named, a hint).
+    Promised(u32),
+}
+
+/// Client: publishes `bit` in `posted`; then, from the `polling` word, what
+/// it must do so that a server thread looks (see [`client_notify`]).
 #[inline]
-pub(crate) fn client_post_bit(posted: &AtomicU64, bit: u64, polling: &AtomicU32) -> u32 {
+pub(crate) fn client_post_bit(posted: &AtomicU64, bit: u64, polling: &AtomicU32) -> Notify {
     posted.fetch_or(bit, SeqCst);
-    client_polling(polling)
+    client_notify(polling)
+}
+
+/// Bits of a promise naming its server thread's CPU plus one; the bits
+/// above (up to [`ASLEEP`]) name the watched slot plus one, if any.
+const CPU_BITS: u32 = 0xffff;
+const WATCH_SHIFT: u32 = 16;
+
+/// The slot a promise watches (see [`server_poll`]), if any.
+#[inline]
+pub(crate) fn watched_slot(polling: u32) -> Option<u32> {
+    if polling & ASLEEP != 0 {
+        return None;
+    }
+    (polling >> WATCH_SHIFT).checked_sub(1)
+}
+
+/// Client: after storing `POSTED` in slot `slot` and a fence (as
+/// [`crate::proto::slot::client_post_checked`] does), whether a server
+/// thread watches that slot: then it needs no posted bit and no ring, and
+/// the CPU of the watching thread (a hint) is returned.
+#[inline]
+pub(crate) fn client_watched(polling: &AtomicU32, slot: u32) -> Option<u32> {
+    let p = polling.load(Relaxed);
+    (watched_slot(p) == Some(slot)).then(|| polling_cpu(p).unwrap_or(0))
+}
+
+/// Client: after publishing work (a posted bit or a pulse), what it must do
+/// so that a server thread looks at it. A sleeping server's word is taken
+/// (set to 0) by exactly one client thread, which wakes it; the others then
+/// see 0 and ring, as they would had it not slept.
+#[inline]
+pub(crate) fn client_notify(polling: &AtomicU32) -> Notify {
+    let mut p = client_polling(polling);
+    loop {
+        if p == 0 {
+            return Notify::Ring;
+        }
+        if p & ASLEEP == 0 {
+            return Notify::Promised(polling_cpu(p).unwrap_or(0));
+        }
+        // Release: the server that sees the 0 we leave sees our work.
+        match polling.compare_exchange(p, 0, AcqRel, Relaxed) {
+            Ok(_) => return Notify::Wake,
+            Err(now) => p = now,
+        }
+    }
 }
 
 /// Client: after publishing work (a posted bit or a pulse), the `polling`
@@ -33,23 +110,55 @@ pub(crate) fn client_polling(polling: &AtomicU32) -> u32 {
     polling.load(Relaxed)
 }
 
-/// Server: promises to look at the connection before sleeping. The word
-/// holds the promising thread's CPU plus one (never 0), which tells a
-/// client whether spinning for the answer can pay: only if that CPU is not
-/// its own. The CPU is a hint (the thread may move); the promise is not.
+/// Server: promises to look at the connection before sleeping, and at
+/// slot `watch`'s state word whenever it looks (see [`client_watched`]).
+/// The word holds the promising thread's CPU plus one (never 0), which
+/// tells a client whether spinning for the answer can pay: only if that
+/// CPU is not its own. The CPU is a hint (the thread may move); the
+/// promise is not.
 #[inline]
-pub(crate) fn server_poll(polling: &AtomicU32, cpu: u32) {
-    polling.store(cpu.wrapping_add(1).max(1), Relaxed);
+pub(crate) fn server_poll(polling: &AtomicU32, cpu: u32, watch: Option<u32>) {
+    let cpu = (cpu.wrapping_add(1) & CPU_BITS).max(1);
+    let watch = watch.map_or(0, |s| (s + 1) << WATCH_SHIFT) & !ASLEEP;
+    polling.store(cpu | watch, Relaxed);
 }
 
 /// The CPU a promise names (see [`server_poll`]), if any.
 #[inline]
 pub(crate) fn polling_cpu(polling: u32) -> Option<u32> {
-    polling.checked_sub(1)
+    if polling & ASLEEP != 0 {
+        return None;
+    }
+    (polling & CPU_BITS).checked_sub(1)
+}
+
+/// Server: about to sleep on the `polling` word (`FUTEX_WAITV` expecting
+/// [`ASLEEP`]), arms it; the caller must then (after a [`fence`], one for
+/// all the words it arms) look at the connection's posted bits and pulses
+/// once more, and sleep only if there was nothing.
+#[inline]
+pub(crate) fn server_arm(polling: &AtomicU32) {
+    polling.store(ASLEEP, Relaxed);
+}
+
+/// Server: the fence between arming words ([`server_arm`]) and looking at
+/// what the clients posted.
+#[inline]
+pub(crate) fn server_armed() {
+    fence(SeqCst);
+}
+
+/// Server: awake again, disarms the word (unless a client took it, which
+/// then woke or wakes us: harmless). A client that finds it disarmed
+/// rings; whatever it posted before is looked at when the server next
+/// arms the word.
+#[inline]
+pub(crate) fn server_disarm(polling: &AtomicU32) {
+    let _ = polling.compare_exchange(ASLEEP, 0, Acquire, Relaxed);
 }
 
 /// Server: withdraws the promise; the caller must then look at the
-/// connection's posted bits (and pulses) once more.
+/// connection's posted bits (and pulses, and the slot it watched) once more.
 #[inline]
 pub(crate) fn server_unpoll(polling: &AtomicU32) {
     polling.store(0, Relaxed);
@@ -77,7 +186,7 @@ mod loom_tests {
         loom::model(|| {
             let posted = Arc::new(AtomicU64::new(0));
             let polling = Arc::new(AtomicU32::new(0));
-            server_poll(&polling, 0);
+            server_poll(&polling, 0, None);
             let (p, q) = (posted.clone(), polling.clone());
             let server = thread::spawn(move || {
                 server_unpoll(&q);
@@ -87,7 +196,99 @@ mod loom_tests {
             let seen = server.join().unwrap();
             // Either the server saw the bit before sleeping, or the client
             // rang (and the bit is still there for the woken server).
-            assert!(seen == 1 || (polled == 0 && posted.load(Acquire) == 1));
+            assert!(seen == 1 || (polled == Notify::Ring && posted.load(Acquire) == 1));
         });
+    }
+
+    /// A client posting in the slot a promise watches sets no bit: the
+    /// server that withdraws the promise still finds the message, by the
+    /// slot's state.
+    #[test]
+    fn watched_slot_is_never_missed() {
+        loom::model(|| {
+            let posted = Arc::new(AtomicU64::new(0));
+            let polling = Arc::new(AtomicU32::new(0));
+            let state = Arc::new(AtomicU32::new(0));
+            server_poll(&polling, 3, Some(5));
+            let (p, q, st) = (posted.clone(), polling.clone(), state.clone());
+            let server = thread::spawn(move || {
+                server_unpoll(&q);
+                // The watched slot counts as if its bit were set.
+                server_take_bits(&p) != 0 || st.load(Acquire) == 1
+            });
+            state.store(1, std::sync::atomic::Ordering::Release);
+            fence(SeqCst);
+            let rang = match client_watched(&polling, 5) {
+                Some(cpu) => {
+                    assert_eq!(cpu, 3);
+                    false
+                }
+                None => client_post_bit(&posted, 1 << 5, &polling) == Notify::Ring,
+            };
+            let seen = server.join().unwrap();
+            assert!(seen || rang, "the message is neither seen nor rung");
+        });
+    }
+
+    /// A server that arms the word and then finds nothing posted sleeps on
+    /// it; a client must then wake it. Two client threads: exactly one
+    /// takes the word and wakes it (the other rings or finds a promise-free
+    /// word, which the woken server covers: it looks at every posted bit).
+    #[test]
+    fn armed_sleeper_is_never_missed() {
+        loom::model(|| {
+            let posted = Arc::new(AtomicU64::new(0));
+            let polling = Arc::new(AtomicU32::new(0));
+            let (p, q) = (posted.clone(), polling.clone());
+            let server = thread::spawn(move || {
+                server_arm(&q);
+                server_armed();
+                let seen = server_take_bits(&p);
+                if seen != 0 {
+                    server_disarm(&q); // awake: takes the work, sleeps later
+                }
+                seen
+            });
+            let (p2, q2) = (posted.clone(), polling.clone());
+            let other = thread::spawn(move || client_post_bit(&p2, 2, &q2));
+            let first = client_post_bit(&posted, 1, &polling);
+            let second = other.join().unwrap();
+            let seen = server.join().unwrap();
+            let wakes = [first, second].iter().filter(|n| **n == Notify::Wake).count();
+            assert!(wakes <= 1, "one client takes the word");
+            if seen == 0 {
+                assert_eq!(wakes, 1, "the sleeping server is woken");
+            }
+        });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_promise_names_its_cpu_and_watched_slot() {
+        let polling = AtomicU32::new(0);
+        assert_eq!(client_notify(&polling), Notify::Ring);
+        for (cpu, watch) in [(0, None), (1, Some(0)), (63, Some(255)), (4095, Some(17))] {
+            server_poll(&polling, cpu, watch);
+            let p = polling.load(Relaxed);
+            assert_eq!((polling_cpu(p), watched_slot(p)), (Some(cpu), watch));
+            assert_eq!(client_notify(&polling), Notify::Promised(cpu));
+            for slot in [0, 17, 255] {
+                let want = (watch == Some(slot)).then_some(cpu);
+                assert_eq!(client_watched(&polling, slot), want);
+            }
+        }
+        server_arm(&polling);
+        let p = polling.load(Relaxed);
+        assert_eq!((polling_cpu(p), watched_slot(p)), (None, None));
+        assert_eq!(client_watched(&polling, 0), None);
+        assert_eq!(client_notify(&polling), Notify::Wake, "the first client takes the armed word");
+        assert_eq!(client_notify(&polling), Notify::Ring, "the next one rings");
+        server_arm(&polling);
+        server_disarm(&polling);
+        assert_eq!(client_notify(&polling), Notify::Ring);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! - `slot.rs`: the state machine of one call's slot, shared by client and
 //!   server, over a small wait/wake interface.
-//! - `doorbell.rs`: when a client may skip ringing the server's doorbell.
+//! - `doorbell.rs`: when a client may skip ringing the server's doorbell
+//!   (a promise, a watched slot) or wakes a server asleep on its word.
 //! - `queue.rs`: the channel's ready queue, ordered by priority, FIFO within
 //!   a priority.
 //! - `rcvid.rs`: encoding of receive ids.

@@ -121,6 +121,11 @@ pub(crate) trait Futex {
     fn spin_pause(&self) {
         std::hint::spin_loop();
     }
+    /// Whether a spinner still spins (`until` has not passed). May answer
+    /// from a count of turns instead of the clock most of the time.
+    fn keep_spinning(&self, until: Self::Deadline) -> bool {
+        !self.expired(until)
+    }
 }
 
 /// Which priority-inheritance word a client waits on.
@@ -167,6 +172,9 @@ impl<T: Futex> Futex for &T {
     }
     fn spin_pause(&self) {
         (**self).spin_pause()
+    }
+    fn keep_spinning(&self, until: Self::Deadline) -> bool {
+        (**self).keep_spinning(until)
     }
 }
 
@@ -348,7 +356,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
 /// Spins once (the caller looks again) until `spin_until`; after that
 /// announces `WAITER` and sleeps on the word.
 fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spin_until: F::Deadline) {
-    if !f.expired(spin_until) {
+    if f.keep_spinning(spin_until) {
         f.spin_pause();
         return;
     }

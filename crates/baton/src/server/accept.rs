@@ -262,9 +262,13 @@ impl ChannelShared {
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
                     ring: RingCursor::new(self.layout.pulse_capacity),
                     hot: false,
+                    watch: None,
                 },
             );
         }
+        // A receiver asleep on the other connections' words would not hear
+        // this one ring: it wakes and arms this one's word too.
+        self.wake_futex_sleeper();
         let rt = Runtime::get();
         let w = Watch::Client(Arc::downgrade(&conn));
         let mut tokens = Vec::new();

@@ -41,17 +41,27 @@ impl Fresh {
 
 /// Moves what connection `scoid` has posted into the ready queue.
 pub(crate) fn drain(st: &mut ChanState, scoid: u32) {
+    drain_then(st, scoid, |_| {});
+}
+
+/// [`drain`], then `after` on the connection's entry (one lookup for both).
+fn drain_then(st: &mut ChanState, scoid: u32, after: impl FnOnce(&mut ConnEntry)) {
     if st.conns.get(&scoid).is_some_and(|e| e.conn.is_dead()) {
         // Its messages died with it, but its pulses were accepted: they
         // are delivered, also to a receive between the death and the
         // connection's removal (found by a `try_receive` that missed the
         // pulses of a client that had just exited).
-        return salvage_pulses(st, scoid);
+        salvage_pulses(st, scoid);
+        if let Some(e) = st.conns.get_mut(&scoid) {
+            after(e);
+        }
+        return;
     }
     let ChanState { queue, conns, fresh, .. } = st;
     let Some(e) = conns.get_mut(&scoid) else { return };
     fresh.clear();
     look_at_slots(queue, e, scoid, fresh);
+    after(e);
     read_pulses(e, scoid, fresh);
     in_client_order(fresh);
     for f in fresh.drain(..) {
@@ -82,8 +92,12 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
     let seg = &e.conn.seg;
     let count = seg.layout().slot_count;
     let words = (count as usize).div_ceil(64).min(POSTED_WORDS);
+    let watch = e.watch.filter(|&s| s < count);
     for w in 0..words {
         let mut bits = doorbell::server_take_bits(&seg.header().doorbell.posted[w]);
+        if let Some(s) = watch.filter(|s| *s as usize / 64 == w) {
+            bits |= 1 << (s % 64); // posted without a bit, if at all
+        }
         while bits != 0 {
             let slot = (w * 64) as u32 + bits.trailing_zeros();
             bits &= bits - 1;
@@ -164,7 +178,8 @@ pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
         if let Some(e) = st.conns.get_mut(&scoid) {
             e.hot = false;
             doorbell::server_unpoll(&e.conn.seg.header().doorbell.polling);
-            drain(st, scoid);
+            // The watched slot included, one last time.
+            drain_then(st, scoid, |e| e.watch = None);
         }
     }
     st.queue.len() > before

@@ -8,6 +8,8 @@
 //!   posted slots and pulses into the ready queue, claiming a message.
 //! - `request.rs`: [`Request`]: reply, error, read and write at an offset,
 //!   receive ids.
+//! - `sleep.rs`: a receiver sleeping on its connections' doorbell words
+//!   (`FUTEX_WAITV`) instead of in the epoll set.
 //! - `transfer.rs`: moving bytes beyond the inline area, straight between
 //!   address spaces or through the slot with the client's help.
 //! - `events.rs`: delivering events to clients (`MsgDeliverEvent`) and the
@@ -25,6 +27,7 @@ mod inherit;
 mod priority;
 mod receive;
 pub(crate) mod request;
+mod sleep;
 mod transfer;
 
 pub(crate) use accept::ServerConn;
@@ -334,6 +337,10 @@ pub(crate) struct ConnEntry {
     pub ring: RingCursor,
     /// On the channel's hot list: its `polling` word is set.
     pub hot: bool,
+    /// The slot the promise in its `polling` word watches (its client
+    /// posts there without a posted bit): looked at with the posted bits
+    /// until the promise is withdrawn and one last look made.
+    pub watch: Option<u32>,
 }
 
 /// Hashes a scoid to itself: scoids are small distinct integers chosen by
@@ -395,6 +402,10 @@ pub(crate) struct ChannelShared {
     pub hot_joins: std::sync::atomic::AtomicU32,
     /// When a receiver last read the epoll set (`CLOCK_MONOTONIC` ns).
     pub last_look: std::sync::atomic::AtomicU64,
+    /// Set while a receiver sleeps on futexes (`sleep.rs`).
+    pub futex_sleeper: std::sync::atomic::AtomicBool,
+    /// The word that receiver also sleeps on: bumped to wake it.
+    pub wake_word: AtomicU32,
     pub name: Option<String>,
     pub epoll: Epoll,
     wake: OwnedFd,
@@ -480,6 +491,8 @@ impl ChannelShared {
             wait_mode: b.wait_mode,
             hot_joins: Default::default(),
             last_look: Default::default(),
+            futex_sleeper: Default::default(),
+            wake_word: Default::default(),
             name: b.name.clone(),
             epoll,
             wake,
@@ -512,9 +525,14 @@ impl ChannelShared {
         lock(&self.state)
     }
 
-    /// Wakes one receiver blocked in the epoll wait.
+    /// Wakes one receiver: the one sleeping on futexes if there is one,
+    /// else one blocked in the epoll wait.
     pub(crate) fn wake_receiver(&self) {
-        event::ring(self.wake.as_fd());
+        if self.futex_sleeper.load(Ordering::SeqCst) {
+            self.wake_futex_sleeper();
+        } else {
+            event::ring(self.wake.as_fd());
+        }
     }
 
     /// Queues a system pulse and wakes a receiver.
@@ -561,8 +579,9 @@ impl ChannelShared {
         request::forget_parked(|scoid| conns.iter().any(|e| e.conn.scoid == scoid));
         // Wake every receiver: each sees `destroyed` and leaves with ESRCH.
         let receivers = self.lock().receivers;
+        self.wake_futex_sleeper();
         for _ in 0..receivers.max(1) {
-            self.wake_receiver();
+            event::ring(self.wake.as_fd());
         }
         lock(&CHANNELS).remove(&self.chid);
         if self.flags & chf::THREAD_DEATH != 0 {
@@ -593,6 +612,8 @@ pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
     };
     if found {
         chan.epoll.remove(conn.doorbell());
+        // A receiver asleep on its word holds it mapped: let it go.
+        chan.wake_futex_sleeper();
         request::forget_parked(|s| s == conn.scoid);
         if chan.flags & chf::DISCONNECT != 0 {
             chan.push_system_pulse(RANK_FIRST, pulse_code::DISCONNECT, 0, conn.scoid);

@@ -2,7 +2,8 @@
 //! the first entry.
 //!
 //! A receiving thread first looks at the ready queue. If it is empty, it
-//! waits in the channel's epoll set, where every connection's doorbell is
+//! sleeps on its connections' doorbell words (`sleep.rs`) or waits in the
+//! channel's epoll set, where every connection's doorbell is
 //! registered edge-triggered under its scoid. A doorbell means "look at my
 //! posted bits and my pulse ring"; the thread moves what it finds into the
 //! queue (under the channel lock), then takes the first entry. If more work
@@ -86,14 +87,15 @@ impl ChannelShared {
             looked = false;
             let mut took = self.take(&mut st, want);
             if matches!(took, Took::Nothing) && !st.hot.is_empty() {
-                if let Some(until) = self.spin_until(&st) {
-                    st = self.spin(st, until, &mut ready);
+                if let Some((until, start)) = self.spin_until(&st) {
+                    let seen;
+                    (st, seen) = self.spin(st, until, start, &mut ready);
                     if st.destroyed {
                         // Destroyed while we spun without the lock (and
                         // without being counted as a receiver to wake).
                         continue;
                     }
-                    self.look_if_stale(&mut st, &mut ready);
+                    self.look_if_stale_at(&mut st, &mut ready, seen);
                     took = self.take(&mut st, want);
                 }
             }
@@ -116,6 +118,17 @@ impl ChannelShared {
                 }
                 Took::Nothing => {}
             }
+            st = match self.sleep_on_futexes(st, deadline) {
+                Ok(woken) => {
+                    st = woken;
+                    looked = true;
+                    if deadline.expired() && !has_work(&st, want) {
+                        return Err(timed_out());
+                    }
+                    continue;
+                }
+                Err(st) => st,
+            };
             // Counted before the lock is released, so whoever queues work
             // next knows to wake us.
             st.receivers += 1;
@@ -153,15 +166,22 @@ impl ChannelShared {
     /// message: a message is ordered against every other queued at least
     /// that long before the receive.
     fn look_if_stale(&self, st: &mut ChanState, ready: &mut [Ready]) {
+        self.look_if_stale_at(st, ready, crate::sys::time::now_ns());
+    }
+
+    /// [`Self::look_if_stale`], the clock read at `now` (a spinner's last
+    /// read, at most [`CLOCK_EVERY`] turns ago: reading it again would put
+    /// a clock read, 66 ns on the development VM, between the client's
+    /// post and the server's answer).
+    fn look_if_stale_at(&self, st: &mut ChanState, ready: &mut [Ready], now: u64) {
         let last = self.last_look.load(std::sync::atomic::Ordering::Relaxed);
-        let now = crate::sys::time::now_ns();
         if now.saturating_sub(last) > STALE.as_nanos() as u64 {
             self.peek_rung_at(st, ready, now);
         }
     }
 
     /// Notes that the doorbells were read just now.
-    fn looked_now(&self) {
+    pub(super) fn looked_now(&self) {
         self.last_look.store(crate::sys::time::now_ns(), std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -197,10 +217,11 @@ impl ChannelShared {
 
     /// Until when a receiver with nothing to take spins before it sleeps,
     /// per the channel's [`WaitMode`]; `None`: it does not spin.
-    fn spin_until(&self, st: &ChanState) -> Option<Deadline> {
-        match self.wait_mode {
-            WaitMode::Blocking => None,
-            WaitMode::Adaptive if !crate::sys::thread::many_cpus() => None,
+    /// Also returns the clock read it was computed from.
+    fn spin_until(&self, st: &ChanState) -> Option<(Deadline, u64)> {
+        let limit = match self.wait_mode {
+            WaitMode::Blocking => return None,
+            WaitMode::Adaptive if !crate::sys::thread::many_cpus() => return None,
             // Spinning pays only while a client we would watch runs on
             // another CPU: one on ours needs the CPU we would spin on
             // (docs/DESIGN.md, "Wait modes", has the figures).
@@ -211,10 +232,12 @@ impl ChannelShared {
                         e.conn.seg.header().doorbell.client_cpu.load(std::sync::atomic::Ordering::Relaxed) != me
                     })
                 });
-                elsewhere.then(|| Deadline::after(WaitMode::ADAPTIVE_SPIN))
+                elsewhere.then_some(WaitMode::ADAPTIVE_SPIN)?
             }
-            WaitMode::Spin => Some(Deadline::after(WaitMode::SPIN_LIMIT)),
-        }
+            WaitMode::Spin => WaitMode::SPIN_LIMIT,
+        };
+        let now = crate::sys::time::now_ns();
+        Some((Deadline::from_monotonic_nanos(now.saturating_add(limit.as_nanos() as u64)), now))
     }
 
     /// Spins, without the channel lock, watching the hot connections (their
@@ -222,36 +245,42 @@ impl ChannelShared {
     /// doorbell rings or another connection turns hot (both looked at every
     /// few µs), or `until`.
     /// Moves what rang, and what the connection that posted posted, into
-    /// the queue.
+    /// the queue. `start`: the clock when the spin began. Returns the
+    /// clock's last reading (at most [`CLOCK_EVERY`] turns old).
     fn spin<'a>(
         &'a self,
         st: MutexGuard<'a, ChanState>,
         until: Deadline,
+        start: u64,
         ready: &mut [Ready],
-    ) -> MutexGuard<'a, ChanState> {
-        /// Spin iterations between looks at the doorbells and the clock
-        /// (and yields of the CPU, see `wait::SPINS_PER_YIELD`).
+    ) -> (MutexGuard<'a, ChanState>, u64) {
+        /// Spin iterations between looks at the doorbells (and yields of
+        /// the CPU, see `wait::SPINS_PER_YIELD`).
         const LOOK_EVERY: u32 = crate::wait::SPINS_PER_YIELD;
         let mut watched = WATCHED.with(|w| w.take());
         watched.clear();
         for scoid in &st.hot {
             if let Some(e) = st.conns.get(scoid) {
-                watched.push((e.conn.clone(), e.ring.read_pos()));
+                watched.push((e.conn.clone(), e.ring.read_pos(), e.watch));
             }
         }
         let joins = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed);
         drop(st);
         let mut rung = 0;
         let mut posted = None;
+        let mut seen = start;
         'spin: for i in 1u32.. {
-            for (conn, read) in &watched {
-                if posted_since(conn, *read) {
+            for (conn, read, watch) in &watched {
+                if posted_since(conn, *read, *watch) {
                     posted = Some(conn.scoid);
                     break 'spin;
                 }
             }
+            if i % CLOCK_EVERY == 0 {
+                seen = crate::sys::time::now_ns();
+            }
             if i % LOOK_EVERY == 0 {
-                let now = crate::sys::time::now_ns();
+                let now = seen;
                 rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
                 self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
                 let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != joins;
@@ -272,7 +301,7 @@ impl ChannelShared {
             drain(&mut st, scoid);
         }
         self.take_in_rung(&mut st, &ready[..rung]);
-        st
+        (st, seen)
     }
 
     /// Takes the first acceptable queue entry, claiming a message's slot.
@@ -353,16 +382,31 @@ fn has_work(st: &ChanState, want: Want) -> bool {
 /// work found on its hot connections (see `look_if_stale`).
 const STALE: std::time::Duration = std::time::Duration::from_micros(20);
 
+/// Spin turns between a spinning receiver's reads of the clock (a divisor
+/// of its turns between looks at the doorbells).
+const CLOCK_EVERY: u32 = crate::wait::SPINS_PER_CLOCK;
+
+/// A hot connection as a spinning receiver watches it: the connection, its
+/// pulse ring's read position, the slot its promise watches.
+type Watched = (Arc<super::ServerConn>, u32, Option<u32>);
+
 thread_local! {
     /// A spinning receiver's watch list, kept between spins so that
     /// spinning allocates nothing once it has grown.
-    static WATCHED: std::cell::Cell<Vec<(Arc<super::ServerConn>, u32)>> = const { std::cell::Cell::new(Vec::new()) };
+    static WATCHED: std::cell::Cell<Vec<Watched>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Whether connection `conn` has posted a message, an unblock request or a
 /// pulse (its ring's tail moved from `read`) that the server has not
-/// taken: plain loads of the client's words, nothing written.
-fn posted_since(conn: &super::ServerConn, read: u32) -> bool {
+/// taken, or a message in slot `watch` (posted there without a bit): plain
+/// loads of the client's words, nothing written. The watched slot's state
+/// is read first: it is the word a call on the hot path changes.
+fn posted_since(conn: &super::ServerConn, read: u32, watch: Option<u32>) -> bool {
+    if watch
+        .is_some_and(|s| slot::phase(conn.seg.slot(s).state.load(std::sync::atomic::Ordering::Relaxed)) == slot::POSTED)
+    {
+        return true;
+    }
     let bell = &conn.seg.header().doorbell;
     let words = (conn.seg.layout().slot_count as usize).div_ceil(64).min(bell.posted.len());
     bell.posted[..words].iter().any(|w| w.load(std::sync::atomic::Ordering::Relaxed) != 0)

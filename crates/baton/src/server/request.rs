@@ -434,10 +434,15 @@ impl Request {
                 sp.held = None;
                 // The client is likely to call again at once; with no other
                 // thread waiting to receive, this one will look before it
-                // sleeps, and the client need not ring.
+                // sleeps, and the client need not ring (nor, posting in
+                // this slot, set its posted bit).
                 if st.receivers == 0 && !e.hot {
                     e.hot = true;
-                    doorbell::server_poll(&e.conn.seg.header().doorbell.polling, crate::sys::thread::cpu());
+                    // The slot just answered is the one its client thread
+                    // posts its next call in: watched, it needs no bit.
+                    e.watch = Some(self.slot);
+                    let polling = &e.conn.seg.header().doorbell.polling;
+                    doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
                     st.hot.push(self.conn.scoid);
                     self.chan.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }

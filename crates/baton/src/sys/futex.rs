@@ -41,6 +41,42 @@ pub(crate) fn wake(word: &AtomicU32, n: u32) {
     let _ = futex::wake(word, futex::Flags::empty(), n);
 }
 
+/// Most words one [`waitv`] waits on (the kernel's limit).
+pub(crate) const WAITV_MAX: usize = 128;
+
+/// How a [`waitv`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitV {
+    /// Woken, a word no longer held its value, or a signal: look again.
+    Retry,
+    /// The deadline passed.
+    TimedOut,
+    /// The kernel has no `futex_waitv` (before Linux 5.16).
+    Unsupported,
+}
+
+/// Sleeps while every `words[i]` holds `expected[i]` (`FUTEX_WAITV`),
+/// until one is woken or `deadline` (absolute, `CLOCK_MONOTONIC`). The
+/// words may live in shared memory (no `FUTEX2_PRIVATE`).
+pub(crate) fn waitv(words: &[(&AtomicU32, u32)], deadline: Deadline) -> WaitV {
+    let mut v = [futex::Wait::new(); WAITV_MAX];
+    let n = words.len().min(WAITV_MAX);
+    for (w, (word, expected)) in v.iter_mut().zip(&words[..n]) {
+        w.val = u64::from(*expected);
+        w.uaddr = futex::WaitPtr::new(word.as_ptr().cast());
+        w.flags = futex::WaitFlags::SIZE_U32;
+    }
+    let ts = deadline.timespec();
+    match futex::waitv(&v[..n], futex::WaitvFlags::empty(), ts.as_ref(), rustix::time::ClockId::Monotonic) {
+        Ok(_) => WaitV::Retry,
+        Err(Errno::TIMEDOUT) => WaitV::TimedOut,
+        Err(Errno::NOSYS) => WaitV::Unsupported,
+        // EAGAIN: a word changed; EINTR: a signal; EFAULT: a word's
+        // mapping went away (its connection closed). All: look again.
+        Err(_) => WaitV::Retry,
+    }
+}
+
 /// Bits of a priority-inheritance futex word besides the owner's thread id.
 pub(crate) const PI_WAITERS: u32 = 0x8000_0000;
 pub(crate) const PI_TID_MASK: u32 = 0x3fff_ffff;

@@ -1,0 +1,129 @@
+//! Sleeping on futexes instead of in the epoll set.
+//!
+//! A receiver with nothing to take that is the only one about to sleep on
+//! its channel, on a channel with few connections, sleeps in `FUTEX_WAITV`
+//! on every connection's `polling` word, armed (`proto::doorbell`), and on
+//! the channel's wake word. A client that finds its word armed wakes the
+//! receiver with a futex wake instead of ringing its eventfd: the kernel's
+//! futex wake-up path is shorter than an eventfd write plus epoll's
+//! callback (docs/DESIGN.md, "Doorbells", has the figures).
+//!
+//! Arming is a store to each client's doorbell line and a look at what it
+//! posted, so it is done only up to [`MAX_ARMED`] connections; with more,
+//! or with another receiver already asleep, a receiver sleeps in the epoll
+//! set as before, and so it does on a kernel without `futex_waitv` (5.16).
+//! Whatever else must wake a receiver (a new connection, a system pulse, a
+//! connection gone, the channel's destruction) wakes the futex sleeper
+//! through the wake word (`ChannelShared::wake_receiver`).
+
+use super::drain::drain;
+use super::{ChanState, ChannelShared, ServerConn};
+use crate::proto::doorbell;
+use crate::sys::futex::{self, WaitV};
+use crate::sys::time::Deadline;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::{Arc, MutexGuard};
+
+/// Most connections a receiver arms and sleeps on; a channel with more
+/// sleeps in its epoll set.
+pub(crate) const MAX_ARMED: usize = 16;
+
+/// Set once `futex_waitv` turned out to be missing (before Linux 5.16, or
+/// under a tool that does not know it): every receiver uses epoll.
+static NO_WAITV: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The connections a sleeping receiver armed, kept between sleeps so
+    /// that sleeping allocates nothing once it has grown. Holding them
+    /// keeps their segments mapped while the kernel waits on their words.
+    static ARMED: std::cell::Cell<Vec<Arc<ServerConn>>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Disarms the words of the connections in `armed` and lets go of them,
+/// keeping the list's room for the next sleep.
+fn disarm(armed: &mut Vec<Arc<ServerConn>>) {
+    for c in armed.iter() {
+        doorbell::server_disarm(&c.seg.header().doorbell.polling);
+    }
+    armed.clear();
+    ARMED.with(|a| a.set(std::mem::take(armed)));
+}
+
+impl ChannelShared {
+    /// Sleeps on futexes until a client posts, a receiver is wanted, or
+    /// `deadline`, if this receiver may (see the module's header): `Err`
+    /// gives the lock back untouched (sleep in the epoll set instead).
+    /// `Ok`: the lock is held again, and what every connection posted
+    /// meanwhile is in the queue (perhaps found before sleeping at all).
+    pub(super) fn sleep_on_futexes<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, ChanState>,
+        deadline: Deadline,
+    ) -> Result<MutexGuard<'a, ChanState>, MutexGuard<'a, ChanState>> {
+        if deadline == Deadline::IMMEDIATE
+            || st.receivers != 0
+            || st.conns.len() > MAX_ARMED
+            || !st.hot.is_empty()
+            || NO_WAITV.load(Relaxed)
+        {
+            return Err(st);
+        }
+        let mut armed = ARMED.with(|a| a.take());
+        armed.clear();
+        let mut scoids = [0u32; MAX_ARMED];
+        for (e, scoid) in st.conns.values().filter(|e| !e.conn.is_dead()).zip(&mut scoids) {
+            doorbell::server_arm(&e.conn.seg.header().doorbell.polling);
+            armed.push(e.conn.clone());
+            *scoid = e.conn.scoid;
+        }
+        let scoids = &scoids[..armed.len()];
+        doorbell::server_armed();
+        let before = st.queue.len();
+        for &scoid in scoids {
+            drain(&mut st, scoid);
+        }
+        if st.queue.len() == before {
+            // Counted as a receiver, so that nobody promises to look at a
+            // connection (which would overwrite its armed word) and work
+            // queued by others wakes us.
+            st.receivers += 1;
+            self.futex_sleeper.store(true, SeqCst);
+            let woken = self.wake_word.load(SeqCst);
+            drop(st);
+            let mut words: [(&AtomicU32, u32); MAX_ARMED + 1] = [(&self.wake_word, woken); MAX_ARMED + 1];
+            for (w, c) in words[1..].iter_mut().zip(&armed) {
+                *w = (&c.seg.header().doorbell.polling, doorbell::ASLEEP);
+            }
+            if futex::waitv(&words[..=armed.len()], deadline) == WaitV::Unsupported {
+                NO_WAITV.store(true, Relaxed);
+            }
+            self.looked_now();
+            // Still counted as a receiver, so nobody promises meanwhile:
+            // the words can be disarmed before we lock, and the
+            // connections let go of outside the lock (one of ours may be
+            // the last reference: a connection closing takes other locks).
+            disarm(&mut armed);
+            st = self.lock();
+            st.receivers -= 1;
+            self.futex_sleeper.store(false, SeqCst);
+        } else {
+            disarm(&mut armed); // the channel still holds each of them
+        }
+        // Awake: clients ring again, and what they posted while the words
+        // were armed is looked at now.
+        for &scoid in scoids {
+            drain(&mut st, scoid);
+        }
+        Ok(st)
+    }
+
+    /// Wakes the receiver sleeping on futexes, if there is one.
+    pub(crate) fn wake_futex_sleeper(&self) {
+        if self.futex_sleeper.load(SeqCst) {
+            self.wake_word.fetch_add(1, SeqCst);
+            futex::wake(&self.wake_word, 1);
+        }
+    }
+}
