@@ -357,7 +357,7 @@ fn leftovers() -> Vec<PathBuf> {
     }
     let root = common::setup();
     let me = Path::new("pid").join(std::process::id().to_string());
-    let frame = [PathBuf::from("pid"), "names".into(), me.join("lock"), me];
+    let frame = [PathBuf::from("pid"), "names".into(), "paths".into(), me.join("lock"), me];
     let mut out = Vec::new();
     walk(&root, &root, &mut out);
     out.retain(|p| !frame.contains(p));
