@@ -71,6 +71,35 @@ fn example(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// The QNX-style C example `name` (crates/baton-c/examples/c/<name>.c),
+/// compiled against this build's `libbaton.so` (brought up to date first:
+/// a no-op when it is).
+fn c_example(name: &str) -> PathBuf {
+    let lib = example("libbaton.so");
+    let dir = lib.parent().unwrap();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "-p", "baton-c"]);
+    cmd.arg("--target-dir").arg(dir.parent().unwrap()).current_dir(env!("CARGO_MANIFEST_DIR"));
+    if dir.ends_with("release") {
+        cmd.arg("--release");
+    }
+    assert!(cmd.status().unwrap().success(), "cargo build of libbaton failed");
+    let c = Path::new(env!("CARGO_MANIFEST_DIR")).join("../baton-c");
+    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuse-c-{name}"));
+    let out = Command::new("cc")
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
+        .arg(&exe)
+        .arg(c.join("examples/c").join(format!("{name}.c")))
+        .arg(format!("-I{}", c.join("include").display()))
+        .arg(format!("-L{}", dir.display()))
+        .args(["-lbaton", "-lpthread"])
+        .arg(format!("-Wl,-rpath,{}", dir.display()))
+        .output()
+        .expect("run cc");
+    assert!(out.status.success(), "cc {name}.c: {}", String::from_utf8_lossy(&out.stderr));
+    exe
+}
+
 /// A test's world: a runtime directory, a mount, the bridge, the servers.
 struct World {
     dir: PathBuf,
@@ -121,7 +150,18 @@ impl World {
 
     /// Starts example server `name` with `args` and waits for its `ready`.
     fn server(&mut self, name: &str, args: &[&str]) -> u32 {
-        let mut child = Command::new(example(name))
+        self.start(&example(name), args)
+    }
+
+    /// Starts QNX-style C example `name` (crates/baton-c/examples/c) with
+    /// `args` and waits for its `ready`.
+    fn c_server(&mut self, name: &str, args: &[&str]) -> u32 {
+        self.start(&c_example(name), args)
+    }
+
+    fn start(&mut self, exe: &Path, args: &[&str]) -> u32 {
+        let name = exe.display().to_string();
+        let mut child = Command::new(exe)
             .args(args)
             .env("BATON_RUNTIME_DIR", self.runtime())
             .stdin(Stdio::null())
@@ -248,6 +288,42 @@ fn shell_commands_through_the_mount() {
     assert_eq!(sh_ok(&format!("ls {}", w.at("mem"))).trim(), "d");
     // The null device: writes vanish, reads end at once.
     let null = w.at("dev/null2");
+    assert_eq!(sh_ok(&format!("echo gone > {null} && cat {null} | wc -c")).trim(), "0");
+    w.stop_bridge();
+}
+
+/// The two QNX-style C examples (a null device and a file store, built
+/// on the C resource-manager framework) through the mount, with ordinary
+/// commands and Python.
+#[test]
+fn c_examples_through_the_mount() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("c-examples");
+    w.c_server("filestore", &["/cfs"]);
+    w.c_server("devnull", &["/dev/cnull"]);
+    let _dog = watchdog(300, w.pids());
+    let a = w.at("cfs/a");
+    assert_eq!(sh_ok(&format!("echo hi > {a} && cat {a}")), "hi\n");
+    assert_eq!(sh_ok(&format!("echo more >> {a} && cat {a}")), "hi\nmore\n");
+    assert_eq!(sh_ok(&format!("stat -c '%s %F' {a}")).trim(), "8 regular file");
+    let py = format!("open('{0}', 'w').write('from python'); print(open('{0}').read())", w.at("cfs/py"));
+    assert_eq!(sh_ok(&format!("python3 -c \"{py}\"")).trim(), "from python");
+    let listed = sh_ok(&format!("ls {}", w.at("cfs")));
+    assert_eq!(listed.split_whitespace().collect::<Vec<_>>(), ["a", "py"]);
+    // 16 MiB through dd, every byte checked.
+    let (src, back, big) = (w.dir.join("src"), w.dir.join("back"), w.at("cfs/big"));
+    sh_ok(&format!("dd if=/dev/urandom of={} bs=1M count=16 status=none", src.display()));
+    sh_ok(&format!("dd if={} of={big} bs=64k status=none", src.display()));
+    assert_eq!(sh_ok(&format!("stat -c %s {big}")).trim(), (16 << 20).to_string());
+    sh_ok(&format!("dd if={big} of={} bs=128k status=none", back.display()));
+    let sum = |p: &str| sh_ok(&format!("sha256sum < {p}"));
+    assert_eq!(sum(&back.display().to_string()), sum(&src.display().to_string()));
+    sh_ok(&format!("rm {a}"));
+    assert!(!sh(&format!("cat {a}")).status.success());
+    // The C null device: writes vanish, reads end at once.
+    let null = w.at("dev/cnull");
     assert_eq!(sh_ok(&format!("echo gone > {null} && cat {null} | wc -c")).trim(), "0");
     w.stop_bridge();
 }
