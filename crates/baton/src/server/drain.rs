@@ -46,19 +46,17 @@ pub(crate) fn drain(st: &mut ChanState, scoid: u32) {
 
 /// [`drain`], then `after` on the connection's entry (one lookup for both).
 fn drain_then(st: &mut ChanState, scoid: u32, after: impl FnOnce(&mut ConnEntry)) {
-    if st.conns.get(&scoid).is_some_and(|e| e.conn.is_dead()) {
+    let ChanState { queue, conns, fresh, .. } = st;
+    let Some(e) = conns.get_mut(&scoid) else { return };
+    if e.conn.is_dead() {
         // Its messages died with it, but its pulses were accepted: they
         // are delivered, also to a receive between the death and the
         // connection's removal (found by a `try_receive` that missed the
         // pulses of a client that had just exited).
-        salvage_pulses(st, scoid);
-        if let Some(e) = st.conns.get_mut(&scoid) {
-            after(e);
-        }
+        salvage(queue, e, scoid, fresh);
+        after(e);
         return;
     }
-    let ChanState { queue, conns, fresh, .. } = st;
-    let Some(e) = conns.get_mut(&scoid) else { return };
     fresh.clear();
     look_at_slots(queue, e, scoid, fresh);
     after(e);
@@ -189,7 +187,13 @@ pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
 /// they were accepted, so they are delivered.
 pub(crate) fn salvage_pulses(st: &mut ChanState, scoid: u32) {
     let ChanState { queue, conns, fresh, .. } = st;
-    let Some(e) = conns.get_mut(&scoid) else { return };
+    if let Some(e) = conns.get_mut(&scoid) {
+        salvage(queue, e, scoid, fresh);
+    }
+}
+
+/// [`salvage_pulses`] of the entry `e` (connection `scoid`).
+fn salvage(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
     fresh.clear();
     read_pulses(e, scoid, fresh);
     in_client_order(fresh);
