@@ -204,6 +204,9 @@ pub struct Ocb<S> {
     pub state: S,
     pub(crate) scoid: u32,
     pub(crate) coid: i32,
+    /// Whether it opened a directory (reads are then directory entries);
+    /// kept here so that a read takes no lock of the attribute to know.
+    pub(crate) dir: bool,
 }
 
 impl<S> Ocb<S> {

@@ -206,6 +206,20 @@ impl Context<'_> {
         Ok(report)
     }
 
+    /// Answers the request now with `status` and `data`, copied straight
+    /// from `data` into the client's reply buffer: a handler that serves
+    /// bytes it holds saves the copy through `out` (QNX: `MsgReply` from
+    /// the handler, then `_RESMGR_NOREPLY`). The framework then sends
+    /// nothing: what the handler returns and puts in `out` afterwards is
+    /// dropped. For a read, `status` is the bytes read (at most the
+    /// `nbytes` asked; the client takes a larger count as an I/O error).
+    /// `ESRCH` if the client is gone or the request was kept or answered
+    /// already. Corresponds to `MsgReply`.
+    pub fn reply(&mut self, status: i64, data: &[u8]) -> Result<(), Errno> {
+        let req = self.req.take().ok_or(Errno(libc::ESRCH))?;
+        req.reply(status, data).map_err(Errno::from)
+    }
+
     /// Keeps the request: the framework will not answer it; the returned
     /// [`Pending`] does, later, from any thread (QNX's `_RESMGR_NOREPLY`).
     /// The handler's return value is then ignored. `None` if it was

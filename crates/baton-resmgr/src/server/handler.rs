@@ -43,7 +43,9 @@ pub trait ResourceManager: Send + Sync + 'static {
     /// `_IO_READ` of a file: append at most `nbytes` bytes from
     /// `ocb.offset` to `out` (the reply; its length is `read()`'s result)
     /// and advance the offset. Default: end of file (0 bytes). Reads of a
-    /// directory go to [`readdir`](Self::readdir) instead.
+    /// directory go to [`readdir`](Self::readdir) instead. A handler that
+    /// holds the bytes may instead answer with [`Context::reply`], which
+    /// copies them straight into the client's buffer (one copy, not two).
     fn read(
         &self,
         ctx: &mut Context<'_>,

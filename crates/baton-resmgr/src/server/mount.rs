@@ -9,6 +9,10 @@ use baton::ReceiveId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// The OCBs by key: foldhash, seeded per process (a client chooses its
+/// `coid`s, so the seed keeps it from choosing collisions).
+type Ocbs<S> = HashMap<Key, Shared<S>, foldhash::fast::RandomState>;
+
 /// An open's key: the client's `(scoid, coid)`.
 pub(crate) type Key = (u32, i32);
 
@@ -47,7 +51,7 @@ type Shared<S> = Arc<Mutex<Ocb<S>>>;
 pub(crate) struct MountOf<R: ResourceManager> {
     pub handler: R,
     pub attr: SharedAttr,
-    ocbs: Mutex<HashMap<Key, Shared<R::State>>>,
+    ocbs: Mutex<Ocbs<R::State>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,7 +60,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<R: ResourceManager> MountOf<R> {
     pub fn new(handler: R, attr: SharedAttr) -> Self {
-        MountOf { handler, attr, ocbs: Mutex::new(HashMap::new()) }
+        MountOf { handler, attr, ocbs: Mutex::new(Ocbs::default()) }
     }
 
     fn end(&self, ocb: Shared<R::State>) {
@@ -72,7 +76,9 @@ impl<R: ResourceManager> Mount for MountOf<R> {
         match c.subtype {
             subtype::OPEN => {
                 let o = self.handler.open(ctx, &req)?;
-                let ocb = Ocb { offset: 0, ioflag: c.ioflag, attr: o.attr, state: o.state, scoid: key.0, coid: key.1 };
+                let dir = o.attr.lock().is_dir();
+                let ocb =
+                    Ocb { offset: 0, ioflag: c.ioflag, attr: o.attr, state: o.state, scoid: key.0, coid: key.1, dir };
                 let old = lock(&self.ocbs).insert(key, Arc::new(Mutex::new(ocb)));
                 if let Some(old) = old {
                     self.end(old);
@@ -103,7 +109,7 @@ impl<R: ResourceManager> Mount for MountOf<R> {
                 }
                 ctx.xtype = r.xtype;
                 let n = r.nbytes as usize;
-                if ocb.attr.lock().is_dir() {
+                if ocb.dir {
                     let mut d = Dirents { writer: DirentWriter::new(out, n), start: ocb.offset };
                     h.readdir(ctx, ocb, &mut d)?;
                     if d.writer.count() == 0 && d.writer.is_full() {

@@ -3,7 +3,8 @@
 //! and leaves fewer than `lo` waiting starts another (up to `max`); a
 //! thread that finishes a message while `hi` or more wait exits.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::{Condvar, Mutex};
 
 /// The pool's water marks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,80 +30,96 @@ impl Limits {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counts {
-    total: usize,
-    idle: usize,
+/// Threads in all (high half) and waiting (low half) in one word, so that
+/// the checks each message makes on its way in and out are one atomic
+/// operation, not a lock.
+const TOTAL: u64 = 1 << 32;
+const IDLE: u64 = 1;
+
+fn total(c: u64) -> usize {
+    (c >> 32) as usize
 }
 
-/// The counts, and a condition variable to wait for the last thread.
+fn idle(c: u64) -> usize {
+    (c & 0xffff_ffff) as usize
+}
+
+/// The counts, and a condition variable to wait for the last thread. A
+/// thread leaving takes `gone`'s lock to count itself out, so that
+/// [`wait_empty`](Pool::wait_empty) cannot miss the last one.
 #[derive(Debug)]
 pub(crate) struct Pool {
     pub limits: Limits,
-    counts: Mutex<Counts>,
+    counts: AtomicU64,
+    lock: Mutex<()>,
     gone: Condvar,
 }
 
 impl Pool {
     pub fn new(limits: Limits) -> Pool {
-        Pool { limits, counts: Mutex::new(Counts::default()), gone: Condvar::new() }
+        Pool { limits, counts: AtomicU64::new(0), lock: Mutex::new(()), gone: Condvar::new() }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    /// Applies `f` to the counts until it declines (`None`) or the update
+    /// lands; whether it landed.
+    fn update(&self, f: impl FnMut(u64) -> Option<u64>) -> bool {
+        self.counts.fetch_update(AcqRel, Acquire, f).is_ok()
     }
 
     /// Counts `n` threads about to be started.
     pub fn add(&self, n: usize) {
-        self.lock().total += n;
+        self.counts.fetch_add(n as u64 * TOTAL, AcqRel);
     }
 
     /// The calling thread waits for a message.
     pub fn idle(&self) {
-        self.lock().idle += 1;
+        self.counts.fetch_add(IDLE, AcqRel);
     }
 
     /// The calling thread got one: whether it should start another thread
     /// (counted already; on failure to start it, call [`exit`](Self::exit)).
     pub fn busy(&self) -> bool {
-        let mut c = self.lock();
-        c.idle -= 1;
-        if c.idle < self.limits.lo && c.total < self.limits.max {
-            c.total += 1;
-            return true;
-        }
-        false
+        let (lo, max) = (self.limits.lo, self.limits.max);
+        let mut grow = false;
+        self.update(|c| {
+            grow = idle(c) - 1 < lo && total(c) < max;
+            Some(c - IDLE + if grow { TOTAL } else { 0 })
+        });
+        grow
     }
 
     /// The calling thread finished a message: whether it should exit
     /// (counted gone already).
     pub fn retire(&self) -> bool {
-        let mut c = self.lock();
-        if c.idle >= self.limits.hi {
-            c.total -= 1;
-            drop(c);
-            self.gone.notify_all();
-            return true;
+        let hi = self.limits.hi;
+        if idle(self.counts.load(Acquire)) < hi {
+            return false;
         }
-        false
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.update(|c| (idle(c) >= hi).then(|| c - TOTAL)) {
+            return false;
+        }
+        self.gone.notify_all();
+        true
     }
 
     /// The calling thread exits (the channel is gone).
     pub fn exit(&self) {
-        self.lock().total -= 1;
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.counts.fetch_sub(TOTAL, AcqRel);
         self.gone.notify_all();
     }
 
     /// Threads now.
     pub fn threads(&self) -> usize {
-        self.lock().total
+        total(self.counts.load(Acquire))
     }
 
     /// Waits until every thread has exited.
     pub fn wait_empty(&self) {
-        let mut c = self.lock();
-        while c.total > 0 {
-            c = self.gone.wait(c).unwrap_or_else(|e| e.into_inner());
+        let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.threads() > 0 {
+            g = self.gone.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
 }

@@ -26,12 +26,14 @@ struct Pattern(Vec<u8>);
 impl ResourceManager for Pattern {
     type State = ();
 
-    fn read(&self, _: &mut Context<'_>, ocb: &mut Ocb<()>, nbytes: usize, out: &mut Vec<u8>) -> Result<(), Errno> {
+    /// Replies from the pattern itself (`Context::reply`: one copy, into
+    /// the client's reply buffer), as a QNX read handler replies from its
+    /// buffer (`MsgReply`, `_RESMGR_NOREPLY`).
+    fn read(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<()>, nbytes: usize, _: &mut Vec<u8>) -> Result<(), Errno> {
         let n = nbytes.min(FILE_BYTES);
         let at = (ocb.offset % FILE_BYTES as u64) as usize;
         ocb.offset += n as u64;
-        out.extend_from_slice(&self.0[at..at + n]);
-        Ok(())
+        ctx.reply(n as i64, &self.0[at..at + n])
     }
 }
 
