@@ -88,15 +88,18 @@ enum Command {
     /// and after one call on each, against the goal (<= 64 KiB per idle
     /// connection; 1000 connections work within the limits shown).
     ///
-    /// Read section: 4 KiB reads of one file, three ways in the same run:
+    /// Read section: 4 KiB reads of one file, four ways in the same run:
     /// the resource-manager client API (one _IO_READ message to a server
     /// process that serves the file from memory, reads wrapping at its
     /// end), read(2) through a FUSE mount of the path space (`baton fuse`,
-    /// direct I/O; skipped, with the reason, without /dev/fuse or if the
-    /// mount fails) and pread(2) of a tmpfs file (/dev/shm) with the same
-    /// bytes; each read timed, checked by its bytes; p50/p99/p99.9/max,
-    /// reads/s, CPU per read (reader, server, bridge), each way's p50 ÷
-    /// tmpfs's, and the goal (the client API within 2× of tmpfs).
+    /// direct I/O), read(2) through a FUSE mount made the same way that
+    /// answers from memory (fuse-floor: FUSE's own cost; both FUSE ways
+    /// skipped, with the reason, without /dev/fuse or if the mount fails)
+    /// and pread(2) of a tmpfs file (/dev/shm) with the same bytes; each
+    /// read timed, checked by its bytes; p50/p99/p99.9/max, reads/s, CPU
+    /// per read (reader, server, FUSE process), each way's p50 ÷ tmpfs's,
+    /// the bridge's ÷ FUSE's floor (fuse_to_floor), and the goal (the
+    /// client API within 2× of tmpfs).
     ///
     /// Every configuration runs several times, interleaved with the others,
     /// and each figure is the median over those runs. All peer processes

@@ -458,14 +458,15 @@ fn read_section_without_fuse_reports_it_skipped() {
     let r = doc.get("read");
     assert!(!check_read(r, 100.0, 1.0), "FUSE ran as nobody");
     let top: Vec<&Json> = doc.get("skipped").arr().iter().filter(|s| s.get("section").str() == "read").collect();
-    assert_eq!(top.len(), 1, "{top:?}");
+    assert_eq!(top.len(), 2, "{top:?}");
     assert!(top[0].get("reason").str().starts_with("fuse: "), "{top:?}");
-    assert_eq!(top[0].get("size").num(), 4096.0);
+    assert!(top[1].get("reason").str().starts_with("fuse-floor: "), "{top:?}");
+    assert!(top.iter().all(|t| t.get("size").num() == 4096.0));
 }
 
 /// Checks the `read` object of a run of `n` reads per way and `runs` runs:
-/// direct and tmpfs ran, FUSE ran or was skipped with a reason. Returns
-/// whether FUSE ran.
+/// direct and tmpfs ran, both FUSE ways ran or were skipped with a reason.
+/// Returns whether FUSE ran.
 fn check_read(r: &Json, n: f64, runs: f64) -> bool {
     assert_eq!(r.get("size").num(), 4096.0);
     assert_eq!(r.get("iterations").num(), n);
@@ -477,8 +478,8 @@ fn check_read(r: &Json, n: f64, runs: f64) -> bool {
         assert!(!s.get("reason").str().is_empty());
     }
     let fuse_ran = ways.contains(&"fuse");
-    assert_eq!(ways, if fuse_ran { vec!["direct", "fuse", "tmpfs"] } else { vec!["direct", "tmpfs"] });
-    assert_eq!(skipped, if fuse_ran { vec![] } else { vec!["fuse"] });
+    assert_eq!(ways, if fuse_ran { vec!["direct", "fuse", "fuse-floor", "tmpfs"] } else { vec!["direct", "tmpfs"] });
+    assert_eq!(skipped, if fuse_ran { vec![] } else { vec!["fuse", "fuse-floor"] });
     for w in r.get("ways").arr() {
         let what = w.get("way").str();
         assert_eq!(w.get("n").num(), n, "{what}");
@@ -490,6 +491,7 @@ fn check_read(r: &Json, n: f64, runs: f64) -> bool {
     }
     assert!(r.get("direct_to_tmpfs").num() > 0.0);
     assert_eq!(r.get("fuse_to_tmpfs").is_num(), fuse_ran);
+    assert_eq!(r.get("fuse_to_floor").is_num(), fuse_ran);
     assert_eq!(r.get("goal_ratio").num(), 2.0);
     assert!(matches!(r.get("goal_met"), Json::Bool(_)));
     fuse_ran
@@ -500,7 +502,9 @@ fn help_documents_the_read_section() {
     let out = Command::new(BATON).args(["bench", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for word in ["read", "tmpfs_p50_ratio", "cpu_ns_per_read", "reads_per_sec", "direct_to_tmpfs", "/dev/fuse"] {
+    for word in
+        ["read", "tmpfs_p50_ratio", "cpu_ns_per_read", "reads_per_sec", "direct_to_tmpfs", "fuse_to_floor", "/dev/fuse"]
+    {
         assert!(help.contains(word), "`baton bench --help` does not mention {word}");
     }
 }

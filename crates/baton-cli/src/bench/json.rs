@@ -48,7 +48,7 @@ pub fn write(r: &Results, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "  \"throughput\": {},", throughput::json::setup(r.throughput.as_ref()))?;
     writeln!(out, "  \"scale\": {},", scale::json::setup(r.scale.as_ref()))?;
     writeln!(out, "  \"memory\": {},", memory::json::object(r.memory.as_ref()))?;
-    writeln!(out, "  \"read\": {},", read::json::object(r.read.as_ref(), r.read_fuse_skipped.as_deref()))?;
+    writeln!(out, "  \"read\": {},", read::json::object(r.read.as_ref()))?;
     let mut rows: Vec<String> = r.rows.iter().map(row).collect();
     rows.extend(r.load.iter().flat_map(load::json::rows));
     rows.extend(r.throughput.iter().flat_map(throughput::json::rows));

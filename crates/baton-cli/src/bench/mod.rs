@@ -55,7 +55,7 @@ mod plan;
 mod process;
 mod progress;
 mod proto;
-mod read;
+pub(crate) mod read;
 mod results;
 mod rundir;
 mod runner;
@@ -115,9 +115,10 @@ pub struct Args {
     /// messages), memory (a baton server's cost per connection: shared
     /// memory, RSS/PSS, descriptors, with 1000 connections) and read (4 KiB
     /// reads of a resource manager's file through the client API and
-    /// through a FUSE mount, `baton fuse`, and of a tmpfs file; N reads
-    /// per way and run; the FUSE way skipped, with the reason, without
-    /// /dev/fuse or if mounting fails).
+    /// through a FUSE mount, `baton fuse`, of a FUSE mount answering from
+    /// memory (FUSE's floor), and of a tmpfs file; N reads per way and
+    /// run; the FUSE ways skipped, with the reason, without /dev/fuse or if
+    /// mounting fails).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     section: Vec<Section>,
     /// Request and reply sizes of the round-trip section, bytes,
@@ -246,18 +247,17 @@ pub fn run(args: &Args) -> io::Result<()> {
     }
     if sections.contains(&Section::Read) {
         let opts = read::Options { iterations, warmup, runs, runtime_dir: runtime.for_peers() };
-        let (figures, fuse_skipped) = read::run(&opts)?;
-        if let Some(reason) = &fuse_skipped {
+        let figures = read::run(&opts)?;
+        for (via, reason) in &figures.skipped {
             results.skipped.push(Skipped {
                 section: Section::Read,
                 placement: Placement::Unpinned,
                 transport: None,
                 size: Some(read::READ_SIZE),
-                reason: format!("fuse: {reason}"),
+                reason: format!("{}: {reason}", via.name()),
             });
         }
         results.read = Some(figures);
-        results.read_fuse_skipped = fuse_skipped;
     }
     table::render(&results, &mut io::stdout().lock())?;
     if let (Some(file), Some(path)) = (&mut json_file, &args.json) {

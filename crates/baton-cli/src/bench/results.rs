@@ -97,7 +97,6 @@ pub struct Results {
     /// The read section's figures, if it ran, and why its FUSE way did
     /// not, if it did not.
     pub read: Option<read::results::Results>,
-    pub read_fuse_skipped: Option<String>,
     pub skipped: Vec<Skipped>,
 }
 

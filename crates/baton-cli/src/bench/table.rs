@@ -38,7 +38,7 @@ pub fn render(r: &Results, out: &mut impl Write) -> io::Result<()> {
                 None => skipped(r, section, out)?,
             },
             Section::Read => match &r.read {
-                Some(x) => read::table::render(x, r.read_fuse_skipped.as_deref(), &r.setup.machine, out)?,
+                Some(x) => read::table::render(x, &r.setup.machine, out)?,
                 None => skipped(r, section, out)?,
             },
         }

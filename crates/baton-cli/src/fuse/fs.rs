@@ -39,7 +39,7 @@ const TTL: Duration = Duration::ZERO;
 /// Every open is `direct_io`: each `read(2)` and `write(2)` is one request,
 /// of the caller's size, to the server (no page cache, no read-ahead: a
 /// device's data is not a file's).
-const OPEN_FLAGS: FopenFlags = FopenFlags::FOPEN_DIRECT_IO;
+pub(super) const OPEN_FLAGS: FopenFlags = FopenFlags::FOPEN_DIRECT_IO;
 
 /// The filesystem handed to fuser.
 #[derive(Debug)]

@@ -17,14 +17,18 @@
 //! - `inodes.rs`: the kernel's node numbers for paths.
 //! - `attr.rs`: a server's `struct stat` as FUSE attributes, errnos,
 //!   ioctl numbers as devctl commands.
+//! - `floor.rs`: for `baton bench`, a mount served from memory (FUSE's
+//!   own cost, next to the bridge's).
 
 mod attr;
+mod floor;
 mod fs;
 mod inodes;
 mod tree;
 
+pub use floor::FILE as FLOOR_FILE;
 use fs::{Bridge, SESSION_THREADS};
-use fuser::{MountOption, SessionACL};
+use fuser::{Filesystem, MountOption, SessionACL};
 use rustix::io::Errno;
 use rustix::mount::{unmount, UnmountFlags};
 use rustix::process::{getppid, set_parent_process_death_signal, Pid, Signal};
@@ -68,6 +72,11 @@ pub struct Args {
     /// parent is gone once it has mounted).
     #[arg(long, hide = true, requires = "foreground")]
     die_with_parent: bool,
+    /// Set by `baton bench`: serve, instead of the path space, one file
+    /// (`file`) of the read bench's bytes from memory, mounted as the
+    /// bridge is: what a FUSE read costs without a resource manager.
+    #[arg(long, hide = true)]
+    bench_floor: bool,
 }
 
 /// `baton fuse`.
@@ -83,7 +92,11 @@ pub fn run(args: &Args) -> io::Result<()> {
         rustix::process::setsid()?;
         std::env::set_current_dir("/")?;
     }
-    serve(args, &mountpoint, parent)
+    if args.bench_floor {
+        serve(args, &mountpoint, parent, floor::Floor::new())
+    } else {
+        serve(args, &mountpoint, parent, Bridge::new())
+    }
 }
 
 /// Asks the kernel for SIGTERM when the parent dies (the signal the
@@ -174,10 +187,10 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Mounts and serves until SIGINT or SIGTERM (then unmounts) or until the
-/// mount goes (`umount`). `parent`: the process whose death ends it
+/// Mounts `fs` and serves until SIGINT or SIGTERM (then unmounts) or until
+/// the mount goes (`umount`). `parent`: the process whose death ends it
 /// (`--die-with-parent`).
-fn serve(args: &Args, mountpoint: &Path, parent: Option<Pid>) -> io::Result<()> {
+fn serve(args: &Args, mountpoint: &Path, parent: Option<Pid>, fs: impl Filesystem + 'static) -> io::Result<()> {
     let mut config = fuser::Config::default();
     config.mount_options = vec![
         MountOption::FSName(FS_NAME.into()),
@@ -193,7 +206,7 @@ fn serve(args: &Args, mountpoint: &Path, parent: Option<Pid>) -> io::Result<()> 
     config.clone_fd = true;
     // Before the mount, so no signal goes unheard once it is up.
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let mut session = fuser::Session::new(Bridge::new(), mountpoint, &config)
+    let mut session = fuser::Session::new(fs, mountpoint, &config)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot mount on {}: {e}", mountpoint.display())))?;
     let mut unmounter = session.unmount_callable();
     let handle = signals.handle();

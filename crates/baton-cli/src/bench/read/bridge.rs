@@ -1,6 +1,8 @@
-//! The read section's FUSE bridge: `baton fuse DIR --foreground`, a child
-//! process with the bench's runtime directory, on a fresh directory;
-//! ready once the resource manager's file shows through it. Stopped with
+//! The read section's FUSE mounts: the bridge, `baton fuse DIR
+//! --foreground`, a child process with the bench's runtime directory, on a
+//! fresh directory, ready once the resource manager's file shows through
+//! it; and FUSE's floor, the same with `--bench-floor` (one file served
+//! from memory, no resource manager), ready once its file shows. Stopped with
 //! SIGTERM (it unmounts), killed and lazily unmounted if it does not go;
 //! if the bench dies first, the kernel sends it SIGTERM
 //! (`--die-with-parent`: PR_SET_PDEATHSIG) and it unmounts lazily.
@@ -12,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The mount point's name (in the temporary directory) before the bench's
-/// pid.
+/// The mount points' names (in the temporary directory) before the bench's
+/// pid: the bridge's, the floor's.
 pub const MOUNT_PREFIX: &str = "baton-bench-fuse-";
+pub const FLOOR_PREFIX: &str = "baton-bench-fusefloor-";
 /// How long the bridge may take to unmount and exit.
 const STOP_TIME: Duration = Duration::from_secs(5);
 
@@ -31,21 +34,33 @@ impl Bridge {
     /// until `rm_path` shows through the mount. `Err` says why not (the
     /// row is then reported skipped).
     pub fn start(runtime_dir: Option<&Path>, rm_path: &str) -> Result<Bridge, String> {
+        Self::mount(MOUNT_PREFIX, &[], runtime_dir, rm_path)
+    }
+
+    /// Mounts FUSE's floor (`baton fuse --bench-floor`) and waits until
+    /// its file shows.
+    pub fn start_floor() -> Result<Bridge, String> {
+        Self::mount(FLOOR_PREFIX, &["--bench-floor"], None, crate::fuse::FLOOR_FILE)
+    }
+
+    /// `baton fuse` with `extra` arguments on a fresh directory named
+    /// `prefix` and the bench's pid; ready once `file` shows below it.
+    fn mount(prefix: &str, extra: &[&str], runtime_dir: Option<&Path>, file: &str) -> Result<Bridge, String> {
         if !Path::new("/dev/fuse").exists() {
             return Err("/dev/fuse is missing (no FUSE on this machine)".into());
         }
-        let mount = std::env::temp_dir().join(format!("{MOUNT_PREFIX}{}", std::process::id()));
+        let mount = std::env::temp_dir().join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir_all(&mount).map_err(|e| format!("cannot make {}: {e}", mount.display()))?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
         // It unmounts and exits if the bench dies without stopping it.
-        cmd.arg("fuse").arg(&mount).args(["--foreground", "--die-with-parent"]);
+        cmd.arg("fuse").arg(&mount).args(["--foreground", "--die-with-parent"]).args(extra);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         if let Some(dir) = runtime_dir {
             cmd.env("BATON_RUNTIME_DIR", dir);
         }
         let child = cmd.spawn().map_err(|e| format!("cannot start baton fuse: {e}"))?;
-        let file = mount.join(rm_path.trim_start_matches('/'));
+        let file = mount.join(file.trim_start_matches('/'));
         let mut bridge = Bridge { child, mount, file };
         let deadline = Instant::now() + SETUP_TIME;
         loop {
@@ -66,7 +81,8 @@ impl Bridge {
         }
     }
 
-    /// The resource manager's file as seen through the mount.
+    /// The file read through the mount (the resource manager's, or the
+    /// floor's).
     pub fn file(&self) -> &Path {
         &self.file
     }

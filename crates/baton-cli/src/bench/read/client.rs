@@ -25,7 +25,7 @@ impl Reader {
         let err = |e: io::Error| io::Error::new(e.kind(), format!("cannot open {path} ({}): {e}", via.name()));
         Ok(match via {
             Via::Direct => Reader::Direct(baton_resmgr::OpenOptions::new().read(true).open(path).map_err(err)?),
-            Via::Fuse => Reader::File(std::fs::File::open(path).map_err(err)?),
+            Via::Fuse | Via::FuseFloor => Reader::File(std::fs::File::open(path).map_err(err)?),
             Via::Tmpfs => Reader::Pread(std::fs::File::open(path).map_err(err)?),
         })
     }

@@ -5,9 +5,8 @@ use super::results::{Results, GOAL_RATIO};
 use super::Via;
 use crate::bench::json::{number, optional, string};
 
-/// The `read` object; `null` if the section did not run. `fuse_skipped`:
-/// why the FUSE way did not run, if it did not.
-pub fn object(r: Option<&Results>, fuse_skipped: Option<&str>) -> String {
+/// The `read` object; `null` if the section did not run.
+pub fn object(r: Option<&Results>) -> String {
     let Some(r) = r else { return "null".to_owned() };
     let ways: Vec<String> = r
         .rows
@@ -32,16 +31,21 @@ pub fn object(r: Option<&Results>, fuse_skipped: Option<&str>) -> String {
         .collect();
     format!(
         "{{\"size\": {}, \"iterations\": {}, \"warmup\": {}, \"runs\": {}, \"file_bytes\": {}, \"ways\": [{}], \"skipped\": [{}], \
-         \"direct_to_tmpfs\": {}, \"fuse_to_tmpfs\": {}, \"goal_ratio\": {}, \"goal_met\": {}}}",
+         \"direct_to_tmpfs\": {}, \"fuse_to_tmpfs\": {}, \"fuse_to_floor\": {}, \"goal_ratio\": {}, \"goal_met\": {}}}",
         r.size,
         r.iterations,
         r.warmup,
         r.runs,
         super::FILE_BYTES,
         ways.join(", "),
-        fuse_skipped.map_or(String::new(), |why| format!("{{\"way\": \"fuse\", \"reason\": {}}}", string(why))),
+        r.skipped
+            .iter()
+            .map(|(via, why)| format!("{{\"way\": \"{}\", \"reason\": {}}}", via.name(), string(why)))
+            .collect::<Vec<_>>()
+            .join(", "),
         optional(r.to_tmpfs(Via::Direct)),
         optional(r.to_tmpfs(Via::Fuse)),
+        optional(r.fuse_to_floor()),
         number(GOAL_RATIO),
         r.goal_met().map_or("null".to_owned(), |b| b.to_string())
     )

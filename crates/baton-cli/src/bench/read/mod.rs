@@ -1,9 +1,11 @@
 //! The read section of `baton bench` (issue 7): 4 KiB `read`s of one file
-//! three ways in the same run: through the resource-manager client API
+//! four ways in the same run: through the resource-manager client API
 //! (`baton_resmgr::File`, one `_IO_READ` message each), through a FUSE
 //! mount of the path space (`baton fuse`, a child process: each `read(2)`
-//! a FUSE request that the bridge turns into that message), and from a
-//! plain file in tmpfs (`/dev/shm`, `pread(2)`), the floor.
+//! a FUSE request that the bridge turns into that message), through a
+//! FUSE mount that answers from memory (`baton fuse --bench-floor`:
+//! FUSE's own cost, the floor of the bridge), and from a plain file in
+//! tmpfs (`/dev/shm`, `pread(2)`), the floor of all.
 //!
 //! The resource manager (`server.rs`, a child process) serves the file's
 //! bytes from memory; reads wrap at its end, so the reader never meets end
@@ -14,11 +16,12 @@
 //! its warm-up included, divided by those reads. A FUSE row that cannot
 //! run (no `/dev/fuse`, the mount refused) is reported skipped with the
 //! reason. A bench killed mid-section leaves no bridge and no mount (the
-//! bridge dies with it); the tmpfs file and the empty mount point it left
+//! mounts die with it); the tmpfs file and the empty mount points it left
 //! are removed by the next bench's read section.
 //!
 //! - `server.rs`: the resource manager; `client.rs`: the reader.
-//! - `bridge.rs`: the `baton fuse` child: start, wait for the mount, stop.
+//! - `bridge.rs`: the `baton fuse` children (the bridge, the floor):
+//!   start, wait for the mount, stop.
 //! - `results.rs`, `table.rs`, `json.rs`: figures, ratios, the report.
 
 mod bridge;
@@ -57,19 +60,22 @@ pub enum Via {
     Direct,
     /// `read(2)` on the FUSE mount.
     Fuse,
+    /// `read(2)` on a FUSE mount answered from memory (FUSE's own cost).
+    FuseFloor,
     /// `pread(2)` of a file in tmpfs.
     Tmpfs,
 }
 
 impl Via {
     /// Every way, in table order.
-    pub const ALL: [Via; 3] = [Via::Direct, Via::Fuse, Via::Tmpfs];
+    pub const ALL: [Via; 4] = [Via::Direct, Via::Fuse, Via::FuseFloor, Via::Tmpfs];
 
     /// The name in the table and the JSON.
     pub fn name(self) -> &'static str {
         match self {
             Via::Direct => "direct",
             Via::Fuse => "fuse",
+            Via::FuseFloor => "fuse-floor",
             Via::Tmpfs => "tmpfs",
         }
     }
@@ -101,23 +107,33 @@ pub struct Options<'a> {
     pub runtime_dir: Option<&'a Path>,
 }
 
-/// Runs the section: `runs` rounds of one reader per way. The FUSE way is
-/// left out, with the reason, if the bridge cannot mount.
-pub fn run(opts: &Options<'_>) -> io::Result<(Results, Option<String>)> {
+/// Runs the section: `runs` rounds of one reader per way. A FUSE way is
+/// left out, with the reason, if its mount fails (the floor is not tried
+/// if the bridge failed: the reason is the same).
+pub fn run(opts: &Options<'_>) -> io::Result<Results> {
     let tag = std::process::id();
     sweep(Path::new("/dev/shm"), SHM_PREFIX, |p| std::fs::remove_file(p));
     // Only an empty directory goes: one a mount is still on stays.
-    sweep(&std::env::temp_dir(), bridge::MOUNT_PREFIX, |p| std::fs::remove_dir(p));
+    for prefix in [bridge::MOUNT_PREFIX, bridge::FLOOR_PREFIX] {
+        sweep(&std::env::temp_dir(), prefix, |p| std::fs::remove_dir(p));
+    }
     let rm_path = format!("/baton-bench/read-{tag}");
     let mut server = spawn(Role::ReadServer, &rm_path, None, opts, "the read server")?;
     expect_line(&mut server, READY, Instant::now() + SETUP_TIME)?;
     let shm = Shm::create(&format!("/dev/shm/{SHM_PREFIX}{tag}"))?;
-    let (bridge, skip) = match bridge::Bridge::start(opts.runtime_dir, &rm_path) {
-        Ok(b) => (Some(b), None),
+    let mut skipped = Vec::new();
+    let mut mount = |via: Via, start: &dyn Fn() -> Result<bridge::Bridge, String>| match start() {
+        Ok(b) => Some(b),
         Err(reason) => {
-            eprintln!("baton bench: read through FUSE skipped: {reason}");
-            (None, Some(reason))
+            eprintln!("baton bench: read through {} skipped: {reason}", via.name());
+            skipped.push((via, reason));
+            None
         }
+    };
+    let bridge = mount(Via::Fuse, &|| bridge::Bridge::start(opts.runtime_dir, &rm_path));
+    let floor = match &bridge {
+        Some(_) => mount(Via::FuseFloor, &bridge::Bridge::start_floor),
+        None => mount(Via::FuseFloor, &|| Err("the bridge's mount failed".into())),
     };
     eprintln!(
         "baton bench: read: {} run(s) of {} 4 KiB reads (+{} warm-up) per way",
@@ -126,18 +142,17 @@ pub fn run(opts: &Options<'_>) -> io::Result<(Results, Option<String>)> {
     let mut samples = Vec::new();
     for run in 0..opts.runs {
         for via in Via::ALL {
-            let path = match via {
-                Via::Direct => rm_path.clone(),
-                Via::Fuse => match &bridge {
-                    Some(b) => b.file().display().to_string(),
-                    None => continue,
-                },
-                Via::Tmpfs => shm.path.display().to_string(),
+            let mounted = match via {
+                Via::Fuse => bridge.as_ref(),
+                Via::FuseFloor => floor.as_ref(),
+                _ => None,
             };
-            let pids: Vec<u32> = match (via, &bridge) {
-                (Via::Tmpfs, _) => vec![],
-                (Via::Fuse, Some(b)) => vec![server.id(), b.id()],
-                _ => vec![server.id()],
+            let (path, pids) = match (via, mounted) {
+                (Via::Direct, _) => (rm_path.clone(), vec![server.id()]),
+                (Via::Tmpfs, _) => (shm.path.display().to_string(), vec![]),
+                (Via::Fuse, Some(b)) => (b.file().display().to_string(), vec![server.id(), b.id()]),
+                (Via::FuseFloor, Some(b)) => (b.file().display().to_string(), vec![b.id()]),
+                (Via::Fuse | Via::FuseFloor, None) => continue,
             };
             let before = cpu_ticks(&pids)?;
             let mut client = spawn(Role::ReadClient, &path, Some(via), opts, "a read client")?;
@@ -148,7 +163,7 @@ pub fn run(opts: &Options<'_>) -> io::Result<(Results, Option<String>)> {
             let others_ns = (cpu_ticks(&pids)? - before) as f64 * tick_ns();
             let reads = opts.warmup + report.n;
             eprintln!(
-                "[{:>3}/{}] run {} read 4 KiB  {:<7} p50 {:.2} µs, max {:.0} µs",
+                "[{:>3}/{}] run {} read 4 KiB  {:<10} p50 {:.2} µs, max {:.0} µs",
                 run * Via::ALL.len() + via as usize + 1,
                 opts.runs * Via::ALL.len(),
                 run + 1,
@@ -159,10 +174,10 @@ pub fn run(opts: &Options<'_>) -> io::Result<(Results, Option<String>)> {
             samples.push(Sample { via, report, others_cpu_ns_per_read: others_ns / reads.max(1) as f64 });
         }
     }
-    if let Some(b) = bridge {
+    for b in [bridge, floor].into_iter().flatten() {
         b.stop()?;
     }
-    Ok((Results::new(opts, &samples), skip))
+    Ok(Results::new(opts, &samples, skipped))
 }
 
 /// Starts a read peer for `path` (`name`).

@@ -1,6 +1,6 @@
 //! The read section's figures: per way, each figure the median over runs;
-//! the direct and FUSE p50 divided by the tmpfs p50, and the goal (the
-//! client API within 2× of tmpfs).
+//! each way's p50 divided by the tmpfs p50, the bridge's divided by FUSE's
+//! floor, and the goal (the client API within 2× of tmpfs).
 
 use super::{Options, Via, READ_SIZE};
 use crate::bench::proto::Report;
@@ -41,10 +41,12 @@ pub struct Results {
     pub runs: usize,
     /// One per way that ran, in [`Via::ALL`] order.
     pub rows: Vec<Row>,
+    /// The ways that did not run, and why.
+    pub skipped: Vec<(Via, String)>,
 }
 
 impl Results {
-    pub fn new(opts: &Options<'_>, samples: &[Sample]) -> Results {
+    pub fn new(opts: &Options<'_>, samples: &[Sample], skipped: Vec<(Via, String)>) -> Results {
         let rows = Via::ALL
             .iter()
             .filter_map(|&via| {
@@ -65,7 +67,7 @@ impl Results {
                 })
             })
             .collect();
-        Results { size: READ_SIZE, iterations: opts.iterations, warmup: opts.warmup, runs: opts.runs, rows }
+        Results { size: READ_SIZE, iterations: opts.iterations, warmup: opts.warmup, runs: opts.runs, rows, skipped }
     }
 
     /// The row of `via`, if it ran.
@@ -73,10 +75,26 @@ impl Results {
         self.rows.iter().find(|r| r.via == via)
     }
 
+    /// `via`'s p50 divided by `base`'s, if both ran.
+    fn ratio(&self, via: Via, base: Via) -> Option<f64> {
+        let floor = self.row(base)?.latency.p50;
+        Some(self.row(via)?.latency.p50 as f64 / floor.max(1) as f64)
+    }
+
     /// `via`'s p50 divided by tmpfs's, if both ran.
     pub fn to_tmpfs(&self, via: Via) -> Option<f64> {
-        let floor = self.row(Via::Tmpfs)?.latency.p50;
-        Some(self.row(via)?.latency.p50 as f64 / floor.max(1) as f64)
+        self.ratio(via, Via::Tmpfs)
+    }
+
+    /// The bridge's p50 divided by FUSE's floor's: what the bridge and the
+    /// resource manager add to FUSE's own cost.
+    pub fn fuse_to_floor(&self) -> Option<f64> {
+        self.ratio(Via::Fuse, Via::FuseFloor)
+    }
+
+    /// Why `via` did not run, if it did not.
+    pub fn skip_reason(&self, via: Via) -> Option<&str> {
+        self.skipped.iter().find(|s| s.0 == via).map(|s| s.1.as_str())
     }
 
     /// Whether the client API is within [`GOAL_RATIO`] of tmpfs (`None`:
@@ -102,14 +120,18 @@ mod tests {
         let s = |via, p50, cpu| Sample { via, report: report(p50, cpu), others_cpu_ns_per_read: 100.0 };
         let samples = [s(Via::Direct, 3000, 1_000_000), s(Via::Tmpfs, 1000, 500_000), s(Via::Direct, 5000, 3_000_000)];
         let opts = Options { iterations: 1000, warmup: 10, runs: 2, runtime_dir: None };
-        let r = Results::new(&opts, &samples);
+        let r = Results::new(&opts, &samples, vec![(Via::Fuse, "no".into())]);
         assert_eq!(r.rows.len(), 2, "no FUSE row: it did not run");
+        assert_eq!((r.skip_reason(Via::Fuse), r.skip_reason(Via::Direct)), (Some("no"), None));
         let d = r.row(Via::Direct).unwrap();
         assert_eq!((d.runs, d.latency.p50), (2, 4000));
         assert_eq!(d.cpu_ns_per_read, 2100.0);
         assert!((d.reads_per_sec - (1e9 / 3000.0 + 1e9 / 5000.0) / 2.0).abs() < 1e-6);
         assert_eq!(r.to_tmpfs(Via::Direct), Some(4.0));
         assert_eq!(r.to_tmpfs(Via::Fuse), None);
+        assert_eq!(r.fuse_to_floor(), None);
+        let both = [s(Via::Fuse, 30_000, 1), s(Via::FuseFloor, 20_000, 1)];
+        assert_eq!(Results::new(&opts, &both, vec![]).fuse_to_floor(), Some(1.5));
         assert_eq!(r.goal_met(), Some(false));
     }
 }
