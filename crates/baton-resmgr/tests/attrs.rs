@@ -187,4 +187,6 @@ fn setflags_nonblock_after_the_open() {
     open("/a/queue", OpenOptions::new().write(true)).unwrap().write_all(b"hi").unwrap();
     assert_eq!(f.read(&mut buf).unwrap(), 2);
     assert_eq!(errno(&f.read(&mut buf).unwrap_err()), libc::EAGAIN);
+    // A queue has no positions (a pipe's ESPIPE).
+    assert_eq!(errno(&f.read_at(&mut buf, 0).unwrap_err()), libc::ESPIPE);
 }
