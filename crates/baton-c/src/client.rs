@@ -1,10 +1,13 @@
 //! The C client of resource managers (`baton/posix.h`, `devctl.h`):
 //! `baton_open` resolves a path in the path space and sends `_IO_CONNECT`
 //! on a connection of its own (the descriptor number it returns is the
-//! coid); `baton_read`, `baton_write`, `baton_lseek`, `baton_fstat`,
-//! `baton_ftruncate`, `baton_close`, `devctl` and `ionotify` send the I/O
-//! messages of `docs/RESMGR.md` on it. Paths no resource manager has and descriptors
-//! that are not coids go to libc.
+//! coid); `baton_read`, `baton_write`, `baton_pread`, `baton_pwrite`,
+//! `baton_lseek`, `baton_fstat`, `baton_ftruncate`, `baton_fchmod`,
+//! `baton_fchown`, `baton_fcntl` (`F_GETFL`/`F_SETFL`), `baton_close`,
+//! `devctl` and `ionotify` send the I/O messages of `docs/RESMGR.md` on it;
+//! `baton_chmod` and `baton_chown` open the path for no access, send theirs
+//! and close. Paths no resource manager has and descriptors that are not
+//! coids go to libc.
 #![allow(unsafe_code)]
 
 use crate::connect::{attach_process, detach};
@@ -12,7 +15,7 @@ use crate::ffi::{bytes, bytes_mut, set_errno, CResult};
 use crate::send::send;
 use crate::table;
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::{LazyLock, Mutex};
 
@@ -23,12 +26,22 @@ const IO_STAT: u16 = 0x104;
 const IO_NOTIFY: u16 = 0x105;
 const IO_DEVCTL: u16 = 0x106;
 const IO_LSEEK: u16 = 0x109;
+const IO_CHMOD: u16 = 0x10a;
+const IO_CHOWN: u16 = 0x10b;
 const IO_SPACE: u16 = 0x110;
 const IO_CLOSE: u16 = 0x116;
 const IO_CONNECT_OPEN: u16 = 2;
 const IO_CONNECT_UNLINK: u16 = 3;
 const IO_CONNECT_EFLAG_DIR: u8 = 1;
 const IO_XFLAG_NONBLOCK: u32 = 0x4000;
+/// `_IO_XTYPE_OFFSET`: `pread`/`pwrite`, a `struct _xtype_offset` (`i64`)
+/// after the header.
+const IO_XTYPE_OFFSET: u32 = 5;
+/// `ioflag` of an open for no access (`stat`, `chmod`, `chown` by path).
+const NO_ACCESS: u32 = 0;
+/// `DCMD_ALL_GETFLAGS`, `DCMD_ALL_SETFLAGS` (`fcntl(F_GETFL/F_SETFL)`).
+const DCMD_ALL_GETFLAGS: u32 = 0x4004_0201;
+const DCMD_ALL_SETFLAGS: u32 = 0x8004_0202;
 /// `_io_space.subtype` of `ftruncate` (QNX's `F_FREESP64`).
 const F_FREESP64: u16 = 111;
 const DEVDIR_TO: u32 = 0x8000_0000;
@@ -42,7 +55,7 @@ const _: () = assert!(NOTIFY_LEN == 80, "struct _io_notify is 80 bytes (docs/RES
 const CONNECT_HEAD: usize = 40;
 
 /// The open flags of each descriptor `baton_open` made (for
-/// `O_NONBLOCK`).
+/// `O_NONBLOCK`; `F_SETFL` changes them).
 static OPENS: LazyLock<Mutex<HashMap<c_int, c_int>>> = LazyLock::new(Default::default);
 
 fn opens() -> std::sync::MutexGuard<'static, HashMap<c_int, c_int>> {
@@ -55,14 +68,14 @@ fn ioflag(oflag: c_int) -> u32 {
 }
 
 /// The connect message for `rest` (the path below the prefix).
-fn connect_msg(subtype: u16, handle: u32, oflag: c_int, mode: u32, rest: &str, dir: bool) -> Vec<u8> {
+fn connect_msg(subtype: u16, handle: u32, ioflag: u32, mode: u32, rest: &str, dir: bool) -> Vec<u8> {
     let path_len = rest.len() + 1;
     let mut m = vec![0u8; CONNECT_HEAD + path_len];
     m[0..2].copy_from_slice(&IO_CONNECT.to_ne_bytes());
     m[2..4].copy_from_slice(&subtype.to_ne_bytes());
     // file_type 0 (_FTYPE_ANY), reply_max, entry_max, key 0.
     m[16..20].copy_from_slice(&handle.to_ne_bytes());
-    m[20..24].copy_from_slice(&ioflag(oflag).to_ne_bytes());
+    m[20..24].copy_from_slice(&ioflag.to_ne_bytes());
     m[24..28].copy_from_slice(&mode.to_ne_bytes());
     m[34..36].copy_from_slice(&(path_len as u16).to_ne_bytes());
     m[36] = if dir { IO_CONNECT_EFLAG_DIR } else { 0 };
@@ -78,8 +91,9 @@ fn try_next(e: i32) -> bool {
 
 /// Sends a connect message for `path` to the servers that attached it, in
 /// order: the open coid (`OPEN`; other subtypes close it again and give
-/// 0), or `None` if no server has the path (libc's then).
-fn connect_path(path: &str, subtype: u16, oflag: c_int, mode: u32) -> CResult<Option<c_int>> {
+/// 0), or `None` if no server has the path (libc's then). `ioflag` as
+/// [`ioflag`] makes it, or [`NO_ACCESS`].
+fn connect_path(path: &str, subtype: u16, ioflag: u32, mode: u32) -> CResult<Option<c_int>> {
     let matches = match baton_core::paths::resolve(path) {
         Ok(m) => m,
         // Nothing attached, or a relative path: not a resource manager's.
@@ -100,7 +114,7 @@ fn connect_path(path: &str, subtype: u16, oflag: c_int, mode: u32) -> CResult<Op
             }
             Err(e) => return Err(e),
         };
-        let msg = connect_msg(subtype, m.id, oflag, mode, &m.rest, dir);
+        let msg = connect_msg(subtype, m.id, ioflag, mode, &m.rest, dir);
         match send(coid, &[IoSlice::new(&msg)], &mut []) {
             Ok(_) if subtype == IO_CONNECT_OPEN => return Ok(Some(coid)),
             Ok(_) => {
@@ -153,7 +167,7 @@ pub unsafe extern "C" fn baton_open(path: *const c_char, oflag: c_int, mode: c_u
     let Some(p) = (unsafe { c_path(path) }) else { return fail(libc::EFAULT) };
     let owned_mode = if oflag & (libc::O_CREAT | libc::O_TMPFILE) != 0 { mode } else { 0 };
     let r = match p.to_str() {
-        Ok(s) => connect_path(s, IO_CONNECT_OPEN, oflag, owned_mode),
+        Ok(s) => connect_path(s, IO_CONNECT_OPEN, ioflag(oflag), owned_mode),
         Err(_) => Ok(None),
     };
     match r {
@@ -177,7 +191,7 @@ pub unsafe extern "C" fn baton_unlink(path: *const c_char) -> c_int {
     // SAFETY: a C string (contract).
     let Some(p) = (unsafe { c_path(path) }) else { return fail(libc::EFAULT) };
     let r = match p.to_str() {
-        Ok(s) => connect_path(s, IO_CONNECT_UNLINK, 0, 0),
+        Ok(s) => connect_path(s, IO_CONNECT_UNLINK, ioflag(0), 0),
         Err(_) => Ok(None),
     };
     match r {
@@ -199,12 +213,27 @@ fn header<const N: usize>(kind: u16, rest: &[u8]) -> [u8; N] {
 
 /// The read/write header: nbytes, xtype (non-blocking if opened so).
 fn rw_header(kind: u16, fd: c_int, n: usize) -> [u8; 16] {
+    header(kind, &rw_rest(fd, n, 0))
+}
+
+/// The header of a `pread`/`pwrite` at `offset`: `_IO_XTYPE_OFFSET`, and
+/// the `struct _xtype_offset` after the 16 bytes (`combine_len` counts it).
+fn rw_offset_header(kind: u16, fd: c_int, n: usize, offset: i64) -> [u8; 24] {
+    let mut rest = [0u8; 20];
+    rest[..12].copy_from_slice(&rw_rest(fd, n, IO_XTYPE_OFFSET));
+    rest[12..].copy_from_slice(&offset.to_ne_bytes());
+    header(kind, &rest)
+}
+
+/// `{nbytes, xtype, zero}`: `xtype` with `_IO_XFLAG_NONBLOCK` if the
+/// descriptor is non-blocking.
+fn rw_rest(fd: c_int, n: usize, xtype: u32) -> [u8; 12] {
     let nonblock = opens().get(&fd).is_some_and(|f| f & libc::O_NONBLOCK != 0);
-    let xtype: u32 = if nonblock { IO_XFLAG_NONBLOCK } else { 0 };
+    let xtype = xtype | if nonblock { IO_XFLAG_NONBLOCK } else { 0 };
     let mut rest = [0u8; 12];
     rest[0..4].copy_from_slice(&(n.min(i32::MAX as usize) as i32).to_ne_bytes());
     rest[4..8].copy_from_slice(&xtype.to_ne_bytes());
-    header(kind, &rest)
+    rest
 }
 
 /// `read(fd, buf, nbytes)`: `_IO_READ` on a coid, else libc's.
@@ -241,6 +270,179 @@ pub unsafe extern "C" fn baton_write(fd: c_int, buf: *const c_void, nbytes: usiz
     let r = unsafe { bytes(buf, nbytes) }
         .and_then(|b| send(fd, &[IoSlice::new(&rw_header(IO_WRITE, fd, nbytes)), IoSlice::new(b)], &mut []));
     r.map_or_else(fail, |n| n as isize)
+}
+
+/// `pread(fd, buf, nbytes, offset)`: `_IO_READ` with `_IO_XTYPE_OFFSET` on
+/// a coid (the open's offset does not move), else libc's. `EINVAL` for a
+/// negative offset.
+///
+/// # Safety
+///
+/// `buf` is valid for writes of `nbytes` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn baton_pread(fd: c_int, buf: *mut c_void, nbytes: usize, offset: libc::off_t) -> isize {
+    if !is_coid(fd) {
+        // SAFETY: libc's pread with the caller's arguments.
+        return unsafe { libc::pread(fd, buf, nbytes, offset) };
+    }
+    if offset < 0 {
+        return fail(libc::EINVAL);
+    }
+    let nbytes = nbytes.min(i32::MAX as usize);
+    let h = rw_offset_header(IO_READ, fd, nbytes, offset);
+    // SAFETY: valid for `nbytes` bytes (contract).
+    let r = unsafe { bytes_mut(buf, nbytes) }.and_then(|b| send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(b)]));
+    r.map_or_else(fail, |n| n as isize)
+}
+
+/// `pwrite(fd, buf, nbytes, offset)`: `_IO_WRITE` with `_IO_XTYPE_OFFSET`
+/// on a coid (the data after the offset; the open's offset does not
+/// move), else libc's. `EINVAL` for a negative offset.
+///
+/// # Safety
+///
+/// `buf` is valid for reads of `nbytes` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn baton_pwrite(fd: c_int, buf: *const c_void, nbytes: usize, offset: libc::off_t) -> isize {
+    if !is_coid(fd) {
+        // SAFETY: libc's pwrite with the caller's arguments.
+        return unsafe { libc::pwrite(fd, buf, nbytes, offset) };
+    }
+    if offset < 0 {
+        return fail(libc::EINVAL);
+    }
+    let nbytes = nbytes.min(i32::MAX as usize);
+    let h = rw_offset_header(IO_WRITE, fd, nbytes, offset);
+    // SAFETY: valid for `nbytes` bytes (contract).
+    let r = unsafe { bytes(buf, nbytes) }.and_then(|b| send(fd, &[IoSlice::new(&h), IoSlice::new(b)], &mut []));
+    r.map_or_else(fail, |n| n as isize)
+}
+
+/// `_IO_CHMOD` with `mode` on coid `fd`.
+fn chmod_msg(fd: c_int, mode: libc::mode_t) -> CResult<c_long> {
+    let h: [u8; 8] = header(IO_CHMOD, &mode.to_ne_bytes());
+    send(fd, &[IoSlice::new(&h)], &mut [])
+}
+
+/// `_IO_CHOWN` on coid `fd`: QNX's `{gid, uid}`, -1 (`(uid_t)-1`) for no
+/// change.
+fn chown_msg(fd: c_int, uid: libc::uid_t, gid: libc::gid_t) -> CResult<c_long> {
+    let mut rest = [0u8; 8];
+    rest[0..4].copy_from_slice(&gid.to_ne_bytes());
+    rest[4..8].copy_from_slice(&uid.to_ne_bytes());
+    let h: [u8; 12] = header(IO_CHOWN, &rest);
+    send(fd, &[IoSlice::new(&h)], &mut [])
+}
+
+/// Opens `path` for no access on its resource manager, runs `op` on the
+/// coid and closes it: `Ok(None)` if no resource manager has the path.
+fn on_path(path: &CStr, op: impl FnOnce(c_int) -> CResult<c_long>) -> CResult<Option<()>> {
+    let Ok(p) = path.to_str() else { return Ok(None) };
+    let Some(coid) = connect_path(p, IO_CONNECT_OPEN, NO_ACCESS, 0)? else { return Ok(None) };
+    let r = op(coid);
+    let h: [u8; 4] = header(IO_CLOSE, &[]);
+    let _ = send(coid, &[IoSlice::new(&h)], &mut []);
+    let _ = detach(coid);
+    r.map(|_| Some(()))
+}
+
+/// `chmod(path, mode)`: `_IO_CHMOD` on an open of the path's resource
+/// manager, else libc's.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn baton_chmod(path: *const c_char, mode: libc::mode_t) -> c_int {
+    // SAFETY: a C string (contract).
+    let Some(p) = (unsafe { c_path(path) }) else { return fail(libc::EFAULT) };
+    match on_path(p, |coid| chmod_msg(coid, mode)) {
+        Ok(Some(())) => 0,
+        // SAFETY: libc's chmod with the caller's arguments.
+        Ok(None) => unsafe { libc::chmod(path, mode) },
+        Err(e) => fail(e),
+    }
+}
+
+/// `fchmod(fd, mode)`: `_IO_CHMOD` on a coid, else libc's.
+#[no_mangle]
+pub extern "C" fn baton_fchmod(fd: c_int, mode: libc::mode_t) -> c_int {
+    if !is_coid(fd) {
+        // SAFETY: fchmod takes no pointer.
+        return unsafe { libc::fchmod(fd, mode) };
+    }
+    chmod_msg(fd, mode).map_or_else(fail, |_| 0)
+}
+
+/// `chown(path, uid, gid)`: `_IO_CHOWN` on an open of the path's resource
+/// manager, else libc's. -1 leaves an id as it is.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn baton_chown(path: *const c_char, uid: libc::uid_t, gid: libc::gid_t) -> c_int {
+    // SAFETY: a C string (contract).
+    let Some(p) = (unsafe { c_path(path) }) else { return fail(libc::EFAULT) };
+    match on_path(p, |coid| chown_msg(coid, uid, gid)) {
+        Ok(Some(())) => 0,
+        // SAFETY: libc's chown with the caller's arguments.
+        Ok(None) => unsafe { libc::chown(path, uid, gid) },
+        Err(e) => fail(e),
+    }
+}
+
+/// `fchown(fd, uid, gid)`: `_IO_CHOWN` on a coid, else libc's.
+#[no_mangle]
+pub extern "C" fn baton_fchown(fd: c_int, uid: libc::uid_t, gid: libc::gid_t) -> c_int {
+    if !is_coid(fd) {
+        // SAFETY: fchown takes no pointer.
+        return unsafe { libc::fchown(fd, uid, gid) };
+    }
+    chown_msg(fd, uid, gid).map_or_else(fail, |_| 0)
+}
+
+/// `fcntl(fd, cmd, arg)`. On a coid, as QNX's libc: `F_GETFL` is
+/// `DCMD_ALL_GETFLAGS` (the open's flags from its server), `F_SETFL`
+/// `DCMD_ALL_SETFLAGS` (the server keeps `O_NONBLOCK` and `O_APPEND`; later
+/// reads and writes also say `_IO_XFLAG_NONBLOCK`); `F_GETFD`/`F_SETFD`
+/// are the descriptor's own; any other command `EINVAL`. On any other
+/// descriptor: libc's. Declared variadic in C, as `baton_open` (the third
+/// argument travels where a fixed one does, an int or a pointer alike).
+#[no_mangle]
+pub extern "C" fn baton_fcntl(fd: c_int, cmd: c_int, arg: libc::c_ulong) -> c_int {
+    if !is_coid(fd) || matches!(cmd, libc::F_GETFD | libc::F_SETFD) {
+        // SAFETY: the caller's arguments, as it gave them to fcntl.
+        return unsafe { libc::fcntl(fd, cmd, arg) };
+    }
+    let flags_msg = |dcmd: u32, flags: c_int| {
+        let mut rest = [0u8; 12];
+        rest[0..4].copy_from_slice(&dcmd.to_ne_bytes());
+        rest[4..8].copy_from_slice(&4i32.to_ne_bytes());
+        let h: [u8; 16] = header(IO_DEVCTL, &rest);
+        let (mut reply, mut data) = ([0u8; 16], [0u8; 4]);
+        let out = flags.to_ne_bytes();
+        let to: &[u8] = if dcmd == DCMD_ALL_SETFLAGS { &out } else { &[] };
+        send(fd, &[IoSlice::new(&h), IoSlice::new(to)], &mut [IoSliceMut::new(&mut reply), IoSliceMut::new(&mut data)])
+            .map(|_| c_int::from_ne_bytes(data))
+    };
+    match cmd {
+        libc::F_GETFL => flags_msg(DCMD_ALL_GETFLAGS, 0).unwrap_or_else(fail),
+        libc::F_SETFL => {
+            let flags = arg as c_int;
+            match flags_msg(DCMD_ALL_SETFLAGS, flags) {
+                Ok(_) => {
+                    let changeable = libc::O_NONBLOCK | libc::O_APPEND;
+                    if let Some(f) = opens().get_mut(&fd) {
+                        *f = (*f & !changeable) | (flags & changeable);
+                    }
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        _ => fail(libc::EINVAL),
+    }
 }
 
 /// `lseek(fd, offset, whence)`: `_IO_LSEEK` on a coid, else libc's.
@@ -425,7 +627,7 @@ mod tests {
 
     #[test]
     fn connect_message_layout() {
-        let m = connect_msg(IO_CONNECT_OPEN, 7, libc::O_RDWR | libc::O_CREAT, 0o644, "a/b", true);
+        let m = connect_msg(IO_CONNECT_OPEN, 7, ioflag(libc::O_RDWR | libc::O_CREAT), 0o644, "a/b", true);
         assert_eq!(m.len(), 44);
         assert_eq!(u16::from_ne_bytes([m[0], m[1]]), 0x100);
         assert_eq!(u16::from_ne_bytes([m[2], m[3]]), 2);
@@ -436,6 +638,16 @@ mod tests {
         assert_eq!((m[36], &m[40..]), (1, &b"a/b\0"[..]));
         assert_eq!(ioflag(libc::O_RDONLY), 1);
         assert_eq!(ioflag(libc::O_WRONLY | libc::O_NONBLOCK), 2 | libc::O_NONBLOCK as u32);
+    }
+
+    #[test]
+    fn pread_header_layout() {
+        let h = rw_offset_header(IO_READ, -1, 10, 1 << 40);
+        assert_eq!(u16::from_ne_bytes([h[0], h[1]]), IO_READ);
+        assert_eq!(u16::from_ne_bytes([h[2], h[3]]), 24, "combine_len counts the offset");
+        assert_eq!(i32::from_ne_bytes(h[4..8].try_into().unwrap()), 10);
+        assert_eq!(u32::from_ne_bytes(h[8..12].try_into().unwrap()), IO_XTYPE_OFFSET);
+        assert_eq!(i64::from_ne_bytes(h[16..24].try_into().unwrap()), 1 << 40);
     }
 
     #[test]

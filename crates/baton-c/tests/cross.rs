@@ -549,6 +549,51 @@ fn space_ftruncate_both_ways() {
     c_client("cross_space", "/cross-space-r");
 }
 
+/// chmod/chown and pread/pwrite both ways: the Rust client on the C file
+/// store (the iofunc defaults: the owner or root chmods, root chowns; the
+/// C example's `_IO_XTYPE_OFFSET` handling) and on the C devnull; C's
+/// `chmod`, `fchmod`, `chown`, `fchown`, `pread`, `pwrite` (with a child
+/// of another user, as root) on the C and the Rust file stores.
+#[test]
+fn attrs_and_positioned_io_both_ways() {
+    setup();
+    let _w = watchdog();
+    let _cfs = c_server("filestore", "/cross-attrs-c");
+    let _null = c_server("devnull", "/dev/cross-attrs-null");
+    let _rfs = rust_server("resmgr-files", "/cross-attrs-r");
+    let mut create = rw();
+    create.create(true).mode(0o644);
+    let path = "/cross-attrs-c/a";
+    let mut f = open(path, &create).unwrap();
+    f.write_all(b"0123456789").unwrap();
+    f.seek(SeekFrom::Start(2)).unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(f.read_at(&mut buf, 6).unwrap(), 4);
+    assert_eq!(&buf, b"6789");
+    assert_eq!(f.write_at(b"ab", 10).unwrap(), 2);
+    assert_eq!(f.stream_position().unwrap(), 2, "the OCB's offset stayed");
+    assert_eq!(stat(path).unwrap().size, 12);
+    f.chmod(0o600).unwrap();
+    assert_eq!(stat(path).unwrap().mode, libc::S_IFREG | 0o600);
+    baton_resmgr::chown(path, Some(7), Some(8)).unwrap();
+    let st = f.stat().unwrap();
+    assert_eq!((st.uid, st.gid), (7, 8));
+    baton_resmgr::chmod(path, 0o640).unwrap();
+    assert_eq!(stat(path).unwrap().mode & 0o7777, 0o640);
+    drop(f);
+    unlink(path).unwrap();
+    let null = open("/dev/cross-attrs-null", &rw()).unwrap();
+    assert_eq!((null.read_at(&mut buf, 5).unwrap(), null.write_at(b"xyz", 5).unwrap()), (0, 3));
+    null.chmod(0o600).unwrap();
+    assert_eq!(null.stat().unwrap().mode, libc::S_IFCHR | 0o600);
+    for prefix in ["/cross-attrs-c", "/cross-attrs-r"] {
+        let out = c_client("cross_attrs", prefix);
+        // SAFETY: geteuid cannot fail and takes no pointer.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert!(out.contains(if root { "as user: checked" } else { "as user: skipped" }), "{out}");
+    }
+}
+
 /// QNX's `ionotify()` from C (a pulse armed with `SIGEV_PULSE_INIT`) on
 /// the Rust queue: the pulse arrives once another client writes.
 #[test]

@@ -73,8 +73,14 @@ fn example(name: &str) -> PathBuf {
 
 /// The QNX-style C example `name` (crates/baton-c/examples/c/<name>.c),
 /// compiled against this build's `libbaton.so` (brought up to date first:
-/// a no-op when it is).
+/// a no-op when it is), once per test binary: tests that run at the same
+/// time share it (a compile over a running binary would fail).
 fn c_example(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, exe)) = built.iter().find(|b| b.0 == name) {
+        return exe.clone();
+    }
     let lib = example("libbaton.so");
     let dir = lib.parent().unwrap();
     let mut cmd = Command::new(env!("CARGO"));
@@ -97,6 +103,7 @@ fn c_example(name: &str) -> PathBuf {
         .output()
         .expect("run cc");
     assert!(out.status.success(), "cc {name}.c: {}", String::from_utf8_lossy(&out.stderr));
+    built.push((name.to_string(), exe.clone()));
     exe
 }
 
@@ -463,6 +470,103 @@ fn permission_denied_for_a_user_without_access() {
     let allowed = cat_as_nobody(&open);
     assert!(allowed.status.success(), "{allowed:?}");
     assert_eq!(allowed.stdout, b"o\n");
+}
+
+/// `chmod` and `chown` through the mount are `_IO_CHMOD`/`_IO_CHOWN` (on
+/// the Rust file store, the C file store and a device with the
+/// framework's defaults), and the kernel enforces the new mode and owner
+/// for another user (as root).
+#[test]
+fn chmod_and_chown_are_io_messages_and_the_mode_is_enforced() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("chmod");
+    w.server("resmgr-files", &["/mem"]);
+    w.c_server("filestore", &["/cfs"]);
+    w.server("resmgr-null", &["/dev/null2"]);
+    let _dog = watchdog(120, w.pids());
+    let mode = |p: &str| sh_ok(&format!("stat -c %a {p}")).trim().to_string();
+    for rel in ["mem/f", "cfs/f"] {
+        let f = w.at(rel);
+        sh_ok(&format!("echo s > {f} && chmod 640 {f}"));
+        assert_eq!(mode(&f), "640", "{rel}");
+        sh_ok(&format!("chmod u+x,o+r {f}"));
+        assert_eq!(mode(&f), "744", "{rel}");
+        sh_ok(&format!("chown 123:456 {f}"));
+        assert_eq!(sh_ok(&format!("stat -c '%u %g' {f}")).trim(), "123 456", "{rel}");
+        // Python's fchmod/fchown: on the open itself.
+        let script = format!(
+            "import os\nfd = os.open('{f}', os.O_RDONLY)\nos.fchmod(fd, 0o600)\nos.fchown(fd, 0, -1)\n\
+             st = os.fstat(fd)\nassert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o600, 0, 456), st\nprint('ok')"
+        );
+        let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success(), "python on {rel}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let null = w.at("dev/null2");
+    sh_ok(&format!("chmod 600 {null}"));
+    assert_eq!(mode(&null), "600");
+    // The bridge's own directories do not change.
+    assert!(!sh(&format!("chmod 700 {}", w.at("dev"))).status.success());
+
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: cannot act as another user; the enforcement checks are skipped");
+        return w.stop_bridge();
+    }
+    use std::os::unix::process::CommandExt;
+    let as_nobody = |cmd: &str| Command::new("sh").args(["-c", cmd]).uid(65534).gid(65534).output().unwrap();
+    let f = w.at("mem/g");
+    sh_ok(&format!("echo secret > {f} && chmod 644 {f}"));
+    assert!(as_nobody(&format!("cat {f}")).status.success());
+    sh_ok(&format!("chmod 600 {f}"));
+    let denied = as_nobody(&format!("cat {f}"));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("Permission denied"), "{denied:?}");
+    // Not the owner: no chmod.
+    let out = as_nobody(&format!("chmod 666 {f}"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"), "{out:?}");
+    // Given to nobody: it reads, chmods, and cannot give it back.
+    sh_ok(&format!("chown 65534:65534 {f}"));
+    let ok = as_nobody(&format!("cat {f} && chmod 400 {f}"));
+    assert!(ok.status.success() && ok.stdout == b"secret\n", "{ok:?}");
+    assert_eq!(mode(&f), "400");
+    assert!(!as_nobody(&format!("chown 0 {f}")).status.success());
+    w.stop_bridge();
+}
+
+/// `pread`/`pwrite` (Python's `os.pread`/`os.pwrite`, `dd seek=`/`skip=`)
+/// through the mount: the bridge sends `_IO_XTYPE_OFFSET` at FUSE's
+/// offset; the descriptor's offset stays; a device without positions (the
+/// queue answers `ESPIPE`) is still read and written in turn.
+#[test]
+fn pread_and_pwrite_through_the_mount() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("pread");
+    w.server("resmgr-files", &["/mem"]);
+    w.c_server("filestore", &["/cfs"]);
+    w.server("resmgr-queue", &["/dev/q"]);
+    let _dog = watchdog(120, w.pids());
+    for rel in ["mem/p", "cfs/p"] {
+        let f = w.at(rel);
+        let script = format!(
+            "import os\nfd = os.open('{f}', os.O_RDWR | os.O_CREAT, 0o644)\nos.write(fd, b'0123456789')\n\
+             os.lseek(fd, 2, os.SEEK_SET)\nassert os.pwrite(fd, b'XY', 8) == 2\n\
+             assert os.pread(fd, 4, 5) == b'567X'\nassert os.pwrite(fd, b'Z', 12) == 1\n\
+             assert os.lseek(fd, 0, os.SEEK_CUR) == 2\nassert os.read(fd, 20) == b'234567XY\\0\\0Z'\n\
+             os.close(fd)\nprint('ok')"
+        );
+        let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success(), "python on {rel}: {}", String::from_utf8_lossy(&out.stderr));
+        sh_ok(&format!("printf 0123456789 > {f}"));
+        sh_ok(&format!("printf AB | dd of={f} bs=1 seek=3 conv=notrunc status=none"));
+        assert_eq!(sh_ok(&format!("cat {f}")), "012AB56789", "{rel}");
+        assert_eq!(sh_ok(&format!("dd if={f} bs=1 skip=7 count=2 status=none")), "78", "{rel}");
+    }
+    let q = w.at("dev/q");
+    sh_ok(&format!("printf abc > {q}"));
+    assert_eq!(sh_ok(&format!("dd if={q} bs=3 count=1 status=none")), "abc");
+    w.stop_bridge();
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! - [`dispatch`]: one message through the server's dispatch (the
 //!   `Router`, no channel or process needed) to a small device, after an
 //!   open bound to the sender, then its close: the reply fits what the
-//!   message asked for, and the close leaves nothing armed.
+//!   message asked for, a `pread`/`pwrite` leaves the open's offset where
+//!   it was, and the close leaves nothing armed.
 
 use crate::msg::{self, sigevent, Connect, DirentIter, IoHeader, Stat};
 use crate::server::{
@@ -23,11 +24,14 @@ pub fn decoders(data: &[u8]) {
     let _ = IoHeader::decode(data);
     if let Ok(r) = msg::Read::decode(data) {
         assert!(r.nbytes >= 0);
+        assert_eq!(r.offset.is_some(), r.xtype & msg::XTYPE_MASK == msg::XTYPE_OFFSET);
         assert_eq!(msg::Read::decode(&r.encode()), Ok(r));
     }
     for claimed in [total, total.saturating_mul(2), usize::MAX] {
         if let Ok(w) = msg::Write::decode(data, claimed) {
-            assert!(w.nbytes >= 0 && msg::WRITE_LEN + w.nbytes as usize <= claimed);
+            assert!(w.nbytes >= 0 && w.data_start() + w.nbytes as usize <= claimed);
+            assert_eq!(w.offset.is_some(), w.xtype & msg::XTYPE_MASK == msg::XTYPE_OFFSET);
+            assert_eq!(msg::Write::decode(&w.encode(), claimed), Ok(w));
         }
         if let Ok(d) = msg::Devctl::decode(data, claimed) {
             assert!(d.nbytes >= 0);
@@ -35,6 +39,13 @@ pub fn decoders(data: &[u8]) {
                 assert!(msg::DEVCTL_LEN + d.nbytes as usize <= claimed);
             }
         }
+    }
+    if let Ok(c) = msg::Chmod::decode(data) {
+        assert_eq!(msg::Chmod::decode(&c.encode()), Ok(c));
+    }
+    if let Ok(c) = msg::Chown::decode(data) {
+        assert_eq!(msg::Chown::decode(&c.encode()), Ok(c));
+        assert_eq!(msg::Chown::new(c.uid(), c.gid()), c);
     }
     let _ = msg::StatRequest::decode(data);
     let _ = msg::Close::decode(data);
@@ -182,6 +193,8 @@ fn run(router: &Router, coid: i32, bytes: &[u8], srcmsglen: usize) -> (Result<i6
     let mut ctx = Context {
         info: info(coid, bytes.len(), srcmsglen),
         xtype: 0,
+        ioflag: 0,
+        offset: None,
         // No client to read more from: a message that needs more than it
         // carries fails (EBADMSG), as when its client lied.
         req: None,
@@ -230,12 +243,23 @@ pub fn dispatch(data: &[u8]) {
     assert_eq!(r, Ok(0), "the open");
     if sel & 8 != 0 {
         // Something to read, and input ready.
-        let (r, _) = run(&router, 1, &[&msg::Write { nbytes: 3, xtype: 0 }.encode()[..], b"abc"].concat(), 19);
+        let (r, _) = run(&router, 1, &[&msg::Write::new(3, 0).encode()[..], b"abc"].concat(), 19);
         assert_eq!(r, Ok(3));
     }
 
     let claimed = if sel & 2 != 0 { message.len().saturating_add(usize::from(sel >> 4) << 12) } else { message.len() };
+    let offset = || {
+        let (r, out) = run(&router, 1, &msg::Lseek { whence: libc::SEEK_CUR as i16, offset: 0 }.encode(), 16);
+        assert_eq!(r, Ok(0));
+        u64::from_le_bytes(out.try_into().expect("8 bytes"))
+    };
+    let before = offset();
     let (r, out) = run(&router, 1, message, claimed);
+    let positioned = msg::Read::decode(message).is_ok_and(|r| r.offset.is_some())
+        || msg::Write::decode(message, claimed).is_ok_and(|w| w.offset.is_some());
+    if positioned {
+        assert_eq!(offset(), before, "a pread/pwrite moved the open's offset");
+    }
     if let (Ok(status), Ok(h)) = (r, IoHeader::decode(message)) {
         match h.ty {
             msg::IO_READ => {
@@ -278,14 +302,23 @@ mod tests {
     #[test]
     fn harness_runs() {
         decoders(&[]);
-        decoders(&msg::Read { nbytes: 5, xtype: 0 }.encode());
+        decoders(&msg::Read::new(5, 0).encode());
         dispatch(&[]);
         dispatch(&[0]);
         let mut m = vec![0u8];
-        m.extend_from_slice(&msg::Read { nbytes: 5, xtype: 0 }.encode());
+        m.extend_from_slice(&msg::Read::new(5, 0).encode());
         dispatch(&m);
         m[0] = 9;
         dispatch(&m);
+        for m in [
+            msg::Read::at(5, 0, 1).encode().to_vec(),
+            [&msg::Write::at(3, 0, 2).encode()[..], b"xyz"].concat(),
+            msg::Chmod { mode: 0o600 }.encode().to_vec(),
+            msg::Chown::new(Some(3), None).encode().to_vec(),
+        ] {
+            decoders(&m);
+            dispatch(&[&[8u8][..], &m].concat());
+        }
         let mut n = vec![1u8];
         n.extend_from_slice(&msg::Notify::new(1, msg::notify::COND_INPUT, &baton::Event::pulse(1, -1, 1, 0)).encode());
         dispatch(&n);

@@ -6,8 +6,9 @@
 //! - [`msg`]: the message types, constants and wire layouts.
 //! - The client: [`open`] with [`OpenOptions`] gives a [`File`]
 //!   (`std::io::Read`, `Write`, `Seek`, plus [`File::stat`],
-//!   [`File::devctl`]); [`stat`], [`read_dir`], [`unlink`], [`mkdir`] by
-//!   path.
+//!   [`File::devctl`], [`File::read_at`]/[`File::write_at`] (`pread`,
+//!   `pwrite`), [`File::chmod`], [`File::chown`]); [`stat`], [`read_dir`],
+//!   [`unlink`], [`mkdir`], [`chmod`], [`chown`] by path.
 //! - The server: implement [`ResourceManager`] (every operation has the
 //!   POSIX default of QNX's `iofunc_*_default`), attach it to a path with a
 //!   [`Server`], run it: a thread pool receives and dispatches; opens get
@@ -62,7 +63,8 @@
 //! | `_RESMGR_NOREPLY`, `MsgReply` later | [`Context::defer`], [`Pending`] |
 //! | `message_attach` (private message types) | [`Server::message_attach`], [`MessageHandler`] |
 //! | `iofunc_notify`, `iofunc_notify_trigger`; `ionotify` | [`Context::notify`], [`SharedAttr::notify_trigger`]; [`File::notify`] |
-//! | `open`, `read`, `write`, `lseek`, `fstat`, `devctl`, `ftruncate`, `close` | [`open`], [`File`] |
+//! | `open`, `read`, `write`, `pread`, `pwrite`, `lseek`, `fstat`, `devctl`, `ftruncate`, `fchmod`, `fchown`, `close` | [`open`], [`File`] |
+//! | `chmod`, `chown`; `iofunc_chmod`, `iofunc_chown` | [`chmod`], [`chown`]; [`ResourceManager::chmod`], [`ResourceManager::chown`] |
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -72,7 +74,7 @@ pub mod fuzz;
 pub mod msg;
 pub mod server;
 
-pub use client::{mkdir, open, read_dir, stat, unlink, DirEntry, File, OpenOptions, ReadDir};
+pub use client::{chmod, chown, mkdir, open, read_dir, stat, unlink, DirEntry, File, OpenOptions, ReadDir};
 pub use msg::Stat;
 pub use server::{
     Attr, ConnectRequest, Context, Dirents, Errno, MessageHandler, Ocb, Opened, Pending, ResourceManager, Server,

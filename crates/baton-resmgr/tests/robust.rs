@@ -76,14 +76,14 @@ fn malformed_messages_get_errors() {
     assert_eq!(send(&conn, &[1, 2]), libc::EBADMSG, "shorter than a header");
     assert_eq!(send(&conn, &0x1ffu16.to_le_bytes().repeat(2)), libc::ENOSYS, "unknown type");
     assert_eq!(send(&conn, &[0x13, 0x37, 4, 0]), libc::ENOSYS, "not an I/O message");
-    let read = msg::Read { nbytes: 4, xtype: 0 }.encode();
+    let read = msg::Read::new(4, 0).encode();
     assert_eq!(send(&conn, &read[..10]), libc::EBADMSG, "short read");
-    assert_eq!(send(&conn, &msg::Read { nbytes: -1, xtype: 0 }.encode()), libc::EBADMSG, "negative count");
+    assert_eq!(send(&conn, &msg::Read::new(-1, 0).encode()), libc::EBADMSG, "negative count");
     assert_eq!(send(&conn, &read), libc::EBADF, "read without an open");
     let mut combined = msg::Close.encode();
     combined[3] |= 0x80;
     assert_eq!(send(&conn, &combined), libc::ENOSYS, "combined");
-    let mut w = msg::Write { nbytes: 100, xtype: 0 }.encode().to_vec();
+    let mut w = msg::Write::new(100, 0).encode().to_vec();
     w.extend_from_slice(&[0; 10]);
     assert_eq!(send(&conn, &w), libc::EBADMSG, "write shorter than its count");
     let mut d = msg::Devctl { dcmd: msg::dcmd::diot(1, 1, 64), nbytes: 64 }.encode().to_vec();
@@ -111,7 +111,18 @@ fn malformed_messages_get_errors() {
     // A well-formed open over the same connection works, and so does the
     // read that follows it.
     assert_eq!(send(&conn, &open_msg), 0);
-    assert_eq!(send(&conn, &msg::Read { nbytes: 64, xtype: 0 }.encode()), 0);
+    assert_eq!(send(&conn, &msg::Read::new(64, 0).encode()), 0);
+    // The messages of chmod, chown, pread and pwrite, cut short.
+    let pread = msg::Read::at(4, 0, 0).encode();
+    assert_eq!(send(&conn, &pread[..msg::READ_LEN]), libc::EBADMSG, "pread without its offset");
+    assert_eq!(send(&conn, &pread[..20]), libc::EBADMSG, "pread with half an offset");
+    let mut pw = msg::Write::at(4, 0, 0).encode().to_vec();
+    pw.extend_from_slice(&[0; 3]);
+    assert_eq!(send(&conn, &pw), libc::EBADMSG, "pwrite whose data is counted after the offset");
+    assert_eq!(send(&conn, &msg::Chmod { mode: 0o600 }.encode()[..6]), libc::EBADMSG, "short chmod");
+    assert_eq!(send(&conn, &msg::Chown::new(Some(1), Some(1)).encode()[..8]), libc::EBADMSG, "short chown");
+    assert_eq!(send(&conn, &msg::Read::at(4, 0, -1).encode()), libc::EINVAL, "pread at a negative offset");
+    assert_eq!(send(&conn, &pread), 0, "a whole pread");
     // The server still serves everyone.
     let mut f = open("/r/mem/after", OpenOptions::new().read(true).write(true).create(true)).unwrap();
     f.write_all(b"still here").unwrap();

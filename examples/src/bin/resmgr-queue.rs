@@ -3,7 +3,10 @@
 //! a *deferred reply*: the handler keeps the request and answers it from
 //! the write handler, so no thread is blocked meanwhile. A reader that
 //! gives up (a client timeout) is taken out of the line by the unblock
-//! handler; an `O_NONBLOCK` read of an empty queue fails with `EAGAIN`.
+//! handler; an `O_NONBLOCK` read of an empty queue fails with `EAGAIN`
+//! (also when `O_NONBLOCK` was set after the open, `fcntl(F_SETFL)`). A
+//! queue has no positions: `pread`/`pwrite` fail with `ESPIPE`, as a
+//! pipe's do.
 //! `devctl` [`QUEUE_LEN`] tells how many bytes are queued. `select`-style
 //! notification works: an event armed for input (`ionotify`,
 //! [`baton_resmgr::File::notify_arm`]) is delivered when a write leaves
@@ -55,6 +58,9 @@ impl ResourceManager for QueueDevice {
     type State = ();
 
     fn read(&self, ctx: &mut Context<'_>, _: &mut Ocb<()>, nbytes: usize, out: &mut Vec<u8>) -> Result<(), Errno> {
+        if ctx.xtype_offset().is_some() {
+            return Err(Errno(libc::ESPIPE));
+        }
         let mut q = self.lock();
         if nbytes == 0 {
             return Ok(());
@@ -73,7 +79,10 @@ impl ResourceManager for QueueDevice {
         Ok(())
     }
 
-    fn write(&self, _: &mut Context<'_>, ocb: &mut Ocb<()>, data: &[u8]) -> Result<usize, Errno> {
+    fn write(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<()>, data: &[u8]) -> Result<usize, Errno> {
+        if ctx.xtype_offset().is_some() {
+            return Err(Errno(libc::ESPIPE));
+        }
         let mut q = self.lock();
         q.data.extend(data);
         while !q.data.is_empty() {

@@ -1,9 +1,9 @@
 /*
  * devnull: a /dev/null-like resource manager in plain QNX C. Reads find
- * end of file, writes are accepted and thrown away; open, stat, lseek,
- * devctl and close are the iofunc defaults. It attaches the path given as
- * its argument (default /dev/baton-null) and prints "ready <path>" once
- * clients can open it.
+ * end of file, writes (and pwrites) are accepted and thrown away; open,
+ * stat, lseek, devctl, chmod, chown and close are the iofunc defaults. It
+ * attaches the path given as its argument (default /dev/baton-null) and
+ * prints "ready <path>" once clients can open it.
  *
  *   cc devnull.c -I crates/baton-c/include -L target/release -lbaton -lpthread
  */
@@ -22,7 +22,9 @@ static int io_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb) {
     int status = iofunc_write_verify(ctp, msg, ocb, NULL);
     if (status != EOK)
         return status;
-    if ((msg->i.xtype & _IO_XTYPE_MASK) != _IO_XTYPE_NONE)
+    /* write() and pwrite() (_IO_XTYPE_OFFSET) alike: nothing to place. */
+    int xtype = msg->i.xtype & _IO_XTYPE_MASK;
+    if (xtype != _IO_XTYPE_NONE && xtype != _IO_XTYPE_OFFSET)
         return ENOSYS;
     _IO_SET_WRITE_NBYTES(ctp, msg->i.nbytes);
     if (msg->i.nbytes > 0)

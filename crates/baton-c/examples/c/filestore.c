@@ -1,7 +1,8 @@
 /*
  * filestore: an in-memory file store in plain QNX C, serving a directory
  * prefix (default /baton-fs): open (O_CREAT, O_EXCL, O_TRUNC, O_APPEND),
- * read, write, lseek, stat, space (ftruncate, F_FREESP, F_ALLOCSP),
+ * read, write, pread and pwrite (_IO_XTYPE_OFFSET), lseek, stat, space
+ * (ftruncate, F_FREESP, F_ALLOCSP), chmod and chown (the iofunc defaults),
  * unlink, and reading the directory itself,
  * which returns QNX directory entries (struct _io_dirent). Files are
  * flat: names below the prefix, without '/'. A thread pool serves it.
@@ -130,17 +131,42 @@ static int read_dir(resmgr_context_t *ctp, io_read_t *msg, iofunc_ocb_t *ocb) {
     return _RESMGR_NOREPLY;
 }
 
+/* Where a read or write is (QNX's pattern): the OCB's offset, or the
+ * position a pread/pwrite gave (_IO_XTYPE_OFFSET, which does not move
+ * the OCB's offset); *data: where a write's data starts in the message.
+ * ENOSYS for other xtypes. */
+static int position(io_read_t *msg, iofunc_ocb_t *ocb, off_t **pos, off_t *at, size_t *data) {
+    switch (msg->i.xtype & _IO_XTYPE_MASK) {
+    case _IO_XTYPE_NONE:
+        *pos = &ocb->offset;
+        *data = sizeof msg->i;
+        return EOK;
+    case _IO_XTYPE_OFFSET:
+        *at = (off_t)((struct _xtype_offset *)(void *)(&msg->i + 1))->offset;
+        *pos = at;
+        *data = sizeof msg->i + sizeof(struct _xtype_offset);
+        return EOK;
+    default:
+        return ENOSYS;
+    }
+}
+
 static int io_read(resmgr_context_t *ctp, io_read_t *msg, RESMGR_OCB_T *ocb) {
     int status = iofunc_read_verify(ctp, msg, ocb, NULL);
     if (status != EOK) return status;
-    if ((msg->i.xtype & _IO_XTYPE_MASK) != _IO_XTYPE_NONE) return ENOSYS;
-    if (S_ISDIR(ocb->attr->attr.mode)) return read_dir(ctp, msg, ocb);
+    off_t *pos, at;
+    size_t data;
+    if ((status = position(msg, ocb, &pos, &at, &data)) != EOK) return status;
+    if (S_ISDIR(ocb->attr->attr.mode)) {
+        if (pos != &ocb->offset) return ENOSYS; /* entries are read in turn */
+        return read_dir(ctp, msg, ocb);
+    }
     struct file *f = ocb->attr;
-    off_t left = f->attr.nbytes > ocb->offset ? f->attr.nbytes - ocb->offset : 0;
+    off_t left = f->attr.nbytes > *pos ? f->attr.nbytes - *pos : 0;
     size_t n = (size_t)left < (size_t)msg->i.nbytes ? (size_t)left : (size_t)msg->i.nbytes;
-    SETIOV(ctp->iov, f->data + ocb->offset, n);
+    SETIOV(ctp->iov, f->data + *pos, n);
     _IO_SET_READ_NBYTES(ctp, n);
-    ocb->offset += (off_t)n;
+    *pos += (off_t)n;
     f->attr.flags |= IOFUNC_ATTR_ATIME;
     return _RESMGR_NPARTS(n > 0 ? 1 : 0);
 }
@@ -160,16 +186,20 @@ static int reserve(struct file *f, size_t size) {
 static int io_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb) {
     int status = iofunc_write_verify(ctp, msg, ocb, NULL);
     if (status != EOK) return status;
-    if ((msg->i.xtype & _IO_XTYPE_MASK) != _IO_XTYPE_NONE) return ENOSYS;
+    off_t *pos, at;
+    size_t data;
+    /* io_read_t and io_write_t share their layout up to the xtype. */
+    if ((status = position((io_read_t *)(void *)msg, ocb, &pos, &at, &data)) != EOK) return status;
     struct file *f = ocb->attr;
     size_t n = (size_t)_IO_WRITE_GET_NBYTES(msg);
-    if (ocb->ioflag & O_APPEND) ocb->offset = f->attr.nbytes;
-    size_t end = (size_t)ocb->offset + n;
+    if (ocb->ioflag & O_APPEND) *pos = f->attr.nbytes; /* a pwrite too, as Linux */
+    if ((uint64_t)*pos + n > FILE_MAX) return EFBIG;
+    size_t end = (size_t)*pos + n;
     if ((status = reserve(f, end)) != EOK) return status;
-    if ((off_t)ocb->offset > f->attr.nbytes) memset(f->data + f->attr.nbytes, 0, (size_t)(ocb->offset - f->attr.nbytes));
-    if (resmgr_msgread(ctp, f->data + ocb->offset, n, sizeof msg->i) != (ssize_t)n) return errno ? errno : EBADMSG;
-    ocb->offset += (off_t)n;
-    if (ocb->offset > f->attr.nbytes) f->attr.nbytes = ocb->offset;
+    if (*pos > f->attr.nbytes) memset(f->data + f->attr.nbytes, 0, (size_t)(*pos - f->attr.nbytes));
+    if (resmgr_msgread(ctp, f->data + *pos, n, data) != (ssize_t)n) return errno ? errno : EBADMSG;
+    *pos += (off_t)n;
+    if (*pos > f->attr.nbytes) f->attr.nbytes = *pos;
     f->attr.flags |= IOFUNC_ATTR_MTIME | IOFUNC_ATTR_CTIME;
     _IO_SET_WRITE_NBYTES(ctp, n);
     return _RESMGR_NPARTS(0);

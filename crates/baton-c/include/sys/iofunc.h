@@ -162,8 +162,8 @@ typedef struct _iofunc_notify {
      (_nop)[0].list = (_nop)[1].list = (_nop)[2].list = NULL)
 
 /* Fills the handler tables with the defaults (open, read, write, stat,
- * lseek, devctl, notify, close, unblock, ...; NULL for the rest, space
- * included: ENOSYS). */
+ * lseek, chmod, chown, devctl, notify, close, unblock, ...; NULL for the
+ * rest, space included: ENOSYS). */
 void iofunc_func_init(unsigned __nconnect, resmgr_connect_funcs_t *__connect, unsigned __nio,
                       resmgr_io_funcs_t *__io);
 /* An attribute with mode (S_IFCHR | 0666 ...), owned by the process's
@@ -195,7 +195,14 @@ int iofunc_ocb_detach(resmgr_context_t *__ctp, iofunc_ocb_t *__ocb);
 int iofunc_open_default(resmgr_context_t *__ctp, io_open_t *__msg, iofunc_attr_t *__attr, void *__extra);
 
 /* Read/write: EBADF unless the OCB was opened for it; *nonblock (if not
- * NULL) says whether the client does not want to wait. */
+ * NULL) says whether the client does not want to wait (the message's
+ * _IO_XFLAG_NONBLOCK / _IO_XFLAG_BLOCK, else the OCB's O_NONBLOCK, which
+ * fcntl(F_SETFL) may have set). A pread/pwrite (xtype _IO_XTYPE_OFFSET)
+ * reaches the handler with its struct _xtype_offset present (else the
+ * framework answers EBADMSG) and at least 0 (else EINVAL); as on QNX the
+ * handler takes the position from after msg->i, leaves ocb->offset
+ * alone, and finds a pwrite's data after the offset (examples/c/
+ * filestore.c); a handler without positions answers ENOSYS. */
 int iofunc_read_verify(resmgr_context_t *__ctp, io_read_t *__msg, iofunc_ocb_t *__ocb, int *__nonblock);
 int iofunc_write_verify(resmgr_context_t *__ctp, io_write_t *__msg, iofunc_ocb_t *__ocb, int *__nonblock);
 int iofunc_read_default(resmgr_context_t *__ctp, io_read_t *__msg, iofunc_ocb_t *__ocb);
@@ -211,6 +218,10 @@ int iofunc_lseek_default(resmgr_context_t *__ctp, io_lseek_t *__msg, iofunc_ocb_
  * their 64 forms); *nonblock as for write. There is no default handler:
  * a server that does not set io_funcs.space answers ENOSYS. */
 int iofunc_space_verify(resmgr_context_t *__ctp, io_space_t *__msg, iofunc_ocb_t *__ocb, int *__nonblock);
+/* chmod/chown (any open): the owner or root may chmod (S_ISGID dropped
+ * for an owner outside the file's group); root may chown, the owner may
+ * only change the group to one it is in (the set-id bits then go); -1
+ * leaves an id; else EPERM. Both mark ctime. */
 int iofunc_chmod_default(resmgr_context_t *__ctp, io_chmod_t *__msg, iofunc_ocb_t *__ocb);
 int iofunc_chown_default(resmgr_context_t *__ctp, io_chown_t *__msg, iofunc_ocb_t *__ocb);
 /* Devctl: DCMD_ALL_GETFLAGS / SETFLAGS, else _RESMGR_DEFAULT (ENOSYS). */

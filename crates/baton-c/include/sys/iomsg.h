@@ -160,6 +160,13 @@ typedef struct { int reserved; } io_rename_extra_t;
 typedef struct { int reserved; } io_link_extra_t;
 typedef struct { int reserved; } io_mount_extra_t;
 
+/* What follows the header of a read or write of _IO_XTYPE_OFFSET (pread,
+ * pwrite): the position; the OCB's offset does not move. The data of such
+ * a write starts after it (sizeof msg->i + sizeof(struct _xtype_offset)). */
+struct _xtype_offset {
+    int64_t offset;
+};
+
 /* _IO_READ: 16 bytes; the reply is the data, the status its length. */
 struct _io_read {
     uint16_t type;
@@ -275,7 +282,7 @@ struct _io_close {
 };
 typedef union { struct _io_close i; } io_close_t;
 
-/* _IO_CHMOD, _IO_CHOWN. */
+/* _IO_CHMOD, _IO_CHOWN (chmod/fchmod, chown/fchown; -1 leaves an id). */
 struct _io_chmod {
     uint16_t type;
     uint16_t combine_len;

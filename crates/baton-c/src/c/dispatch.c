@@ -628,10 +628,24 @@ static size_t min_size(int type) {
     }
 }
 
+/* A read or write of _IO_XTYPE_OFFSET (pread, pwrite) carries its
+ * struct _xtype_offset (else EBADMSG), with a position of at least 0
+ * (else EINVAL, as pread's); EOK for every other message. */
+static int check_xtype_offset(resmgr_context_t *ctp, int type) {
+    if (type != _IO_READ && type != _IO_WRITE) return EOK;
+    if ((ctp->msg->read.i.xtype & _IO_XTYPE_MASK) != _IO_XTYPE_OFFSET) return EOK;
+    if ((size_t)ctp->size < sizeof(struct _io_read) + sizeof(struct _xtype_offset)) return EBADMSG;
+    struct _xtype_offset off;
+    memcpy(&off, (const char *)ctp->msg + sizeof(struct _io_read), sizeof off);
+    return off.offset < 0 ? EINVAL : EOK;
+}
+
 /* An I/O message: its binding's handler, with the OCB locked. */
 static int io_msg(resmgr_context_t *ctp, int type) {
     if ((size_t)ctp->size < min_size(type)) return EBADMSG;
     if (ctp->msg->header.combine_len & _IO_COMBINE_FLAG) return ENOSYS;
+    int bad = check_xtype_offset(ctp, type);
+    if (bad != EOK) return bad;
     if (type == _IO_NOTIFY && (size_t)ctp->size < sizeof(struct _io_notify)) {
         /* A poll without an event: none. */
         memset((char *)ctp->msg + ctp->size, 0, sizeof(struct _io_notify) - (size_t)ctp->size);

@@ -349,24 +349,50 @@ int iofunc_lseek_default(resmgr_context_t *ctp, io_lseek_t *msg, iofunc_ocb_t *o
     return _RESMGR_PTR(ctp, &msg->o, sizeof msg->o);
 }
 
+/* Whether info's client is in group gid (its effective group or one of
+ * its supplementary ones). */
+static int in_group(const iofunc_client_info_t *info, gid_t gid) {
+    if (info->cred.egid == gid) return 1;
+    for (uint32_t i = 0; i < info->cred.ngroups && i < 8; i++)
+        if (info->cred.grouplist[i] == gid) return 1;
+    return 0;
+}
+
+/* chmod as POSIX has it (docs/RESMGR.md, section 4): the owner or root
+ * (else EPERM); the permission, set-id and sticky bits become the
+ * message's, the type stays; S_ISGID is dropped for a client other than
+ * root outside the file's group; ctime is marked. */
 int iofunc_chmod_default(resmgr_context_t *ctp, io_chmod_t *msg, iofunc_ocb_t *ocb) {
-    int st = iofunc_check_access(ctp, ocb->attr, S_ISUID, NULL);
+    iofunc_client_info_t info;
+    int st = iofunc_client_info(ctp, 0, &info);
     if (st != EOK) return st;
-    ocb->attr->mode = (ocb->attr->mode & S_IFMT) | (msg->i.mode & ~(mode_t)S_IFMT);
-    ocb->attr->flags |= IOFUNC_ATTR_CTIME | IOFUNC_ATTR_DIRTY_MODE;
+    iofunc_attr_t *attr = ocb->attr;
+    if (info.cred.euid != 0 && info.cred.euid != attr->uid) return EPERM;
+    mode_t bits = msg->i.mode & 07777;
+    if (info.cred.euid != 0 && !in_group(&info, attr->gid)) bits &= ~(mode_t)S_ISGID;
+    attr->mode = (attr->mode & S_IFMT) | bits;
+    attr->flags |= IOFUNC_ATTR_CTIME | IOFUNC_ATTR_DIRTY_MODE;
     return EOK;
 }
 
+/* chown as POSIX has it with _POSIX_CHOWN_RESTRICTED: root sets any ids;
+ * the owner may keep the owner and set the group to one it is in; else
+ * EPERM. -1 leaves an id as it is. A change by other than root clears
+ * S_ISUID and S_ISGID; ctime is marked. */
 int iofunc_chown_default(resmgr_context_t *ctp, io_chown_t *msg, iofunc_ocb_t *ocb) {
     iofunc_client_info_t info;
     int st = iofunc_client_info(ctp, 0, &info);
     if (st != EOK) return st;
-    /* Root only, or the owner keeping the owner (a group change). */
-    if (info.cred.euid != 0 && (info.cred.euid != ocb->attr->uid || (uid_t)msg->i.uid != ocb->attr->uid))
-        return EPERM;
-    ocb->attr->uid = (uid_t)msg->i.uid;
-    ocb->attr->gid = (gid_t)msg->i.gid;
-    ocb->attr->flags |= IOFUNC_ATTR_CTIME | IOFUNC_ATTR_DIRTY_OWNER;
+    iofunc_attr_t *attr = ocb->attr;
+    int keep_uid = msg->i.uid == -1, keep_gid = msg->i.gid == -1;
+    if (info.cred.euid != 0) {
+        if (info.cred.euid != attr->uid || (!keep_uid && (uid_t)msg->i.uid != attr->uid)) return EPERM;
+        if (!keep_gid && (gid_t)msg->i.gid != attr->gid && !in_group(&info, (gid_t)msg->i.gid)) return EPERM;
+        attr->mode &= ~(mode_t)(S_ISUID | S_ISGID);
+    }
+    if (!keep_uid) attr->uid = (uid_t)msg->i.uid;
+    if (!keep_gid) attr->gid = (gid_t)msg->i.gid;
+    attr->flags |= IOFUNC_ATTR_CTIME | IOFUNC_ATTR_DIRTY_OWNER;
     return EOK;
 }
 

@@ -2,7 +2,8 @@
  * serving argv[1]) driven from C through baton's QNX client calls: a read
  * of the empty queue waits until another process writes; a read given up
  * by its TimerTimeout fails and the server still serves; an O_NONBLOCK
- * read of the empty queue is EAGAIN; its devctl says how many bytes are
+ * read of the empty queue is EAGAIN, also when fcntl(F_SETFL) set
+ * O_NONBLOCK after a blocking open; its devctl says how many bytes are
  * queued, and the open flags as every device does. Prints "unblocked 1"
  * after the timed-out read (the test then expects the server's unblock
  * line). */
@@ -83,6 +84,21 @@ int main(int argc, char **argv) {
     CHECK_ERR(read(nb, buf, 1), EAGAIN);
     CHECK(write(fd, "n", 1) == 1 && read(nb, buf, sizeof buf) == 1 && buf[0] == 'n');
     CHECK(close(nb) == 0);
+
+    /* O_NONBLOCK set after the open: fcntl(F_SETFL) is DCMD_ALL_SETFLAGS,
+     * F_GETFL DCMD_ALL_GETFLAGS. */
+    int later = open(path, O_RDONLY);
+    CHECK(later >= 0);
+    CHECK(fcntl(later, F_GETFL) == O_RDONLY);
+    CHECK(fcntl(later, F_SETFL, O_NONBLOCK) == 0);
+    CHECK(fcntl(later, F_GETFL) == (O_RDONLY | O_NONBLOCK));
+    CHECK_ERR(read(later, buf, 1), EAGAIN);
+    CHECK(write(fd, "s", 1) == 1 && read(later, buf, sizeof buf) == 1 && buf[0] == 's');
+    CHECK_ERR(fcntl(later, F_DUPFD, 0), EINVAL);
+    CHECK(close(later) == 0);
+    /* A plain descriptor's fcntl is libc's. */
+    CHECK(fcntl(go[0], F_SETFL, O_NONBLOCK) == 0 && (fcntl(go[0], F_GETFL) & O_NONBLOCK));
+    CHECK_ERR(read(go[0], buf, 1), EAGAIN);
 
     /* A read given up after 50 ms (TimerTimeout on the reply-blocked
      * state): the server is told (the unblock pulse), answers EINTR, and

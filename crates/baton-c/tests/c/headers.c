@@ -63,6 +63,8 @@ static int resmgr_checks(void) {
     CHECK(sizeof(struct _io_read) == 16 && sizeof(struct _io_write) == 16 && sizeof(struct _io_stat) == 8);
     CHECK(sizeof(struct _io_devctl) == 16 && sizeof(struct _io_devctl_reply) == 16);
     CHECK(sizeof(struct _io_lseek) == 16 && offsetof(struct _io_lseek, offset) == 8 && sizeof(struct _io_close) == 4);
+    CHECK(sizeof(struct _io_chmod) == 8 && sizeof(struct _io_chown) == 12 && offsetof(struct _io_chown, uid) == 8);
+    CHECK(sizeof(struct _xtype_offset) == 8 && _IO_XTYPE_OFFSET == 5 && _IO_CHMOD == 0x10A && _IO_CHOWN == 0x10B);
     CHECK(sizeof(struct _io_space) == 24 && offsetof(struct _io_space, whence) == 6 &&
           offsetof(struct _io_space, start) == 8 && offsetof(struct _io_space, len) == 16);
     CHECK(offsetof(resmgr_io_funcs_t, space) ==

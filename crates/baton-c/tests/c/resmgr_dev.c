@@ -9,7 +9,8 @@
  * non-blocking read, devctl in every direction, stat, poll and an armed
  * notification, EACCES for another user (as root), a client's death
  * closing its opens, the pool growing past lo_water and shrinking to
- * hi_water, the framework's EBADF/EBADMSG/ENOSYS answers, and the pool's
+ * hi_water, the framework's EBADF/EBADMSG/ENOSYS answers (malformed
+ * pread, chmod, chown messages included), and the pool's
  * shutdown. */
 struct bq_ocb;
 #define IOFUNC_OCB_T struct bq_ocb
@@ -448,6 +449,25 @@ static void client(void) {
     CHECK_ERR(MsgSend(fd, &r, sizeof r, buf, sizeof buf), ENOSYS); /* combined */
     r.combine_len = sizeof r;
     CHECK_ERR(MsgSend(fd, &r, 4, buf, sizeof buf), EBADMSG); /* too short */
+    /* A pread without its struct _xtype_offset, or at a negative
+     * position; chmod and chown cut short. */
+    struct {
+        struct _io_read i;
+        struct _xtype_offset o;
+    } pr = {r, {-1}};
+    pr.i.xtype = _IO_XTYPE_OFFSET;
+    pr.i.combine_len = sizeof pr;
+    CHECK_ERR(MsgSend(fd, &pr, sizeof pr.i, buf, sizeof buf), EBADMSG);
+    CHECK_ERR(MsgSend(fd, &pr, sizeof pr, buf, sizeof buf), EINVAL);
+    /* A whole one goes to the handler, which (as QNX devices do) refuses
+     * an xtype it does not know. */
+    pr.o.offset = 5;
+    CHECK_ERR(MsgSend(fd, &pr, sizeof pr, buf, sizeof buf), ENOSYS);
+    struct _io_chmod cm = {_IO_CHMOD, sizeof cm, 0600};
+    CHECK_ERR(MsgSend(fd, &cm, 6, NULL, 0), EBADMSG);
+    struct _io_chown co = {_IO_CHOWN, sizeof co, -1, -1};
+    CHECK_ERR(MsgSend(fd, &co, 8, NULL, 0), EBADMSG);
+    CHECK(MsgSend(fd, &co, sizeof co, NULL, 0) == 0); /* root, nothing changed */
     int raw = ConnectAttach(0, spid, schid, _NTO_SIDE_CHANNEL, 0);
     CHECK(raw != -1);
     CHECK_ERR(MsgSend(raw, &r, sizeof r, buf, sizeof buf), EBADF); /* no open */

@@ -27,7 +27,7 @@ use fuser::{
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{self, SeekFrom};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -60,11 +60,16 @@ struct Inner {
     mounted: SystemTime,
 }
 
-/// An open file: the server's OCB, and where the server's offset is as far
-/// as this side knows (`None`: unknown, after an error).
+/// An open file: the server's OCB; whether the server takes positioned I/O
+/// (`pread`/`pwrite`, `_IO_XTYPE_OFFSET`), which it does until it answers
+/// one with `ENOSYS` (a QNX device refuses xtypes it does not know) or
+/// `ESPIPE` (a device without positions, as a pipe); and,
+/// for the reads and writes at the OCB's offset used then, where that
+/// offset is as far as this side knows (`None`: unknown, after an error).
 #[derive(Debug)]
 struct Open {
     file: File,
+    positioned: AtomicBool,
     pos: Mutex<Option<u64>>,
 }
 
@@ -238,9 +243,50 @@ impl Inner {
         }
     }
 
+    /// `chown(2)` (`uid`, `gid`; `None`: unchanged) and `chmod(2)` of
+    /// `path`: `_IO_CHOWN`, then `_IO_CHMOD` (after, so that the set-id
+    /// bits a chown clears are the mode asked), on the open `fh` if the
+    /// kernel names one, else on an open for no access. The kernel has
+    /// checked the caller's right to (`default_permissions`: the owner
+    /// chmods, only root gives a file away); the server sees the bridge.
+    fn set_owner_mode(
+        &self,
+        fh: Option<FileHandle>,
+        path: &str,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        mode: Option<u32>,
+    ) -> Result<(), Errno> {
+        if uid.is_none() && gid.is_none() && mode.is_none() {
+            return Ok(());
+        }
+        let open = fh.and_then(|fh| self.files.lock().unwrap_or_else(|e| e.into_inner()).get(&fh.0).cloned());
+        let errno = |e: io::Error| match &open {
+            Some(o) => o.errno(&e),
+            // A directory the path space implies is the bridge's: fixed.
+            None if e.raw_os_error() == Some(libc::ENOENT) && self.tree().is_ok_and(|t| t.is_dir(path)) => Errno::EPERM,
+            None => attr::errno(&e),
+        };
+        if uid.is_some() || gid.is_some() {
+            match &open {
+                Some(o) => o.file.chown(uid, gid),
+                None => baton_resmgr::chown(path, uid, gid),
+            }
+            .map_err(errno)?;
+        }
+        if let Some(mode) = mode {
+            match &open {
+                Some(o) => o.file.chmod(mode & 0o7777),
+                None => baton_resmgr::chmod(path, mode & 0o7777),
+            }
+            .map_err(errno)?;
+        }
+        Ok(())
+    }
+
     fn add_file(&self, file: File) -> u64 {
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        let open = Arc::new(Open { file, pos: Mutex::new(Some(0)) });
+        let open = Arc::new(Open { file, positioned: AtomicBool::new(true), pos: Mutex::new(Some(0)) });
         self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, open);
         fh
     }
@@ -257,8 +303,33 @@ impl Open {
         }
     }
 
-    /// Runs `op` at `offset`: the server's offset is moved there first if it
-    /// is elsewhere (a `pread`, an `lseek`), and is `offset` + the count after.
+    /// Reads into `buf` at `offset` (FUSE's): a `pread`, which leaves the
+    /// OCB's offset alone, or, from a server that refuses it, a read at the
+    /// OCB's offset moved there ([`at`](Self::at)).
+    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self.positioned.load(Ordering::Relaxed) {
+            match self.file.read_at(buf, offset) {
+                Err(e) if refuses_positions(&e) => self.positioned.store(false, Ordering::Relaxed),
+                r => return r.map_err(|e| self.errno(&e)),
+            }
+        }
+        self.at(offset, |f| f.read_at_offset(buf))
+    }
+
+    /// Writes `data` at `offset`, as [`read`](Self::read) reads (a server
+    /// whose write itself is `ENOSYS` answers the fallback so too).
+    fn write(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        if self.positioned.load(Ordering::Relaxed) {
+            match self.file.write_at(data, offset) {
+                Err(e) if refuses_positions(&e) => self.positioned.store(false, Ordering::Relaxed),
+                r => return r.map_err(|e| self.errno(&e)),
+            }
+        }
+        self.at(offset, |f| f.write_at_offset(data))
+    }
+
+    /// Runs `op` at the OCB's offset moved to `offset` first if it is
+    /// elsewhere; it is `offset` + the count after.
     fn at(&self, offset: u64, op: impl FnOnce(&File) -> io::Result<usize>) -> Result<usize, Errno> {
         let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
         if *pos != Some(offset) {
@@ -273,6 +344,12 @@ impl Open {
             Err(e) => Err(self.errno(&e)),
         }
     }
+}
+
+/// Whether a server answered a `pread`/`pwrite` so as to say it has no
+/// positioned I/O (`ENOSYS`, `ESPIPE`): the bridge then seeks and reads.
+fn refuses_positions(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::ESPIPE))
 }
 
 /// Options for an open with FUSE's `flags` (access mode, `O_APPEND`,
@@ -320,8 +397,9 @@ impl Filesystem for Bridge {
         });
     }
 
-    /// A size is `_IO_SPACE` ([`Inner::resize`]); times are not kept by the
-    /// bridge (accepted, the server's stay); other changes are not supported.
+    /// A size is `_IO_SPACE` ([`Inner::resize`]), an owner or group
+    /// `_IO_CHOWN` and a mode `_IO_CHMOD` ([`Inner::set_owner_mode`]); times
+    /// are not kept by the bridge (accepted, the server's stay).
     fn setattr(
         &self,
         _req: &Request,
@@ -344,11 +422,10 @@ impl Filesystem for Bridge {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        if mode.is_some() || uid.is_some() || gid.is_some() {
-            return reply.error(Errno::EOPNOTSUPP);
-        }
         self.dispatch(move |inner| {
-            let result = size.map_or(Ok(()), |n| inner.resize(fh, &path, n));
+            let result = inner
+                .set_owner_mode(fh, &path, uid, gid, mode)
+                .and_then(|()| size.map_or(Ok(()), |n| inner.resize(fh, &path, n)));
             match result.and_then(|()| inner.attr(&path)) {
                 Ok(a) => reply.attr(&TTL, &a),
                 Err(e) => reply.error(e),
@@ -413,8 +490,13 @@ impl Filesystem for Bridge {
             Err(e) => return reply.error(e),
         };
         // A create opens for writing whatever the access mode asked (the
-        // client API creates only so); the kernel checks the caller's access.
-        let mut o = options(flags | libc::O_WRONLY);
+        // client API creates only so: O_RDONLY becomes O_WRONLY, O_RDWR
+        // stays); the kernel checks the caller's access.
+        let access = match flags & libc::O_ACCMODE {
+            libc::O_RDONLY => libc::O_WRONLY,
+            other => other,
+        };
+        let mut o = options((flags & !libc::O_ACCMODE) | access);
         o.create(true).create_new(flags & libc::O_EXCL != 0).mode(mode & !umask & 0o7777);
         self.dispatch(move |inner| {
             let file = match o.open(&path) {
@@ -449,7 +531,7 @@ impl Filesystem for Bridge {
         };
         self.dispatch(move |_| {
             let mut buf = vec![0u8; size as usize];
-            match open.at(offset, |f| f.read_at_offset(&mut buf)) {
+            match open.read(offset, &mut buf) {
                 Ok(n) => reply.data(&buf[..n]),
                 Err(e) => reply.error(e),
             }
@@ -472,11 +554,10 @@ impl Filesystem for Bridge {
             Ok(o) => o,
             Err(e) => return reply.error(e),
         };
-        let write =
-            move |open: &Open, data: &[u8], reply: ReplyWrite| match open.at(offset, |f| f.write_at_offset(data)) {
-                Ok(n) => reply.written(n as u32),
-                Err(e) => reply.error(e),
-            };
+        let write = move |open: &Open, data: &[u8], reply: ReplyWrite| match open.write(offset, data) {
+            Ok(n) => reply.written(n as u32),
+            Err(e) => reply.error(e),
+        };
         // The data is fuser's buffer: copied only for another thread.
         match self.claim() {
             Some(_claim) => write(&open, data, reply),

@@ -2,10 +2,10 @@
 //! I/O on it, each operation one `_IO_*` message.
 //!
 //! - `mod.rs`: [`OpenOptions`], [`open`] and [`File`] (read, write, seek,
-//!   stat, devctl, close on drop).
+//!   positioned read and write, stat, devctl, chmod, chown, close on drop).
 //! - `resolve.rs`: path resolution (`baton::paths::resolve`, then each
 //!   match in turn) and the `_IO_CONNECT` exchange; [`stat`], [`unlink`],
-//!   [`mkdir`].
+//!   [`mkdir`], [`chmod`], [`chown`].
 //! - `dir.rs`: reading directories ([`ReadDir`]).
 //!
 //! Each `File` owns a [`baton::Connection`] of its own: its connection id
@@ -21,7 +21,7 @@ mod dir;
 mod resolve;
 
 pub use dir::{read_dir, DirEntry, ReadDir};
-pub use resolve::{mkdir, stat, unlink};
+pub use resolve::{chmod, chown, mkdir, stat, unlink};
 
 use crate::msg::{self, Stat};
 use baton::{Connection, Deadline, Timeout};
@@ -199,6 +199,11 @@ pub(crate) fn call(
     })
 }
 
+/// A position for `_xtype_offset`: `EINVAL` past `i64::MAX`.
+fn position(at: u64) -> io::Result<i64> {
+    i64::try_from(at).map_err(|_| errno(libc::EINVAL))
+}
+
 /// A reply status that must be a count in `0..=max`; `EIO` otherwise (a
 /// server that claims more than it could have done).
 fn count(status: i64, max: usize) -> io::Result<usize> {
@@ -295,23 +300,84 @@ impl File {
         Ok(msg::NotifyReply::decode(&buf).map_err(|_| errno(libc::EIO))?.flags)
     }
 
-    /// Reads into `buf` at the file's offset; 0 at end of file.
-    /// Corresponds to `read()` (`_IO_READ`).
+    /// Reads into `buf` at the file's offset (the open's, which moves);
+    /// 0 at end of file. Corresponds to `read()` (`_IO_READ`). See
+    /// [`read_at`](Self::read_at) for a read at a given position.
     pub fn read_at_offset(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let nbytes = buf.len().min(i32::MAX as usize);
-        let head = msg::Read { nbytes: nbytes as i32, xtype: msg::XTYPE_NONE | self.xflag }.encode();
-        let r = self.call(&[IoSlice::new(&head)], &mut [IoSliceMut::new(&mut buf[..nbytes])])?;
-        count(r.status, nbytes.min(r.len))
+        self.read_msg(buf, None)
     }
 
     /// Writes `buf` at the file's offset (at its end with `O_APPEND`);
     /// returns the bytes the server took. Corresponds to `write()`
-    /// (`_IO_WRITE`).
+    /// (`_IO_WRITE`). See [`write_at`](Self::write_at) for a write at a
+    /// given position.
     pub fn write_at_offset(&self, buf: &[u8]) -> io::Result<usize> {
+        self.write_msg(buf, None)
+    }
+
+    /// Reads into `buf` from position `offset`, leaving the file's offset
+    /// where it is; 0 at end of file. Corresponds to `pread()`
+    /// (`_IO_READ` with `_IO_XTYPE_OFFSET`), as
+    /// [`std::os::unix::fs::FileExt::read_at`] (which `File` implements).
+    /// `EINVAL` for an offset past `i64::MAX`; a server that does not do
+    /// positioned reads answers `ENOSYS` (or `ESPIPE`).
+    #[doc(alias = "pread")]
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.read_msg(buf, Some(offset))
+    }
+
+    /// Writes `buf` at position `offset`, leaving the file's offset where
+    /// it is (an `O_APPEND` open still appends, as on Linux); returns the
+    /// bytes the server took. Corresponds to `pwrite()` (`_IO_WRITE` with
+    /// `_IO_XTYPE_OFFSET`), as [`std::os::unix::fs::FileExt::write_at`].
+    #[doc(alias = "pwrite")]
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        self.write_msg(buf, Some(offset))
+    }
+
+    /// `_IO_READ` at the open's offset, or at `at`.
+    fn read_msg(&self, buf: &mut [u8], at: Option<u64>) -> io::Result<usize> {
         let nbytes = buf.len().min(i32::MAX as usize);
-        let head = msg::Write { nbytes: nbytes as i32, xtype: msg::XTYPE_NONE | self.xflag }.encode();
+        let head = match at {
+            None => msg::Read::new(nbytes as i32, msg::XTYPE_NONE | self.xflag),
+            Some(at) => msg::Read::at(nbytes as i32, self.xflag, position(at)?),
+        }
+        .encode();
+        let r = self.call(&[IoSlice::new(&head)], &mut [IoSliceMut::new(&mut buf[..nbytes])])?;
+        count(r.status, nbytes.min(r.len))
+    }
+
+    /// `_IO_WRITE` at the open's offset, or at `at`.
+    fn write_msg(&self, buf: &[u8], at: Option<u64>) -> io::Result<usize> {
+        let nbytes = buf.len().min(i32::MAX as usize);
+        let head = match at {
+            None => msg::Write::new(nbytes as i32, msg::XTYPE_NONE | self.xflag),
+            Some(at) => msg::Write::at(nbytes as i32, self.xflag, position(at)?),
+        }
+        .encode();
         let r = self.call(&[IoSlice::new(&head), IoSlice::new(&buf[..nbytes])], &mut [])?;
         count(r.status, nbytes)
+    }
+
+    /// Sets the file's permission bits (and set-id, sticky) to `mode`'s.
+    /// Corresponds to `fchmod()` (`_IO_CHMOD`): any open will do; the
+    /// server decides (POSIX: the owner or root, else `EPERM`).
+    pub fn chmod(&self, mode: u32) -> io::Result<()> {
+        self.call(&[IoSlice::new(&msg::Chmod { mode }.encode())], &mut []).map(drop)
+    }
+
+    /// [`chmod`](Self::chmod) with `std`'s permissions
+    /// ([`std::os::unix::fs::PermissionsExt::mode`]), as
+    /// [`std::fs::File::set_permissions`].
+    pub fn set_permissions(&self, perm: std::fs::Permissions) -> io::Result<()> {
+        self.chmod(std::os::unix::fs::PermissionsExt::mode(&perm))
+    }
+
+    /// Sets the file's owner and group (`None`: unchanged). Corresponds to
+    /// `fchown()` (`_IO_CHOWN`); the server decides (POSIX: root, or the
+    /// owner changing the group to one of its own, else `EPERM`).
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        self.call(&[IoSlice::new(&msg::Chown::new(uid, gid).encode())], &mut []).map(drop)
     }
 
     /// Truncates or extends the file to `size` bytes (extended with
@@ -396,6 +462,16 @@ impl io::Write for &File {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl std::os::unix::fs::FileExt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        File::read_at(self, buf, offset)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        File::write_at(self, buf, offset)
     }
 }
 

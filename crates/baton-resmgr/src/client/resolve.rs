@@ -2,7 +2,9 @@
 //! the matches of `baton::paths::resolve` are tried in order; a dead
 //! server (`ESRCH`, `EBADF`, `ECONNREFUSED`, `ENOENT` from the connect) or
 //! an `ENOENT` answer moves on to the next (QNX union mounts); any other
-//! answer ends the search.
+//! answer ends the search. Calls by path that need an open (`stat`,
+//! `chmod`, `chown`) open for no access, send their message and close, as
+//! QNX's libc does with a combined message.
 
 use super::{call, errno, File};
 use crate::msg::{self, subtype, Connect, Stat};
@@ -58,12 +60,30 @@ pub(super) fn open_oflag(path: &str, oflag: i32, mode: u32, timeout: Option<Dura
     Ok(File::new(conn, timeout, oflag))
 }
 
-/// The status of `path`. Corresponds to `stat()`: an open for no access
-/// (`ioflag` 0: no read or write permission needed), `_IO_STAT`, close.
-pub fn stat(path: &str) -> io::Result<Stat> {
+/// An open of `path` for no access (`ioflag` 0: no read or write
+/// permission needed), for calls on the file itself.
+fn open_bare(path: &str) -> io::Result<File> {
     let mut req = Connect { subtype: subtype::OPEN, ..Default::default() };
     let conn = connect(path, &mut req, None)?;
-    File::new(conn, None, 0).stat()
+    Ok(File::new(conn, None, 0))
+}
+
+/// The status of `path`. Corresponds to `stat()`: an open for no access,
+/// `_IO_STAT`, close.
+pub fn stat(path: &str) -> io::Result<Stat> {
+    open_bare(path)?.stat()
+}
+
+/// Sets the permission bits of `path`. Corresponds to `chmod()`: an open
+/// for no access, `_IO_CHMOD` ([`File::chmod`]), close.
+pub fn chmod(path: &str, mode: u32) -> io::Result<()> {
+    open_bare(path)?.chmod(mode)
+}
+
+/// Sets the owner and group of `path` (`None`: unchanged). Corresponds to
+/// `chown()`: an open for no access, `_IO_CHOWN` ([`File::chown`]), close.
+pub fn chown(path: &str, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    open_bare(path)?.chown(uid, gid)
 }
 
 /// Removes `path` (a file, or an empty directory). Corresponds to

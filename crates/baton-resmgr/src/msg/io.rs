@@ -1,12 +1,16 @@
 //! The fixed-size I/O messages (`struct _io_read`, `_io_write`, `_io_stat`,
-//! `_io_notify`, `_io_devctl`, `_io_lseek`, `_io_close`) and their replies.
-//! Each starts with `{u16 type; u16 combine_len}`; `combine_len` is the
-//! header's own size.
+//! `_io_notify`, `_io_devctl`, `_io_lseek`, `_io_space`, `_io_chmod`,
+//! `_io_chown`, `_io_close`) and their replies. Each starts with
+//! `{u16 type; u16 combine_len}`; `combine_len` is the header's own size.
+//! A read or write of `_IO_XTYPE_OFFSET` (`pread`, `pwrite`) carries a
+//! `struct _xtype_offset` after its header.
 
 use super::sigevent::{self, SIGEVENT_LEN};
 use super::{
-    le, need, MsgError, IO_CLOSE, IO_COMBINE_FLAG, IO_DEVCTL, IO_LSEEK, IO_NOTIFY, IO_READ, IO_SPACE, IO_STAT, IO_WRITE,
+    le, need, MsgError, IO_CHMOD, IO_CHOWN, IO_CLOSE, IO_COMBINE_FLAG, IO_DEVCTL, IO_LSEEK, IO_NOTIFY, IO_READ,
+    IO_SPACE, IO_STAT, IO_WRITE, XTYPE_MASK, XTYPE_OFFSET,
 };
+use std::ops::Deref;
 
 /// Bytes of `{type, combine_len}`.
 pub const IO_HEADER_LEN: usize = 4;
@@ -34,6 +38,13 @@ pub const LSEEK_LEN: usize = 16;
 pub const CLOSE_LEN: usize = 4;
 /// Bytes of `struct _io_space`.
 pub const SPACE_LEN: usize = 24;
+/// Bytes of `struct _io_chmod`.
+pub const CHMOD_LEN: usize = 8;
+/// Bytes of `struct _io_chown`.
+pub const CHOWN_LEN: usize = 12;
+/// Bytes of `struct _xtype_offset` (an `i64`), which follows the header of
+/// a read or write of `_IO_XTYPE_OFFSET`.
+pub const XTYPE_OFFSET_LEN: usize = 8;
 
 /// The header every I/O message starts with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,64 +82,134 @@ fn header(out: &mut [u8], ty: u16) {
     le::put(out, 2, &(out.len() as u16).to_le_bytes());
 }
 
-/// `_IO_READ`: read up to `nbytes` at the OCB's offset.
+/// The header of a read or write as sent: 16 bytes, or 24 with the
+/// `struct _xtype_offset` of a `pread`/`pwrite`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RwHeader {
+    bytes: [u8; READ_LEN + XTYPE_OFFSET_LEN],
+    len: usize,
+}
+
+impl Deref for RwHeader {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Encodes a read or write header of type `ty`: `_xtype_offset` follows
+/// when `offset` is given (`combine_len` counts it: it is part of the
+/// message's fixed part).
+fn rw_encode(ty: u16, nbytes: i32, xtype: u32, offset: Option<i64>) -> RwHeader {
+    let mut bytes = [0u8; READ_LEN + XTYPE_OFFSET_LEN];
+    let len = READ_LEN + offset.map_or(0, |_| XTYPE_OFFSET_LEN);
+    header(&mut bytes[..len], ty);
+    le::put(&mut bytes, 4, &nbytes.to_le_bytes());
+    le::put(&mut bytes, 8, &xtype.to_le_bytes());
+    if let Some(off) = offset {
+        le::put(&mut bytes, READ_LEN, &off.to_le_bytes());
+    }
+    RwHeader { bytes, len }
+}
+
+/// Decodes `{nbytes, xtype}` and, for `_IO_XTYPE_OFFSET`, the offset
+/// after the header (a message too short for it is `Short`).
+fn rw_decode(b: &[u8], ty: u16) -> Result<(i32, u32, Option<i64>), MsgError> {
+    fixed(b, ty, READ_LEN)?;
+    let (nbytes, xtype) = (le::i32(b, 4), le::u32(b, 8));
+    if nbytes < 0 {
+        return Err(MsgError::BadField("nbytes"));
+    }
+    let offset = if xtype & XTYPE_MASK == XTYPE_OFFSET {
+        need(b, READ_LEN + XTYPE_OFFSET_LEN)?;
+        Some(le::i64(b, READ_LEN))
+    } else {
+        None
+    };
+    Ok((nbytes, xtype, offset))
+}
+
+/// `_IO_READ`: read up to `nbytes` at the OCB's offset, or at `offset`
+/// (`pread`: `_IO_XTYPE_OFFSET`; the OCB's offset does not move).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Read {
     /// Bytes wanted (never negative once decoded).
     pub nbytes: i32,
     /// `_IO_XTYPE_*` plus `_IO_XFLAG_*`.
     pub xtype: u32,
+    /// The `struct _xtype_offset` that follows the header: present
+    /// exactly when the xtype is `_IO_XTYPE_OFFSET` (once decoded, or as
+    /// [`Read::at`] makes it).
+    pub offset: Option<i64>,
 }
 
 impl Read {
-    /// The message's bytes.
-    pub fn encode(&self) -> [u8; READ_LEN] {
-        let mut out = [0u8; READ_LEN];
-        header(&mut out, IO_READ);
-        le::put(&mut out, 4, &self.nbytes.to_le_bytes());
-        le::put(&mut out, 8, &self.xtype.to_le_bytes());
-        out
+    /// A read at the OCB's offset with `xtype` (`_IO_XTYPE_NONE` plus flags).
+    pub fn new(nbytes: i32, xtype: u32) -> Read {
+        Read { nbytes, xtype, offset: None }
+    }
+
+    /// A `pread` at `offset`: `_IO_XTYPE_OFFSET` with the `_IO_XFLAG_*`
+    /// bits of `xflags`.
+    pub fn at(nbytes: i32, xflags: u32, offset: i64) -> Read {
+        Read { nbytes, xtype: XTYPE_OFFSET | (xflags & !XTYPE_MASK), offset: Some(offset) }
+    }
+
+    /// The message's bytes (16, or 24 with an offset).
+    pub fn encode(&self) -> RwHeader {
+        rw_encode(IO_READ, self.nbytes, self.xtype, self.offset)
     }
 
     /// Decodes and checks a read request.
     pub fn decode(b: &[u8]) -> Result<Read, MsgError> {
-        fixed(b, IO_READ, READ_LEN)?;
-        let r = Read { nbytes: le::i32(b, 4), xtype: le::u32(b, 8) };
-        if r.nbytes < 0 {
-            return Err(MsgError::BadField("nbytes"));
-        }
-        Ok(r)
+        let (nbytes, xtype, offset) = rw_decode(b, IO_READ)?;
+        Ok(Read { nbytes, xtype, offset })
     }
 }
 
 /// `_IO_WRITE`: write `nbytes` (which follow the header) at the OCB's
-/// offset.
+/// offset, or at `offset` (`pwrite`: `_IO_XTYPE_OFFSET`, the data after
+/// the `struct _xtype_offset`; the OCB's offset does not move).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Write {
     /// Bytes that follow the header.
     pub nbytes: i32,
     /// `_IO_XTYPE_*` plus `_IO_XFLAG_*`.
     pub xtype: u32,
+    /// As [`Read::offset`].
+    pub offset: Option<i64>,
 }
 
 impl Write {
+    /// A write at the OCB's offset with `xtype` (`_IO_XTYPE_NONE` plus flags).
+    pub fn new(nbytes: i32, xtype: u32) -> Write {
+        Write { nbytes, xtype, offset: None }
+    }
+
+    /// A `pwrite` at `offset`, as [`Read::at`].
+    pub fn at(nbytes: i32, xflags: u32, offset: i64) -> Write {
+        Write { nbytes, xtype: XTYPE_OFFSET | (xflags & !XTYPE_MASK), offset: Some(offset) }
+    }
+
+    /// Where the data starts: after the header and its offset, if any.
+    pub fn data_start(&self) -> usize {
+        WRITE_LEN + self.offset.map_or(0, |_| XTYPE_OFFSET_LEN)
+    }
+
     /// The header's bytes (the data is sent after them).
-    pub fn encode(&self) -> [u8; WRITE_LEN] {
-        let mut out = [0u8; WRITE_LEN];
-        header(&mut out, IO_WRITE);
-        le::put(&mut out, 4, &self.nbytes.to_le_bytes());
-        le::put(&mut out, 8, &self.xtype.to_le_bytes());
-        out
+    pub fn encode(&self) -> RwHeader {
+        rw_encode(IO_WRITE, self.nbytes, self.xtype, self.offset)
     }
 
     /// Decodes a write header from `b`, checking that the whole message
     /// (`total` bytes as the client sent it) holds the data it announces.
     pub fn decode(b: &[u8], total: usize) -> Result<Write, MsgError> {
-        fixed(b, IO_WRITE, WRITE_LEN)?;
-        let w = Write { nbytes: le::i32(b, 4), xtype: le::u32(b, 8) };
-        let n = usize::try_from(w.nbytes).map_err(|_| MsgError::BadField("nbytes"))?;
-        if total < WRITE_LEN + n {
-            return Err(MsgError::Short { need: WRITE_LEN + n, have: total });
+        let (nbytes, xtype, offset) = rw_decode(b, IO_WRITE)?;
+        let w = Write { nbytes, xtype, offset };
+        let need = w.data_start() + nbytes as usize;
+        if total < need {
+            return Err(MsgError::Short { need, have: total });
         }
         Ok(w)
     }
@@ -341,6 +422,71 @@ impl Space {
     }
 }
 
+/// `_IO_CHMOD`: set the file's permission bits (`chmod`, `fchmod`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chmod {
+    /// The new mode (the file type bits are ignored).
+    pub mode: u32,
+}
+
+impl Chmod {
+    /// The message's bytes.
+    pub fn encode(&self) -> [u8; CHMOD_LEN] {
+        let mut out = [0u8; CHMOD_LEN];
+        header(&mut out, IO_CHMOD);
+        le::put(&mut out, 4, &self.mode.to_le_bytes());
+        out
+    }
+
+    /// Decodes a chmod request.
+    pub fn decode(b: &[u8]) -> Result<Chmod, MsgError> {
+        fixed(b, IO_CHMOD, CHMOD_LEN)?;
+        Ok(Chmod { mode: le::u32(b, 4) })
+    }
+}
+
+/// `_IO_CHOWN`: set the file's owner and group (`chown`, `fchown`); QNX
+/// puts `gid` first. -1 leaves an id as it is (POSIX `chown`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chown {
+    /// The new group, -1 for no change.
+    pub gid: i32,
+    /// The new owner, -1 for no change.
+    pub uid: i32,
+}
+
+impl Chown {
+    /// A request from optional ids (`None`: -1, no change).
+    pub fn new(uid: Option<u32>, gid: Option<u32>) -> Chown {
+        Chown { uid: uid.map_or(-1, |u| u as i32), gid: gid.map_or(-1, |g| g as i32) }
+    }
+
+    /// The owner asked for, `None` for no change.
+    pub fn uid(&self) -> Option<u32> {
+        (self.uid != -1).then_some(self.uid as u32)
+    }
+
+    /// The group asked for, `None` for no change.
+    pub fn gid(&self) -> Option<u32> {
+        (self.gid != -1).then_some(self.gid as u32)
+    }
+
+    /// The message's bytes.
+    pub fn encode(&self) -> [u8; CHOWN_LEN] {
+        let mut out = [0u8; CHOWN_LEN];
+        header(&mut out, IO_CHOWN);
+        le::put(&mut out, 4, &self.gid.to_le_bytes());
+        le::put(&mut out, 8, &self.uid.to_le_bytes());
+        out
+    }
+
+    /// Decodes a chown request.
+    pub fn decode(b: &[u8]) -> Result<Chown, MsgError> {
+        fixed(b, IO_CHOWN, CHOWN_LEN)?;
+        Ok(Chown { gid: le::i32(b, 4), uid: le::i32(b, 8) })
+    }
+}
+
 /// `_IO_CLOSE`: the open ends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Close;
@@ -365,10 +511,23 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let r = Read { nbytes: 4096, xtype: crate::msg::XFLAG_NONBLOCK };
+        let r = Read::new(4096, crate::msg::XFLAG_NONBLOCK);
         assert_eq!(Read::decode(&r.encode()), Ok(r));
-        let w = Write { nbytes: 3, xtype: 0 };
+        let w = Write::new(3, 0);
         assert_eq!(Write::decode(&w.encode(), WRITE_LEN + 3), Ok(w));
+        // pread/pwrite: the offset follows the header, combine_len counts it.
+        let pr = Read::at(10, crate::msg::XFLAG_NONBLOCK, 1 << 40);
+        assert_eq!((pr.encode().len(), pr.encode()[2]), (24, 24));
+        assert_eq!(pr.xtype, crate::msg::XTYPE_OFFSET | crate::msg::XFLAG_NONBLOCK);
+        assert_eq!(Read::decode(&pr.encode()), Ok(pr));
+        let pw = Write::at(3, 0, 7);
+        assert_eq!((pw.data_start(), Write::decode(&pw.encode(), 27)), (24, Ok(pw)));
+        assert!(Write::decode(&pw.encode(), 26).is_err(), "the data is counted after the offset");
+        let c = Chmod { mode: 0o4755 };
+        assert_eq!(Chmod::decode(&c.encode()), Ok(c));
+        let o = Chown::new(Some(7), None);
+        assert_eq!((Chown::decode(&o.encode()), o.uid(), o.gid()), (Ok(o), Some(7), None));
+        assert_eq!(&o.encode()[4..8], &(-1i32).to_le_bytes(), "gid first, as QNX lays it out");
         let l = Lseek { whence: libc::SEEK_END as i16, offset: -5 };
         assert_eq!(Lseek::decode(&l.encode()), Ok(l));
         let d = Devctl { dcmd: crate::msg::dcmd::diotf(1, 2, 8), nbytes: 8 };
@@ -392,19 +551,27 @@ mod tests {
 
     #[test]
     fn short_and_bad_messages_are_errors() {
-        let r = Read { nbytes: 1, xtype: 0 }.encode();
+        let r = Read::new(1, 0).encode();
         for n in 0..READ_LEN {
             assert!(Read::decode(&r[..n]).is_err(), "{n} bytes");
         }
-        assert_eq!(Read::decode(&Read { nbytes: -1, xtype: 0 }.encode()), Err(MsgError::BadField("nbytes")));
+        let pr = Read::at(1, 0, 5).encode();
+        for n in 0..pr.len() {
+            assert!(Read::decode(&pr[..n]).is_err(), "pread of {n} bytes");
+        }
+        let pw = Write::at(0, 0, 5).encode();
+        assert_eq!(Write::decode(&pw[..WRITE_LEN], usize::MAX).unwrap_err().errno(), libc::EBADMSG);
+        for (bytes, len) in
+            [(&Chmod { mode: 0 }.encode()[..], CHMOD_LEN), (&Chown::new(None, None).encode()[..], CHOWN_LEN)]
+        {
+            assert!(Chmod::decode(&bytes[..len - 1]).is_err() && Chown::decode(&bytes[..len - 1]).is_err());
+        }
+        assert_eq!(Read::decode(&Read::new(-1, 0).encode()), Err(MsgError::BadField("nbytes")));
         assert_eq!(
-            Write::decode(&Write { nbytes: 10, xtype: 0 }.encode(), WRITE_LEN + 9).map(|_| ()).unwrap_err().errno(),
+            Write::decode(&Write::new(10, 0).encode(), WRITE_LEN + 9).map(|_| ()).unwrap_err().errno(),
             libc::EBADMSG
         );
-        assert_eq!(
-            Close::decode(&Read { nbytes: 1, xtype: 0 }.encode()),
-            Err(MsgError::WrongType(crate::msg::IO_READ))
-        );
+        assert_eq!(Close::decode(&Read::new(1, 0).encode()), Err(MsgError::WrongType(crate::msg::IO_READ)));
         let mut c = Close.encode();
         c[3] |= 0x80;
         assert_eq!(IoHeader::decode(&c).unwrap_err().errno(), libc::ENOSYS);

@@ -6,8 +6,8 @@
 //! little-endian (the layouts are those of QNX on x86 and ARM).
 //!
 //! - `mod.rs`: the constants and the error type.
-//! - `io.rs`: the fixed-size I/O messages (`_IO_READ` ... `_IO_CLOSE`) and
-//!   their replies.
+//! - `io.rs`: the fixed-size I/O messages (`_IO_READ` ... `_IO_CLOSE`,
+//!   `_IO_CHMOD`, `_IO_CHOWN`) and their replies.
 //! - `connect.rs`: `struct _io_connect` and its path.
 //! - `stat.rs`: the reply of `_IO_STAT`, Linux's `struct stat`.
 //! - `sigevent.rs`: the C `struct sigevent` `_IO_NOTIFY` carries.
@@ -22,9 +22,9 @@ mod stat;
 pub use connect::{Connect, CONNECT_LEN};
 pub use dirent::{DirentIter, DirentRecord, DirentWriter, DIRENT_HEADER_LEN};
 pub use io::{
-    Close, Devctl, DevctlReply, IoHeader, Lseek, Notify, NotifyReply, Read, Space, StatRequest, Write, CLOSE_LEN,
-    DEVCTL_LEN, DEVCTL_REPLY_LEN, IO_HEADER_LEN, LSEEK_LEN, NOTIFY_HEADER_LEN, NOTIFY_LEN, NOTIFY_REPLY_LEN, READ_LEN,
-    SPACE_LEN, STAT_REQUEST_LEN, WRITE_LEN,
+    Chmod, Chown, Close, Devctl, DevctlReply, IoHeader, Lseek, Notify, NotifyReply, Read, RwHeader, Space, StatRequest,
+    Write, CHMOD_LEN, CHOWN_LEN, CLOSE_LEN, DEVCTL_LEN, DEVCTL_REPLY_LEN, IO_HEADER_LEN, LSEEK_LEN, NOTIFY_HEADER_LEN,
+    NOTIFY_LEN, NOTIFY_REPLY_LEN, READ_LEN, SPACE_LEN, STAT_REQUEST_LEN, WRITE_LEN, XTYPE_OFFSET_LEN,
 };
 pub use stat::{Stat, STAT_LEN};
 
@@ -46,6 +46,10 @@ pub const IO_NOTIFY: u16 = 0x105;
 pub const IO_DEVCTL: u16 = 0x106;
 /// `_IO_LSEEK`.
 pub const IO_LSEEK: u16 = 0x109;
+/// `_IO_CHMOD` (`chmod`, `fchmod`).
+pub const IO_CHMOD: u16 = 0x10a;
+/// `_IO_CHOWN` (`chown`, `fchown`).
+pub const IO_CHOWN: u16 = 0x10b;
 /// `_IO_SPACE` (`ftruncate`).
 pub const IO_SPACE: u16 = 0x110;
 /// `_IO_CLOSE`.
@@ -106,6 +110,9 @@ pub const CONNECT_EFLAG_DOTDOT: u8 = 4;
 
 /// `_IO_XTYPE_NONE`: a plain read or write.
 pub const XTYPE_NONE: u32 = 0;
+/// `_IO_XTYPE_OFFSET`: `pread`/`pwrite`: a `struct _xtype_offset` (the
+/// offset, `i64`) follows the header, and the OCB's offset does not move.
+pub const XTYPE_OFFSET: u32 = 5;
 /// `_IO_XTYPE_MASK`: the type byte of `xtype`.
 pub const XTYPE_MASK: u32 = 0xff;
 /// `_IO_XFLAG_NONBLOCK`: the client opened with `O_NONBLOCK`; a server

@@ -46,6 +46,12 @@ pub fn allowed(attr: &Attr, client: Client, want: u32) -> bool {
     bits & want == want
 }
 
+/// Whether `client` is in group `gid`: its effective group, or one of its
+/// supplementary groups.
+pub fn member(client: Client, gid: u32) -> bool {
+    client.gid == gid || in_group(client.pid, gid)
+}
+
 /// Whether process `pid` has `gid` among its supplementary groups.
 fn in_group(pid: i32, gid: u32) -> bool {
     let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else { return false };

@@ -129,6 +129,10 @@ impl Registry {
 pub struct Context<'a> {
     pub(crate) info: MsgInfo,
     pub(crate) xtype: u32,
+    /// The open flags of the OCB a read or write is for (`O_NONBLOCK`).
+    pub(crate) ioflag: u32,
+    /// The offset of a `pread`/`pwrite` (`_IO_XTYPE_OFFSET`).
+    pub(crate) offset: Option<u64>,
     pub(crate) req: Option<Request>,
     /// The message's receive id (what an armed event is delivered through).
     pub(crate) rcvid: Option<ReceiveId>,
@@ -151,10 +155,34 @@ impl Context<'_> {
         Client { pid: self.info.pid, uid: self.info.uid, gid: self.info.gid }
     }
 
-    /// Whether the client opened with `O_NONBLOCK` (a read or write that
-    /// would block should fail with `EAGAIN`).
+    /// Whether a read or write must not wait (one that would block should
+    /// fail with `EAGAIN`), as QNX's `iofunc_read_verify` decides: the
+    /// message's `_IO_XFLAG_NONBLOCK` (the client opened with
+    /// `O_NONBLOCK`) or `_IO_XFLAG_BLOCK` if it has one, else the open's
+    /// `O_NONBLOCK`, which `fcntl(F_SETFL)` (`DCMD_ALL_SETFLAGS`) may have
+    /// set since the open.
     pub fn nonblocking(&self) -> bool {
-        self.xtype & crate::msg::XFLAG_NONBLOCK != 0
+        use crate::msg::{XFLAG_BLOCK, XFLAG_NONBLOCK};
+        if self.xtype & (XFLAG_NONBLOCK | XFLAG_BLOCK) != 0 {
+            return self.xtype & XFLAG_NONBLOCK != 0;
+        }
+        self.ioflag & libc::O_NONBLOCK as u32 != 0
+    }
+
+    /// The `xtype` of the read or write being handled (`_IO_XTYPE_*` in
+    /// its low byte, `_IO_XFLAG_*` above); 0 for other messages.
+    pub fn xtype(&self) -> u32 {
+        self.xtype
+    }
+
+    /// The offset of a `pread`/`pwrite` (`_IO_XTYPE_OFFSET`), `None` for a
+    /// read or write at the open's offset. The framework has already set
+    /// `ocb.offset` to it for the handler's call and puts the open's own
+    /// offset back afterwards, so a handler that reads and advances
+    /// `ocb.offset` serves both; one for which positions mean nothing (a
+    /// queue) may refuse them (`ESPIPE`).
+    pub fn xtype_offset(&self) -> Option<u64> {
+        self.offset
     }
 
     /// `Ok` if the client may access `attr` for `want`

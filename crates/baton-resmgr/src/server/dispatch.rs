@@ -196,8 +196,8 @@ impl Router {
             msg::IO_READ => IoMsg::Read(msg::Read::decode(head).map_err(bad)?),
             msg::IO_WRITE => {
                 let w = msg::Write::decode(head, total).map_err(bad)?;
-                let end = msg::WRITE_LEN + w.nbytes as usize;
-                IoMsg::Write(w, &Self::prefix(ctx, head, end, &mut spill)?[msg::WRITE_LEN..])
+                let (start, end) = (w.data_start(), w.data_start() + w.nbytes as usize);
+                IoMsg::Write(w, &Self::prefix(ctx, head, end, &mut spill)?[start..])
             }
             msg::IO_STAT => {
                 msg::StatRequest::decode(head).map_err(bad)?;
@@ -205,6 +205,8 @@ impl Router {
             }
             msg::IO_LSEEK => IoMsg::Lseek(msg::Lseek::decode(head).map_err(bad)?),
             msg::IO_SPACE => IoMsg::Space(msg::Space::decode(head).map_err(bad)?),
+            msg::IO_CHMOD => IoMsg::Chmod(msg::Chmod::decode(head).map_err(bad)?),
+            msg::IO_CHOWN => IoMsg::Chown(msg::Chown::decode(head).map_err(bad)?),
             msg::IO_DEVCTL => {
                 let d = msg::Devctl::decode(head, total).map_err(bad)?;
                 let data = if d.dcmd & msg::dcmd::DEVDIR_TO != 0 {

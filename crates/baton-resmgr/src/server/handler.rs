@@ -6,7 +6,9 @@
 //! (`EBADF`); a message that is malformed gets `EBADMSG`, an unknown type
 //! `ENOSYS`, an unknown open `EBADF`. A write on an `O_APPEND` open starts
 //! at the attribute's size. `_IO_SPACE` needs an open for writing
-//! (`EBADF`) and a range inside `0..=i64::MAX` (`EINVAL`).
+//! (`EBADF`) and a range inside `0..=i64::MAX` (`EINVAL`). A `pread` or
+//! `pwrite` (`_IO_XTYPE_OFFSET`) needs an offset of at least 0 (`EINVAL`);
+//! its handler sees the offset as `ocb.offset`, which is put back after.
 
 use super::context::{ConnectRequest, Context, Dirents, Errno, Space};
 use super::{access, Ocb, Opened};
@@ -98,6 +100,27 @@ pub trait ResourceManager: Send + Sync + 'static {
         Err(Errno(libc::ENOSYS))
     }
 
+    /// `_IO_CHMOD` (`chmod`, `fchmod`, on any open): set the permission
+    /// bits. Default ([`chmod_default`], `iofunc_chmod_default`): the
+    /// owner or root may; the attribute's mode and ctime change.
+    fn chmod(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>, mode: u32) -> Result<(), Errno> {
+        chmod_default(ctx, &ocb.attr, mode)
+    }
+
+    /// `_IO_CHOWN` (`chown`, `fchown`, on any open): set the owner and
+    /// group (`None`: unchanged, the caller's -1). Default
+    /// ([`chown_default`], `iofunc_chown_default`): root may; the owner
+    /// may only change the group, to one it is in.
+    fn chown(
+        &self,
+        ctx: &mut Context<'_>,
+        ocb: &mut Ocb<Self::State>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> Result<(), Errno> {
+        chown_default(ctx, &ocb.attr, uid, gid)
+    }
+
     /// `_IO_STAT`. Default: from the attribute (`iofunc_stat_default`).
     fn stat(&self, ctx: &mut Context<'_>, ocb: &mut Ocb<Self::State>) -> Result<Stat, Errno> {
         let _ = ctx;
@@ -173,6 +196,57 @@ pub fn check_open(ctx: &Context<'_>, attr: &super::Attr, ioflag: u32) -> Result<
         want |= access::WRITE;
     }
     ctx.check_access(attr, want)
+}
+
+/// `chmod` as POSIX has it (QNX's `iofunc_chmod`): `EPERM` unless the
+/// client owns `attr` or is root; the permission bits (with set-id and
+/// sticky) become `mode`'s, the file type stays; a client other than root
+/// that is not in the file's group cannot set `S_ISGID` (it is cleared);
+/// ctime is now.
+pub fn chmod_default(ctx: &Context<'_>, attr: &super::SharedAttr, mode: u32) -> Result<(), Errno> {
+    let client = ctx.client();
+    let mut a = attr.lock();
+    if client.uid != 0 && client.uid != a.uid {
+        return Err(Errno(libc::EPERM));
+    }
+    let mut bits = mode & 0o7777;
+    if client.uid != 0 && !access::member(client, a.gid) {
+        bits &= !libc::S_ISGID;
+    }
+    a.mode = (a.mode & libc::S_IFMT) | bits;
+    a.ctime = std::time::SystemTime::now();
+    Ok(())
+}
+
+/// `chown` as POSIX has it with `_POSIX_CHOWN_RESTRICTED` (QNX's
+/// `iofunc_chown`): root may set any owner and group; the owner may keep
+/// the owner (`uid` `None` or its own) and set the group to one it is in;
+/// anyone else gets `EPERM`. A change by other than root clears the
+/// set-user-id and set-group-id bits. ctime is now (also when nothing
+/// changes, as Linux does).
+pub fn chown_default(
+    ctx: &Context<'_>,
+    attr: &super::SharedAttr,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> Result<(), Errno> {
+    let client = ctx.client();
+    let mut a = attr.lock();
+    if client.uid != 0 {
+        let owner = client.uid == a.uid && uid.is_none_or(|u| u == a.uid);
+        if !owner || gid.is_some_and(|g| g != a.gid && !access::member(client, g)) {
+            return Err(Errno(libc::EPERM));
+        }
+        a.mode &= !(libc::S_ISUID | libc::S_ISGID);
+    }
+    if let Some(u) = uid {
+        a.uid = u;
+    }
+    if let Some(g) = gid {
+        a.gid = g;
+    }
+    a.ctime = std::time::SystemTime::now();
+    Ok(())
 }
 
 /// The commands every device answers, as QNX's `iofunc_devctl_default`

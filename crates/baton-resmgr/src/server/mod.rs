@@ -32,6 +32,8 @@ pub use handler::{check_open, ResourceManager};
 pub use pool::Limits;
 // The devctl commands every device answers, for handlers of their own.
 pub use handler::devctl_default;
+// The POSIX chmod/chown rules, for handlers that add to them.
+pub use handler::{chmod_default, chown_default};
 
 use crate::msg;
 use baton::paths::PathAttach;
@@ -264,6 +266,8 @@ impl Inner {
         let mut ctx = Context {
             info,
             xtype: 0,
+            ioflag: 0,
+            offset: None,
             req: Some(req),
             rcvid,
             deferred: None,

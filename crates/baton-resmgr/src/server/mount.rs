@@ -24,6 +24,8 @@ pub(crate) enum IoMsg<'a> {
     Stat,
     Lseek(msg::Lseek),
     Space(msg::Space),
+    Chmod(msg::Chmod),
+    Chown(msg::Chown),
     Devctl(msg::Devctl, &'a [u8]),
     Notify(msg::Notify),
     Close,
@@ -61,6 +63,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<R: ResourceManager> MountOf<R> {
     pub fn new(handler: R, attr: SharedAttr) -> Self {
         MountOf { handler, attr, ocbs: Mutex::new(Ocbs::default()) }
+    }
+
+    /// Runs `op` on `ocb` at the offset `at` of a `pread`/`pwrite` (the
+    /// handler sees it as `ocb.offset` and [`Context::xtype_offset`]),
+    /// then puts the open's own offset back: positioned I/O does not move
+    /// it. `EINVAL` for a negative offset (POSIX `pread`).
+    fn positioned<T>(
+        ctx: &mut Context<'_>,
+        ocb: &mut Ocb<R::State>,
+        at: Option<i64>,
+        op: impl FnOnce(&mut Context<'_>, &mut Ocb<R::State>) -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        let Some(at) = at else { return op(ctx, ocb) };
+        let at = u64::try_from(at).map_err(|_| Errno(libc::EINVAL))?;
+        ctx.offset = Some(at);
+        let own = std::mem::replace(&mut ocb.offset, at);
+        let r = op(ctx, ocb);
+        ocb.offset = own;
+        r
     }
 
     fn end(&self, ocb: Shared<R::State>) {
@@ -107,31 +128,36 @@ impl<R: ResourceManager> Mount for MountOf<R> {
                 if !ocb.readable() {
                     return Err(Errno(libc::EBADF));
                 }
-                ctx.xtype = r.xtype;
+                (ctx.xtype, ctx.ioflag) = (r.xtype, ocb.ioflag);
                 let n = r.nbytes as usize;
-                if ocb.dir {
-                    let mut d = Dirents { writer: DirentWriter::new(out, n), start: ocb.offset };
-                    h.readdir(ctx, ocb, &mut d)?;
-                    if d.writer.count() == 0 && d.writer.is_full() {
-                        return Err(Errno(libc::EINVAL));
+                Self::positioned(ctx, ocb, r.offset, |ctx, ocb| {
+                    if ocb.dir {
+                        let mut d = Dirents { writer: DirentWriter::new(out, n), start: ocb.offset };
+                        h.readdir(ctx, ocb, &mut d)?;
+                        if d.writer.count() == 0 && d.writer.is_full() {
+                            return Err(Errno(libc::EINVAL));
+                        }
+                        ocb.offset += d.writer.count() as u64;
+                    } else {
+                        h.read(ctx, ocb, n, out)?;
+                        out.truncate(n);
                     }
-                    ocb.offset += d.writer.count() as u64;
-                } else {
-                    h.read(ctx, ocb, n, out)?;
-                    out.truncate(n);
-                }
-                Ok(out.len() as i64)
+                    Ok(out.len() as i64)
+                })
             }
             IoMsg::Write(w, data) => {
                 if !ocb.writable() {
                     return Err(Errno(libc::EBADF));
                 }
-                ctx.xtype = w.xtype;
-                if ocb.ioflag & libc::O_APPEND as u32 != 0 {
-                    ocb.offset = ocb.attr.lock().size;
-                }
-                let n = h.write(ctx, ocb, data)?;
-                Ok(n.min(data.len()) as i64)
+                (ctx.xtype, ctx.ioflag) = (w.xtype, ocb.ioflag);
+                Self::positioned(ctx, ocb, w.offset, |ctx, ocb| {
+                    // O_APPEND writes at the end, a pwrite too (as Linux does).
+                    if ocb.ioflag & libc::O_APPEND as u32 != 0 {
+                        ocb.offset = ocb.attr.lock().size;
+                    }
+                    let n = h.write(ctx, ocb, data)?;
+                    Ok(n.min(data.len()) as i64)
+                })
             }
             IoMsg::Stat => {
                 let st = h.stat(ctx, ocb)?;
@@ -164,6 +190,8 @@ impl<R: ResourceManager> Mount for MountOf<R> {
                 out.extend_from_slice(&size.to_le_bytes());
                 Ok(0)
             }
+            IoMsg::Chmod(c) => h.chmod(ctx, ocb, c.mode).map(|()| 0),
+            IoMsg::Chown(c) => h.chown(ctx, ocb, c.uid(), c.gid()).map(|()| 0),
             IoMsg::Devctl(d, data) => {
                 let mut answer = Vec::new();
                 let ret_val = h.devctl(ctx, ocb, d.dcmd, data, &mut answer)?;
