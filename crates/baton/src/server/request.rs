@@ -466,22 +466,39 @@ impl Request {
         let conn = self.conn.clone();
         let h = conn.seg.slot(self.slot);
         let f = SlotFutex(h);
-        match slot::server_begin(&f) {
-            Begin::Busy => {}
-            Begin::Abandoned | Begin::Corrupt => return Err(gone()),
+        // A reply that fits the slot's message areas is written there; one
+        // that does not goes straight into the client's buffers.
+        let remote = match how {
+            Answer::Reply(_, parts) => {
+                let total: usize = parts.iter().map(|p| p.len()).sum();
+                let n = total.min(self.hdr.reply_cap as usize);
+                let layout = self.conn.seg.layout();
+                // The client backed its overflow area if its reply buffers
+                // reach past the inline area; if it could not, we try.
+                !(n <= layout.inline_size as usize
+                    || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true))
+            }
+            Answer::Error(_) => false,
+        };
+        // Only the client's buffers need the slot `BUSY` (the client may
+        // not leave while we write them). The slot's own areas stay ours
+        // if the client gives up meanwhile (`ABANDONED`), so an answer
+        // written there is published from `RECEIVED` in one step
+        // (`slot::server_reply`): one compare-and-swap on the line the
+        // client spins on instead of two.
+        if remote {
+            match slot::server_begin(&f) {
+                Begin::Busy => {}
+                Begin::Abandoned | Begin::Corrupt => return Err(gone()),
+            }
         }
         let (status, error, len, inline) = match how {
             Answer::Error(0) => (0, 0, 0, 0),
             Answer::Error(errno) => (-1, errno, 0, 0),
             Answer::Reply(status, parts) => {
                 let total: usize = parts.iter().map(|p| p.len()).sum();
-                let n = total.min(self.hdr.reply_cap as usize);
-                let layout = self.conn.seg.layout();
-                // The client backed its overflow area if its reply buffers
-                // reach past the inline area; if it could not, we try.
-                let shared = n <= layout.inline_size as usize
-                    || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true);
-                if shared {
+                if !remote {
+                    let n = total.min(self.hdr.reply_cap as usize);
                     let w = self.conn.seg.write_inline(self.slot, parts, 0, n);
                     (status, 0, total, w)
                 } else {
@@ -496,7 +513,11 @@ impl Request {
         h.error.store(error, Relaxed);
         h.reply_len.store(len as u64, Relaxed);
         h.reply_inline.store(inline as u32, Relaxed);
-        slot::server_finish(&f);
+        if remote {
+            slot::server_finish(&f);
+        } else if slot::server_reply(&f) != Begin::Busy {
+            return Err(gone());
+        }
         if error != 0 && matches!(how, Answer::Reply(..)) {
             return Err(Error::from_errno(error).with_detail("the reply could not be written into the client's buffer"));
         }
