@@ -93,6 +93,8 @@ impl ChannelShared {
         if !alone || stale || self.epoch.load(Acquire) != calm.epoch || self.hot_joins.load(Relaxed) != calm.joins {
             return None;
         }
+        // The message's lines come while the claim takes the state's.
+        conn.seg.prefetch_message(slot, h.inline_len.load(Relaxed) as usize);
         let gen = conn.holds.take(slot, claim)?;
         if !slot::server_claim(&SlotFutex(h)) {
             conn.holds.undo(slot, gen);
