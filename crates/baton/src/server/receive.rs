@@ -8,7 +8,9 @@
 //! posted bits and my pulse ring"; the thread moves what it finds into the
 //! queue (under the channel lock), then takes the first entry. If more work
 //! is left and other receivers are waiting, it wakes one of them. (Moving
-//! posted work into the queue is in `drain.rs`.)
+//! posted work into the queue is in `drain.rs`.) A receiver that spins
+//! over its hot connections takes a message posted in a slot it watches
+//! straight from the slot when nothing else waits (`fast.rs`).
 
 use super::drain::{drain, drain_hot, pulse_wanted};
 use super::fast::Taken;
