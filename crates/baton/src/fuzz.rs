@@ -135,6 +135,9 @@ pub fn slot_header(data: &[u8]) {
     let rank = rank_of(policy, level);
     assert!(rank == RANK_LAST || (RANK_LAST..=RANK_RT + 99).contains(&rank));
     let _ = slot::phase(h.state.load(Relaxed));
+    // The fast path prefetches the message by the length the client
+    // claims, before anything is checked (`server/fast.rs`).
+    seg.prefetch_message(i, h.inline_len.load(Relaxed) as usize);
 
     let hdr = ReqHeader::read(h);
     let overflow = hdr.inline_len > layout.inline_size && seg.overflow_ready(i, grow);
@@ -161,6 +164,16 @@ pub fn slot_header(data: &[u8]) {
         let w =
             seg.write_inline(i, &[IoSlice::new(&reply[..rooms[1] / 2]), IoSlice::new(&reply[rooms[1] / 2..])], 0, n);
         assert!(w <= n && w <= layout.shared_capacity(), "reply wrote {w} of {n}");
+    }
+    // Publishing the answer in one step, from whatever state the client
+    // left: only `RECEIVED` is answered, `ABANDONED` handed back.
+    let before = h.state.load(Relaxed);
+    let got = slot::server_reply(&crate::wait::SlotFutex(h));
+    let after = h.state.load(Relaxed);
+    match slot::phase(before) {
+        slot::RECEIVED => assert!(got == slot::Begin::Busy && after == slot::REPLIED),
+        slot::ABANDONED => assert!(got == slot::Begin::Abandoned && after == slot::IDLE),
+        _ => assert!(got == slot::Begin::Corrupt && after == before),
     }
 }
 
@@ -303,6 +316,17 @@ mod tests {
             super::ring(d);
             super::doorbell(d);
             super::rcvid(d);
+        }
+        // A slot header in each phase the one-step answer distinguishes
+        // (received, abandoned, posted), with plausible lengths.
+        for phase in [2u8, 5, 1, 0x82] {
+            let mut d = vec![1, phase, 0, 0, 0x80];
+            d.extend([0u8; 16]);
+            d.extend(64u32.to_le_bytes()); // inline_len
+            d.extend(64u64.to_le_bytes()); // send_len
+            d.extend(64u64.to_le_bytes()); // reply_cap
+            d.extend([0, 8, 0, 64, 0, 0, 0]);
+            super::slot_header(&d);
         }
     }
 }

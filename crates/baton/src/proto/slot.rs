@@ -23,8 +23,9 @@
 //! RECEIVED  --S begin write------> BUSY
 //! BUSY      --S end write--------> RECEIVED
 //! BUSY      --S finish (swap)----> REPLIED         (wake if WAITER)
+//! RECEIVED  --S reply (CAS)------> REPLIED         (answer in the slot only; wake if WAITER)
 //! RECEIVED  --C reply timeout----> ABANDONED       (channel without UNBLOCK)
-//! ABANDONED --S begin write/drop-> IDLE            (server answers ESRCH)
+//! ABANDONED --S begin write/reply/drop-> IDLE     (server answers ESRCH)
 //! POSTED/RECEIVED/BUSY --R server died--> FAILED
 //! REPLIED/FAILED --C consumed----> IDLE
 //! ```
@@ -47,10 +48,13 @@
 //! Invariants:
 //! 1. Only the owner of a phase moves the slot out of it, except the
 //!    CAS-guarded races `POSTED` (claim vs. withdraw) and `RECEIVED`
-//!    (begin-write vs. abandon): the CAS decides, so exactly one side wins.
+//!    (begin-write or reply vs. abandon): the CAS decides, so exactly one
+//!    side wins.
 //! 2. The server reads or writes the client's buffers only in `BUSY`, and
 //!    the client never leaves while the slot is `BUSY`, so a server can
-//!    never touch memory a client has already reused.
+//!    never touch memory a client has already reused. (The slot's own
+//!    areas it may write while `RECEIVED`: a client that abandons leaves
+//!    the slot to the server until it answers.)
 //! 3. Request fields are written before `POSTED` is stored (release) and
 //!    read after the claim (acquire); reply fields are written before
 //!    `REPLIED` (release) and read after it is seen (acquire).
@@ -539,6 +543,36 @@ pub(crate) fn server_finish<F: Futex>(f: &F) {
     }
 }
 
+/// Server: publishes an answer written into the slot's own header and
+/// message areas, not the client's buffers, straight from `RECEIVED`
+/// (`RECEIVED` → `REPLIED`, waking the client if it sleeps): one
+/// compare-and-swap where [`server_begin`] and [`server_finish`] take two.
+/// The client reads nothing of the answer before `REPLIED`, and a client
+/// that gave up meanwhile (`ABANDONED`) has left the slot to the server,
+/// which hands it back (`IDLE`) and gets [`Begin::Abandoned`]. Returns
+/// [`Begin::Busy`] once published.
+pub(crate) fn server_reply<F: Futex>(f: &F) -> Begin {
+    let w = f.word();
+    let mut s = w.load(Acquire);
+    loop {
+        let next = match phase(s) {
+            RECEIVED => REPLIED,
+            ABANDONED => IDLE,
+            _ => return Begin::Corrupt,
+        };
+        match w.compare_exchange(s, next, AcqRel, Acquire) {
+            Ok(_) if next == IDLE => return Begin::Abandoned,
+            Ok(_) => {
+                if s & WAITER != 0 {
+                    f.wake();
+                }
+                return Begin::Busy;
+            }
+            Err(now) => s = now,
+        }
+    }
+}
+
 /// Server: asks the client to perform a transfer (flag `XFER_REQ` on a
 /// `RECEIVED` or `BUSY` slot) and wakes it. The transfer word must have
 /// been armed with [`XFER_PENDING`] before. `false` if the client has
@@ -749,6 +783,33 @@ mod loom_tests {
                 o => panic!("unexpected {o:?}"),
             }
         });
+    }
+
+    /// The one-step answer from `RECEIVED` against a reply timeout: the
+    /// client gets the answer or leaves, and the server learns which.
+    #[test]
+    fn direct_reply_races_reply_timeout() {
+        for unblock in [false, true] {
+            loom::model(move || {
+                let f = ModelFutex::new();
+                client_post(&*f);
+                let s = f.clone();
+                let server = thread::spawn(move || server_claim(&*s).then(|| server_reply(&*s)));
+                let mut out = client_wait(&*f, &spec(false, true, unblock));
+                if out == Outcome::UnblockRequested {
+                    out = client_wait(&*f, &spec(false, true, unblock));
+                }
+                let served = server.join().unwrap().expect("no send timeout");
+                match out {
+                    Outcome::ReplyTimedOut => {
+                        assert_eq!(served, Begin::Abandoned);
+                        assert_eq!(f.word.load(Acquire), IDLE);
+                    }
+                    Outcome::Replied => assert_eq!(served, Begin::Busy),
+                    o => panic!("unexpected {o:?}"),
+                }
+            });
+        }
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub(crate) struct ServerConn {
     pub remote: AtomicU8,
     /// Events: the client's registered handles (`events.rs`).
     pub(crate) events: super::events::EventMirror,
+    /// Which request each slot holds (`hold.rs`).
+    pub(crate) holds: super::hold::Holds,
 }
 
 impl ServerConn {
@@ -246,6 +248,7 @@ impl ChannelShared {
             tokens: Mutex::new(Vec::new()),
             remote: AtomicU8::new(if self.direct_copy { REMOTE_UNKNOWN } else { REMOTE_DENIED }),
             events: Default::default(),
+            holds: super::hold::Holds::new(self.layout.slot_count),
         });
         {
             let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();

@@ -46,7 +46,7 @@ pub(crate) fn drain(st: &mut ChanState, scoid: u32) {
 
 /// [`drain`], then `after` on the connection's entry (one lookup for both).
 fn drain_then(st: &mut ChanState, scoid: u32, after: impl FnOnce(&mut ConnEntry)) {
-    let ChanState { queue, conns, fresh, .. } = st;
+    let ChanState { queue, conns, fresh, epoch, .. } = st;
     let Some(e) = conns.get_mut(&scoid) else { return };
     if e.conn.is_dead() {
         // Its messages died with it, but its pulses were accepted: they
@@ -54,11 +54,12 @@ fn drain_then(st: &mut ChanState, scoid: u32, after: impl FnOnce(&mut ConnEntry)
         // connection's removal (found by a `try_receive` that missed the
         // pulses of a client that had just exited).
         salvage(queue, e, scoid, fresh);
+        bump(epoch);
         after(e);
         return;
     }
     fresh.clear();
-    look_at_slots(queue, e, scoid, fresh);
+    let mut changed = look_at_slots(queue, e, scoid, fresh);
     after(e);
     read_pulses(e, scoid, fresh);
     in_client_order(fresh);
@@ -71,7 +72,17 @@ fn drain_then(st: &mut ChanState, scoid: u32, after: impl FnOnce(&mut ConnEntry)
                 queue.push_pulse(rank, pulse);
             }
         }
+        changed = true;
     }
+    if changed {
+        bump(epoch);
+    }
+}
+
+/// [`super::ChanState::changed`], for code that has borrowed the state's
+/// fields apart.
+fn bump(epoch: &std::sync::atomic::AtomicU32) {
+    epoch.store(epoch.load(Relaxed).wrapping_add(1), Release);
 }
 
 /// Sorts one connection's new work by the client's sequence numbers. They
@@ -85,8 +96,9 @@ fn in_client_order(fresh: &mut [Fresh]) {
 }
 
 /// Collects new messages and queues unblock pulses for the slots whose
-/// posted bits are set.
-fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) {
+/// posted bits are set; returns whether it queued a pulse.
+fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh: &mut Vec<Fresh>) -> bool {
+    let mut queued = false;
     let seg = &e.conn.seg;
     let count = seg.layout().slot_count;
     let words = (count as usize).div_ceil(64).min(POSTED_WORDS);
@@ -106,7 +118,7 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
             let s = h.state.load(Acquire);
             let sp = &mut e.slots[slot as usize];
             match slot::phase(s) {
-                slot::POSTED if sp.queued.is_none() && sp.held.is_none() => {
+                slot::POSTED if sp.queued.is_none() && !e.conn.holds.is_held(slot) => {
                     let (policy, level) = unpack_sched(h.sched.load(Relaxed));
                     sp.claim = Sched { policy, level };
                     sp.sched = sp.checked.checked(e.conn.cred.pid, h.tid.load(Relaxed), sp.claim);
@@ -114,23 +126,25 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
                     fresh.push(Fresh::Message { seq: h.seq.load(Relaxed), rank, slot });
                 }
                 _ if slot::unblock_requested(s) => {
-                    if let Some(held) = sp.held.as_mut().filter(|h| !h.unblock_sent) {
-                        held.unblock_sent = true;
-                        let rcvid = Rcvid { scoid, slot, gen: held.gen }.encode();
+                    if let Some((gen, sched)) = e.conn.holds.send_unblock(slot) {
+                        let rcvid = Rcvid { scoid, slot, gen }.encode();
                         let pulse = Pulse {
                             code: pulse_code::UNBLOCK,
                             value: i64::from(rcvid),
                             scoid,
-                            priority: held.sched.level,
-                            policy: held.sched.policy,
+                            priority: sched.level,
+                            policy: sched.policy,
                         };
-                        held.unblock = Some(queue.push_pulse(held.rank, QueuedPulse { pulse, client: None }));
+                        let rank = rank_of(sched.policy, sched.level);
+                        sp.unblock = Some(queue.push_pulse(rank, QueuedPulse { pulse, client: None }));
+                        queued = true;
                     }
                 }
                 _ => {}
             }
         }
     }
+    queued
 }
 
 /// Collects the pulses written to the ring since the last look.
@@ -186,9 +200,10 @@ pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
 /// Reads every pulse still in a departing client's ring into the queue:
 /// they were accepted, so they are delivered.
 pub(crate) fn salvage_pulses(st: &mut ChanState, scoid: u32) {
-    let ChanState { queue, conns, fresh, .. } = st;
+    let ChanState { queue, conns, fresh, epoch, .. } = st;
     if let Some(e) = conns.get_mut(&scoid) {
         salvage(queue, e, scoid, fresh);
+        bump(epoch);
     }
 }
 
@@ -219,11 +234,11 @@ pub(crate) fn pulse_wanted(st: &mut ChanState, key: Key, p: &QueuedPulse) -> boo
         }
         None if p.pulse.code == pulse_code::UNBLOCK => {
             let Some(r) = i32::try_from(p.pulse.value).ok().and_then(Rcvid::decode) else { return false };
-            let held =
-                st.conns.get_mut(&r.scoid).and_then(|e| e.slots.get_mut(r.slot as usize)).and_then(|s| s.held.as_mut());
-            match held {
-                Some(h) if h.gen == r.gen && h.unblock == Some(key) => {
-                    h.unblock = None;
+            let Some(e) = st.conns.get_mut(&r.scoid) else { return false };
+            let pending = e.conn.holds.unblock_pending(r.slot, r.gen);
+            match e.slots.get_mut(r.slot as usize) {
+                Some(sp) if pending && sp.unblock == Some(key) => {
+                    sp.unblock = None;
                     true
                 }
                 _ => false,

@@ -8,6 +8,10 @@
 //!   posted slots and pulses into the ready queue, claiming a message.
 //! - `request.rs`: [`Request`]: reply, error, read and write at an offset,
 //!   receive ids.
+//! - `hold.rs`: which request each slot holds (its generation), one atomic
+//!   word per slot, so that a request can be taken without the lock.
+//! - `fast.rs`: the spin-mode fast path: a spinning receiver takes the
+//!   message posted in the slot it watches without the lock and the queue.
 //! - `sleep.rs`: a receiver sleeping on its connections' doorbell words
 //!   (`FUTEX_WAITV`) instead of in the epoll set.
 //! - `transfer.rs`: moving bytes beyond the inline area, straight between
@@ -18,11 +22,15 @@
 //! Locking: each channel has one mutex over its ready queue and the
 //! server-private state of every slot of its connections. It is held only
 //! for bookkeeping, never across a copy, a system call that blocks, or a
-//! call into user code.
+//! call into user code. Two things are kept outside it so that the fast
+//! path needs no lock: the hold of each slot (`hold.rs`), and the
+//! channel's `epoch`, bumped under the lock whenever work enters the queue.
 
 mod accept;
 mod drain;
 pub(crate) mod events;
+mod fast;
+mod hold;
 mod inherit;
 mod priority;
 mod receive;
@@ -303,29 +311,15 @@ pub(crate) type Queue = ReadyQueue<QueuedMsg, QueuedPulse>;
 pub(crate) struct SlotPriv {
     /// Its entry in the ready queue, while it waits there.
     pub queued: Option<Key>,
-    /// Generation of the current/next request (part of the receive id).
-    pub gen: u32,
     /// The scheduling attributes the queued message claims, and those it
     /// is ranked and reported at (the claim, checked).
     pub claim: Sched,
     pub sched: Sched,
     /// The last check of a claim from this slot.
     pub checked: priority::LastCheck,
-    /// Set while a server thread holds the request (REPLY-blocked client).
-    pub held: Option<Held>,
-}
-
-/// A received request not yet answered.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Held {
-    pub gen: u32,
-    /// Rank the request was queued at (for its unblock pulse).
-    pub rank: u32,
-    /// The sender's checked scheduling attributes.
-    pub sched: Sched,
-    /// The unblock pulse in the queue, if one was sent and not yet received.
+    /// The unblock pulse queued for the held request (which the hold,
+    /// `ServerConn::holds`, names), if one was sent and not yet received.
     pub unblock: Option<Key>,
-    pub unblock_sent: bool,
 }
 
 /// A connection as the channel's state sees it.
@@ -380,6 +374,18 @@ pub(crate) struct ChanState {
     /// The thread that last entered receive (new connections' boost word
     /// names it).
     pub last_receiver: u32,
+    /// Bumped (under the lock) whenever work enters the queue or the
+    /// channel is destroyed: a spinning receiver that saw it unchanged
+    /// since the queue was empty knows nothing else waits (`fast.rs`).
+    pub epoch: Arc<AtomicU32>,
+}
+
+impl ChanState {
+    /// Notes that work entered the queue (see `epoch`).
+    pub(crate) fn changed(&self) {
+        // Only lock holders write it: no read-modify-write needed.
+        self.epoch.store(self.epoch.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
+    }
 }
 
 /// What the process knows of one of its channels.
@@ -400,6 +406,8 @@ pub(crate) struct ChannelShared {
     /// Bumped each time a connection joins the hot list, so that a
     /// spinning receiver (which watches a copy) looks again.
     pub hot_joins: std::sync::atomic::AtomicU32,
+    /// `ChanState::epoch`, readable without the lock.
+    pub epoch: Arc<AtomicU32>,
     /// When a receiver last read the epoll set (`CLOCK_MONOTONIC` ns).
     pub last_look: std::sync::atomic::AtomicU64,
     /// Set while a receiver sleeps on futexes (`sleep.rs`).
@@ -479,6 +487,7 @@ impl ChannelShared {
         let epoll = Epoll::new()?;
         let wake = event::doorbell()?;
         epoll.add_edge(&wake, WAKE_TOKEN)?;
+        let state = ChanState::default();
         let shared = Arc::new(ChannelShared {
             chid,
             flags: b.flags,
@@ -490,13 +499,14 @@ impl ChannelShared {
             direct_copy: b.direct_copy,
             wait_mode: b.wait_mode,
             hot_joins: Default::default(),
+            epoch: state.epoch.clone(),
             last_look: Default::default(),
             futex_sleeper: Default::default(),
             wake_word: Default::default(),
             name: b.name.clone(),
             epoll,
             wake,
-            state: Mutex::new(ChanState::default()),
+            state: Mutex::new(state),
             listener: Mutex::new(None),
         });
         lock(&CHANNELS).insert(chid, Arc::downgrade(&shared));
@@ -543,6 +553,7 @@ impl ChannelShared {
         }
         let pulse = Pulse { code, value, scoid, priority: 0, policy: libc::SCHED_OTHER };
         st.queue.push_pulse(rank, QueuedPulse { pulse, client: None });
+        st.changed();
         drop(st);
         self.wake_receiver();
     }
@@ -561,6 +572,7 @@ impl ChannelShared {
                 return;
             }
             st.destroyed = true;
+            st.changed();
             st.queue = ReadyQueue::default();
             let conns: Vec<ConnEntry> = st.conns.drain().map(|(_, e)| e).collect();
             conns

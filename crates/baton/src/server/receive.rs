@@ -8,15 +8,17 @@
 //! posted bits and my pulse ring"; the thread moves what it finds into the
 //! queue (under the channel lock), then takes the first entry. If more work
 //! is left and other receivers are waiting, it wakes one of them. (Moving
-//! posted work into the queue is in `drain.rs`.)
+//! posted work into the queue is in `drain.rs`.) A receiver that spins
+//! over its hot connections takes a message posted in a slot it watches
+//! straight from the slot when nothing else waits (`fast.rs`).
 
 use super::drain::{drain, drain_hot, pulse_wanted};
+use super::fast::Taken;
 use super::inherit;
 use super::request::{Received, Request};
-use super::{ChanState, ChannelShared, Held, QueuedMsg, WAKE_TOKEN};
+use super::{ChanState, ChannelShared, QueuedMsg, WAKE_TOKEN};
 use crate::error::{Error, Result};
 use crate::proto::queue::Item;
-use crate::proto::rcvid::GEN_MASK;
 use crate::proto::slot;
 use crate::sys::event::Ready;
 use crate::sys::sched::Sched;
@@ -89,7 +91,17 @@ impl ChannelShared {
             if matches!(took, Took::Nothing) && !st.hot.is_empty() {
                 if let Some((until, start)) = self.spin_until(&st) {
                     let seen;
-                    (st, seen) = self.spin(st, until, start, &mut ready);
+                    (st, seen) = match self.spin(st, until, start, &mut ready, want) {
+                        Spun::Locked(st, seen) => (st, seen),
+                        Spun::Taken(t) => {
+                            // The fast path: no lock, no queue (`fast.rs`).
+                            if let Some(r) = Request::deliver(self.clone(), t.conn, t.slot, t.gen, t.sched, parts) {
+                                return Ok(Received::Message(r));
+                            }
+                            st = self.lock();
+                            continue;
+                        }
+                    };
                     if st.destroyed {
                         // Destroyed while we spun without the lock (and
                         // without being counted as a receiver to wake).
@@ -244,8 +256,10 @@ impl ChannelShared {
     /// clients do not ring: we promised to look) until one posts work, a
     /// doorbell rings or another connection turns hot (both looked at every
     /// few µs), or `until`.
-    /// Moves what rang, and what the connection that posted posted, into
-    /// the queue. `start`: the clock when the spin began. Returns the
+    /// A message posted in a watched slot when nothing else waits is taken
+    /// at once, without the lock ([`Spun::Taken`], `fast.rs`); otherwise
+    /// what rang, and what the connection that posted posted, is moved
+    /// into the queue. `start`: the clock when the spin began. Returns the
     /// clock's last reading (at most [`CLOCK_EVERY`] turns old).
     fn spin<'a>(
         &'a self,
@@ -253,7 +267,8 @@ impl ChannelShared {
         until: Deadline,
         start: u64,
         ready: &mut [Ready],
-    ) -> (MutexGuard<'a, ChanState>, u64) {
+        want: Want,
+    ) -> Spun<'a> {
         /// Spin iterations between looks at the doorbells (and yields of
         /// the CPU, see `wait::SPINS_PER_YIELD`).
         const LOOK_EVERY: u32 = crate::wait::SPINS_PER_YIELD;
@@ -264,15 +279,16 @@ impl ChannelShared {
                 watched.push((e.conn.clone(), e.ring.read_pos(), e.watch));
             }
         }
-        let joins = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed);
+        let calm = self.calm();
+        let joins = calm.joins;
         drop(st);
         let mut rung = 0;
         let mut posted = None;
         let mut seen = start;
         'spin: for i in 1u32.. {
-            for (conn, read, watch) in &watched {
+            for (k, (conn, read, watch)) in watched.iter().enumerate() {
                 if posted_since(conn, *read, *watch) {
-                    posted = Some(conn.scoid);
+                    posted = Some(k);
                     break 'spin;
                 }
             }
@@ -291,8 +307,13 @@ impl ChannelShared {
             }
             std::hint::spin_loop();
         }
+        let taken = posted.filter(|_| want == Want::Any).and_then(|k| self.take_fast(&watched, k, calm, seen));
+        let posted = posted.map(|k| watched[k].0.scoid);
         watched.clear(); // holds no connection alive while we sleep
         WATCHED.with(|w| w.set(watched));
+        if let Some(t) = taken {
+            return Spun::Taken(t);
+        }
         let mut st = self.lock();
         if let Some(scoid) = posted {
             // Taken in while the promise to look stands (the connection
@@ -301,7 +322,7 @@ impl ChannelShared {
             drain(&mut st, scoid);
         }
         self.take_in_rung(&mut st, &ready[..rung]);
-        (st, seen)
+        Spun::Locked(st, seen)
     }
 
     /// Takes the first acceptable queue entry, claiming a message's slot.
@@ -324,9 +345,9 @@ impl ChannelShared {
                         continue;
                     }
                     sp.queued = None;
-                    if sp.held.is_some() {
-                        continue; // inconsistent (a client wrote over a held slot)
-                    }
+                    // Held: a client wrote over a held slot, or the fast
+                    // path took it meanwhile (`fast.rs`).
+                    let Some(gen) = e.conn.holds.take(slot, sp.sched) else { continue };
                     let h = e.conn.seg.slot(slot);
                     // Inheritance follows the claim, not its check: the
                     // kernel lends only the priority a waiter really has,
@@ -342,20 +363,13 @@ impl ChannelShared {
                         if pi {
                             inherit::claim_failed(h);
                         }
+                        e.conn.holds.undo(slot, gen);
                         continue; // withdrawn (send timeout)
                     }
                     if pi {
                         inherit::claimed(&e.conn, slot, sp.claim.level);
                     }
-                    sp.gen = (sp.gen + 1) & GEN_MASK;
-                    sp.held = Some(Held {
-                        gen: sp.gen,
-                        rank: key.rank(),
-                        sched: sp.sched,
-                        unblock: None,
-                        unblock_sent: false,
-                    });
-                    Took::Message { conn: e.conn.clone(), slot, gen: sp.gen, sched: sp.sched, pi }
+                    Took::Message { conn: e.conn.clone(), slot, gen, sched: sp.sched, pi }
                 }
             };
             if !st.queue.is_empty() && st.receivers > 0 {
@@ -378,9 +392,17 @@ fn has_work(st: &ChanState, want: Want) -> bool {
     }
 }
 
+/// How a spin ended.
+enum Spun<'a> {
+    /// Back under the lock; the clock's last reading.
+    Locked(MutexGuard<'a, ChanState>, u64),
+    /// The fast path took a message (without the lock).
+    Taken(Taken),
+}
+
 /// How long ago the doorbells may have been read when a receiver takes
 /// work found on its hot connections (see `look_if_stale`).
-const STALE: std::time::Duration = std::time::Duration::from_micros(20);
+pub(super) const STALE: std::time::Duration = std::time::Duration::from_micros(20);
 
 /// Spin turns between a spinning receiver's reads of the clock (a divisor
 /// of its turns between looks at the doorbells).
@@ -388,7 +410,7 @@ const CLOCK_EVERY: u32 = crate::wait::SPINS_PER_CLOCK;
 
 /// A hot connection as a spinning receiver watches it: the connection, its
 /// pulse ring's read position, the slot its promise watches.
-type Watched = (Arc<super::ServerConn>, u32, Option<u32>);
+pub(super) type Watched = (Arc<super::ServerConn>, u32, Option<u32>);
 
 thread_local! {
     /// A spinning receiver's watch list, kept between spins so that

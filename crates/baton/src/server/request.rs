@@ -2,7 +2,7 @@
 
 use super::inherit;
 use super::transfer::{self, Ranges};
-use super::{ChannelShared, Held, ServerConn};
+use super::{ChannelShared, ServerConn};
 use crate::error::{Error, Result};
 use crate::proto::doorbell;
 use crate::proto::rcvid::Rcvid;
@@ -417,48 +417,41 @@ impl Request {
         parked().remove(&id.as_raw()).ok_or_else(gone)
     }
 
-    /// Marks this request answered in the channel's books; returns its
-    /// bookkeeping if it was still ours to answer.
-    fn forget(&mut self) -> Option<Held> {
+    /// Marks this request answered in the channel's books; returns whether
+    /// it was still ours to answer.
+    fn forget(&mut self) -> bool {
         if self.answered {
-            return None;
+            return false;
         }
         self.answered = true;
-        // Clearing `held` also voids a pending unblock pulse for it.
+        // Ending the hold also voids a pending unblock pulse for it.
+        if !self.conn.holds.release(self.slot, self.gen) {
+            return false;
+        }
         let mut st = self.chan.lock();
         let st = &mut *st;
-        let e = st.conns.get_mut(&self.conn.scoid)?;
-        let sp = &mut e.slots[self.slot as usize];
-        match sp.held {
-            Some(h) if h.gen == self.gen => {
-                sp.held = None;
-                // The client is likely to call again at once; with no other
-                // thread waiting to receive, this one will look before it
-                // sleeps, and the client need not ring (nor, posting in
-                // this slot, set its posted bit).
-                if st.receivers == 0 && !e.hot {
-                    e.hot = true;
-                    // The slot just answered is the one its client thread
-                    // posts its next call in: watched, it needs no bit.
-                    e.watch = Some(self.slot);
-                    let polling = &e.conn.seg.header().doorbell.polling;
-                    doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
-                    st.hot.push(self.conn.scoid);
-                    self.chan.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                Some(h)
-            }
-            _ => None,
+        let Some(e) = st.conns.get_mut(&self.conn.scoid) else { return false };
+        // The client is likely to call again at once; with no other
+        // thread waiting to receive, this one will look before it
+        // sleeps, and the client need not ring (nor, posting in
+        // this slot, set its posted bit).
+        if st.receivers == 0 && !e.hot {
+            e.hot = true;
+            // The slot just answered is the one its client thread
+            // posts its next call in: watched, it needs no bit.
+            e.watch = Some(self.slot);
+            let polling = &e.conn.seg.header().doorbell.polling;
+            doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
+            st.hot.push(self.conn.scoid);
+            self.chan.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        true
     }
 
     fn answer(&mut self, how: Answer<'_>) -> Result<()> {
         // A forked child shares the parent's segments: it must not write.
         Error::check_not_forked()?;
-        let r = match self.forget() {
-            Some(_) => self.publish(how),
-            None => Err(gone()),
-        };
+        let r = if self.forget() { self.publish(how) } else { Err(gone()) };
         // After the answer is out (or the request turned out to be gone): a
         // client waiting on the PI word this thread owns wakes to find it.
         inherit::release(&self.conn, self.slot);
@@ -473,22 +466,39 @@ impl Request {
         let conn = self.conn.clone();
         let h = conn.seg.slot(self.slot);
         let f = SlotFutex(h);
-        match slot::server_begin(&f) {
-            Begin::Busy => {}
-            Begin::Abandoned | Begin::Corrupt => return Err(gone()),
+        // A reply that fits the slot's message areas is written there; one
+        // that does not goes straight into the client's buffers.
+        let remote = match how {
+            Answer::Reply(_, parts) => {
+                let total: usize = parts.iter().map(|p| p.len()).sum();
+                let n = total.min(self.hdr.reply_cap as usize);
+                let layout = self.conn.seg.layout();
+                // The client backed its overflow area if its reply buffers
+                // reach past the inline area; if it could not, we try.
+                !(n <= layout.inline_size as usize
+                    || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true))
+            }
+            Answer::Error(_) => false,
+        };
+        // Only the client's buffers need the slot `BUSY` (the client may
+        // not leave while we write them). The slot's own areas stay ours
+        // if the client gives up meanwhile (`ABANDONED`), so an answer
+        // written there is published from `RECEIVED` in one step
+        // (`slot::server_reply`): one compare-and-swap on the line the
+        // client spins on instead of two.
+        if remote {
+            match slot::server_begin(&f) {
+                Begin::Busy => {}
+                Begin::Abandoned | Begin::Corrupt => return Err(gone()),
+            }
         }
         let (status, error, len, inline) = match how {
             Answer::Error(0) => (0, 0, 0, 0),
             Answer::Error(errno) => (-1, errno, 0, 0),
             Answer::Reply(status, parts) => {
                 let total: usize = parts.iter().map(|p| p.len()).sum();
-                let n = total.min(self.hdr.reply_cap as usize);
-                let layout = self.conn.seg.layout();
-                // The client backed its overflow area if its reply buffers
-                // reach past the inline area; if it could not, we try.
-                let shared = n <= layout.inline_size as usize
-                    || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true);
-                if shared {
+                if !remote {
+                    let n = total.min(self.hdr.reply_cap as usize);
                     let w = self.conn.seg.write_inline(self.slot, parts, 0, n);
                     (status, 0, total, w)
                 } else {
@@ -503,7 +513,11 @@ impl Request {
         h.error.store(error, Relaxed);
         h.reply_len.store(len as u64, Relaxed);
         h.reply_inline.store(inline as u32, Relaxed);
-        slot::server_finish(&f);
+        if remote {
+            slot::server_finish(&f);
+        } else if slot::server_reply(&f) != Begin::Busy {
+            return Err(gone());
+        }
         if error != 0 && matches!(how, Answer::Reply(..)) {
             return Err(Error::from_errno(error).with_detail("the reply could not be written into the client's buffer"));
         }
