@@ -34,6 +34,7 @@ use rustix::net::{
 };
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
 
 /// Which socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct Sockets(pub Kind);
 /// Connections the kernel queues before the server accepts them: more than
 /// the bench ever opens at once.
 const BACKLOG: i32 = 64;
+/// How long a send retries `ENOBUFS` before it fails.
+const NOBUFS_PATIENCE: Duration = Duration::from_secs(1);
 /// What a Unix datagram-style socket's send buffer must hold beyond the
 /// message (the kernel refuses a message longer than the buffer less 32).
 const DGRAM_OVERHEAD: usize = 32;
@@ -88,14 +91,21 @@ impl Kind {
         }
     }
 
-    /// Sends all of `msg` on a connected socket.
+    /// Sends all of `msg` on a connected socket. `ENOBUFS` (the kernel
+    /// found no memory for a big message's buffer just then: seen with
+    /// 1 MiB SEQPACKET messages on a machine up for hours) is retried, for
+    /// up to [`NOBUFS_PATIENCE`].
     pub fn send_all(self, fd: impl AsFd, msg: &[u8]) -> Result<(), Errno> {
         let mut at = 0;
+        let mut short = None;
         while at < msg.len() {
             match send(&fd, &msg[at..], SendFlags::NOSIGNAL) {
                 Ok(n) if self == Kind::Seqpacket && n != msg.len() => return Err(Errno::MSGSIZE),
                 Ok(n) => at += n,
                 Err(Errno::INTR) => {}
+                Err(Errno::NOBUFS) if short.get_or_insert_with(Instant::now).elapsed() < NOBUFS_PATIENCE => {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
                 Err(e) => return Err(e),
             }
         }
