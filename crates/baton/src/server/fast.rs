@@ -71,6 +71,11 @@ impl ChannelShared {
     /// watched slot's message if it is the only work there is (see the
     /// module docs). `seen`: the spinner's last clock reading.
     pub(super) fn take_fast(&self, watched: &[Watched], k: usize, calm: Calm, seen: u64) -> Option<Taken> {
+        // Others asleep: this thread must give up its promises as it
+        // leaves with work (`leave_promises`), which takes the lock.
+        if self.sleepers.load(Relaxed) != 0 {
+            return None;
+        }
         let (conn, _, watch) = &watched[k];
         let slot = (*watch)?;
         let h = conn.seg.slot(slot);

@@ -366,6 +366,12 @@ pub(crate) struct ChanState {
     pub conns: HashMap<u32, ConnEntry, BuildHasherDefault<ScoidHasher>>,
     /// Threads blocked in receive on this channel.
     pub receivers: u32,
+    /// Threads that left receive with work and have not come back (as far
+    /// as they are known: see `receive::SERVING`). While one is out it may
+    /// promise to look at a connection when it comes back, which would
+    /// overwrite a word a futex sleeper armed, so a receiver then sleeps
+    /// in the epoll set (`sleep.rs`).
+    pub serving: u32,
     /// Scratch space for draining a connection (kept to avoid allocating).
     pub fresh: Vec<drain::Fresh>,
     /// Connections a server thread promised to look at before sleeping
@@ -412,6 +418,11 @@ pub(crate) struct ChannelShared {
     pub last_look: std::sync::atomic::AtomicU64,
     /// Set while a receiver sleeps on futexes (`sleep.rs`).
     pub futex_sleeper: std::sync::atomic::AtomicBool,
+    /// `ChanState::receivers` (receivers asleep), readable without the
+    /// lock: the fast path stands aside while others sleep, since the
+    /// promise it keeps standing would leave them unwoken
+    /// (`ChannelShared::leave_promises`).
+    pub sleepers: AtomicU32,
     /// The word that receiver also sleeps on: bumped to wake it.
     pub wake_word: AtomicU32,
     pub name: Option<String>,
@@ -502,6 +513,7 @@ impl ChannelShared {
             epoch: state.epoch.clone(),
             last_look: Default::default(),
             futex_sleeper: Default::default(),
+            sleepers: Default::default(),
             wake_word: Default::default(),
             name: b.name.clone(),
             epoll,

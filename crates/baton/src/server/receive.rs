@@ -18,6 +18,7 @@ use super::inherit;
 use super::request::{Received, Request};
 use super::{ChanState, ChannelShared, QueuedMsg, WAKE_TOKEN};
 use crate::error::{Error, Result};
+use crate::proto::doorbell;
 use crate::proto::queue::Item;
 use crate::proto::slot;
 use crate::sys::event::Ready;
@@ -70,6 +71,7 @@ impl ChannelShared {
             }
         }
         st.last_receiver = crate::sys::thread::tid() as u32;
+        self.keep_promise(&mut st);
         // Whether the doorbells were just read (no need to look again).
         let mut looked = false;
         loop {
@@ -115,6 +117,9 @@ impl ChannelShared {
                 self.look_if_stale(&mut st, &mut ready);
                 took = self.take(&mut st, want);
             }
+            if !matches!(took, Took::Nothing) {
+                self.leave_promises(&mut st);
+            }
             match took {
                 Took::Pulse(p) => return Ok(Received::Pulse(p)),
                 Took::Message { conn, slot, gen, sched, pi } => {
@@ -144,11 +149,13 @@ impl ChannelShared {
             // Counted before the lock is released, so whoever queues work
             // next knows to wake us.
             st.receivers += 1;
+            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
             drop(st);
             let n = self.epoll.wait(&mut ready, deadline).unwrap_or(0);
             self.looked_now();
             st = self.lock();
             st.receivers -= 1;
+            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
             for r in &ready[..n] {
                 if r.token != WAKE_TOKEN {
                     drain(&mut st, r.token as u32);
@@ -158,6 +165,63 @@ impl ChannelShared {
             if n == 0 && deadline.expired() && !has_work(&st, want) {
                 return Err(timed_out());
             }
+        }
+    }
+
+    /// Promises to look at connection `scoid` before sleeping (see
+    /// `proto::doorbell`): its client, likely to call again at once in
+    /// `slot`, the slot just answered, need not ring nor set a posted bit.
+    /// Only by a thread that will look: one answering with no other
+    /// receiver waiting, or one receiving (`keep_promise`).
+    pub(super) fn promise(&self, st: &mut ChanState, scoid: u32, slot: u32) {
+        let Some(e) = st.conns.get_mut(&scoid) else { return };
+        if e.hot || e.conn.is_dead() {
+            return;
+        }
+        e.hot = true;
+        // The slot just answered is the one its client thread posts its
+        // next call in: watched, it needs no bit.
+        e.watch = Some(slot);
+        let polling = &e.conn.seg.header().doorbell.polling;
+        doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
+        st.hot.push(scoid);
+        self.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// On entering receive: the promise this thread put off when it
+    /// answered while other receivers slept ([`promise_later`]) is made
+    /// now, when it is sure to look (a client that posted meanwhile rang,
+    /// and what it posted is looked at all the same).
+    /// Also counts this thread back in (`ChanState::serving`). Not while a
+    /// receiver sleeps on futexes: it armed the words a promise would
+    /// overwrite (it went to sleep before this thread was out serving).
+    fn keep_promise(&self, st: &mut ChanState) {
+        let me = std::ptr::from_ref(self) as usize;
+        if SERVING.get() == me {
+            SERVING.set(0);
+            st.serving = st.serving.saturating_sub(1);
+        }
+        if let Some((chan, scoid, slot)) = PROMISE_LATER.take() {
+            if chan == me && !self.futex_sleeper.load(std::sync::atomic::Ordering::SeqCst) {
+                self.promise(st, scoid, slot);
+            }
+        }
+    }
+
+    /// On leaving receive with work while other receivers sleep: this
+    /// thread will not look at the hot connections for a while, and the
+    /// sleepers would not hear of what their clients post (they do not
+    /// ring while the promise stands), so the promises end here: what
+    /// was posted is queued, and a sleeper woken for it. (With nobody
+    /// asleep, a receiver that comes takes the promises over as it spins.)
+    /// Also counts this thread out (`ChanState::serving`).
+    fn leave_promises(&self, st: &mut ChanState) {
+        if SERVING.get() == 0 {
+            SERVING.set(std::ptr::from_ref(self) as usize);
+            st.serving += 1;
+        }
+        if st.receivers > 0 && !st.hot.is_empty() && drain_hot(st) {
+            self.wake_receiver();
         }
     }
 
@@ -412,7 +476,26 @@ const CLOCK_EVERY: u32 = crate::wait::SPINS_PER_CLOCK;
 /// pulse ring's read position, the slot its promise watches.
 pub(super) type Watched = (Arc<super::ServerConn>, u32, Option<u32>);
 
+/// Records that this thread, having answered connection `scoid`'s request
+/// in `slot` while other receivers of `chan` slept, promises to look at it
+/// when it next receives on `chan` (`ChannelShared::keep_promise`). Only
+/// the last such answer counts.
+pub(super) fn promise_later(chan: &Arc<ChannelShared>, scoid: u32, slot: u32) {
+    PROMISE_LATER.set(Some((Arc::as_ptr(chan) as usize, scoid, slot)));
+}
+
 thread_local! {
+    /// (channel, scoid, slot) of [`promise_later`]; the channel by address,
+    /// only compared (a channel gone and another at its address gets a
+    /// promise it may keep: any promise is kept by looking).
+    static PROMISE_LATER: std::cell::Cell<Option<(usize, u32, u32)>> = const { std::cell::Cell::new(None) };
+    /// The channel (by address; 0: none) that counts this thread out
+    /// serving (`ChanState::serving`). One at a time: a thread that leaves
+    /// another channel's receive with work before it comes back here
+    /// stays counted here (its sleepers then use the epoll set, nothing
+    /// worse).
+    static SERVING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+
     /// A spinning receiver's watch list, kept between spins so that
     /// spinning allocates nothing once it has grown.
     static WATCHED: std::cell::Cell<Vec<Watched>> = const { std::cell::Cell::new(Vec::new()) };

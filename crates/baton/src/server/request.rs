@@ -4,7 +4,6 @@ use super::inherit;
 use super::transfer::{self, Ranges};
 use super::{ChannelShared, ServerConn};
 use crate::error::{Error, Result};
-use crate::proto::doorbell;
 use crate::proto::rcvid::Rcvid;
 use crate::proto::slot::{self, Begin};
 use crate::shm::{Layout, SlotHeader};
@@ -430,20 +429,19 @@ impl Request {
         }
         let mut st = self.chan.lock();
         let st = &mut *st;
-        let Some(e) = st.conns.get_mut(&self.conn.scoid) else { return false };
-        // The client is likely to call again at once; with no other
-        // thread waiting to receive, this one will look before it
-        // sleeps, and the client need not ring (nor, posting in
-        // this slot, set its posted bit).
-        if st.receivers == 0 && !e.hot {
-            e.hot = true;
-            // The slot just answered is the one its client thread
-            // posts its next call in: watched, it needs no bit.
-            e.watch = Some(self.slot);
-            let polling = &e.conn.seg.header().doorbell.polling;
-            doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
-            st.hot.push(self.conn.scoid);
-            self.chan.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !st.conns.contains_key(&self.conn.scoid) {
+            return false;
+        }
+        // The client is likely to call again at once. With no other
+        // thread waiting to receive, this one will look before it sleeps:
+        // it promises now, and the client need not ring. With others
+        // asleep, a promise now would leave them unwoken if this thread
+        // did not come back: it promises when it next receives on the
+        // channel (`ChannelShared::keep_promise`), if it does.
+        if st.receivers == 0 {
+            self.chan.promise(st, self.conn.scoid, self.slot);
+        } else {
+            super::receive::promise_later(&self.chan, self.conn.scoid, self.slot);
         }
         true
     }

@@ -64,6 +64,7 @@ impl ChannelShared {
     ) -> Result<MutexGuard<'a, ChanState>, MutexGuard<'a, ChanState>> {
         if deadline == Deadline::IMMEDIATE
             || st.receivers != 0
+            || st.serving != 0
             || st.conns.len() > MAX_ARMED
             || !st.hot.is_empty()
             || NO_WAITV.load(Relaxed)
@@ -89,6 +90,7 @@ impl ChannelShared {
             // connection (which would overwrite its armed word) and work
             // queued by others wakes us.
             st.receivers += 1;
+            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
             self.futex_sleeper.store(true, SeqCst);
             let woken = self.wake_word.load(SeqCst);
             drop(st);
@@ -107,6 +109,7 @@ impl ChannelShared {
             disarm(&mut armed);
             st = self.lock();
             st.receivers -= 1;
+            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
             self.futex_sleeper.store(false, SeqCst);
         } else {
             disarm(&mut armed); // the channel still holds each of them
