@@ -772,17 +772,22 @@ mod loom_tests {
             let s = f.clone();
             let server = thread::spawn(move || serve(&s));
             let out = client_wait(&*f, &spec(false, true, false));
-            let served = server.join().unwrap().expect("no send timeout");
-            match out {
-                Outcome::ReplyTimedOut => {
-                    // The server learns it and hands the slot back.
-                    assert_eq!(served, Begin::Abandoned);
-                    assert_eq!(f.word.load(Acquire), IDLE);
-                }
-                Outcome::Replied => assert_eq!(served, Begin::Busy),
-                o => panic!("unexpected {o:?}"),
-            }
+            settled(&f, out, server.join().unwrap().expect("no send timeout"));
         });
+    }
+
+    /// How a reply timeout's race with the answer ended, checked: the
+    /// client left and the server learned it and handed the slot back, or
+    /// the client got the answer.
+    fn settled(f: &ModelFutex, out: Outcome, served: Begin) {
+        match out {
+            Outcome::ReplyTimedOut => {
+                assert_eq!(served, Begin::Abandoned);
+                assert_eq!(f.word.load(Acquire), IDLE);
+            }
+            Outcome::Replied => assert_eq!(served, Begin::Busy),
+            o => panic!("unexpected {o:?}"),
+        }
     }
 
     /// The one-step answer from `RECEIVED` against a reply timeout: the
@@ -799,15 +804,7 @@ mod loom_tests {
                 if out == Outcome::UnblockRequested {
                     out = client_wait(&*f, &spec(false, true, unblock));
                 }
-                let served = server.join().unwrap().expect("no send timeout");
-                match out {
-                    Outcome::ReplyTimedOut => {
-                        assert_eq!(served, Begin::Abandoned);
-                        assert_eq!(f.word.load(Acquire), IDLE);
-                    }
-                    Outcome::Replied => assert_eq!(served, Begin::Busy),
-                    o => panic!("unexpected {o:?}"),
-                }
+                settled(&f, out, server.join().unwrap().expect("no send timeout"));
             });
         }
     }
