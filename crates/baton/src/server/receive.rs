@@ -148,14 +148,12 @@ impl ChannelShared {
             };
             // Counted before the lock is released, so whoever queues work
             // next knows to wake us.
-            st.receivers += 1;
-            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
+            self.count_sleeper(&mut st, true);
             drop(st);
             let n = self.epoll.wait(&mut ready, deadline).unwrap_or(0);
             self.looked_now();
             st = self.lock();
-            st.receivers -= 1;
-            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
+            self.count_sleeper(&mut st, false);
             for r in &ready[..n] {
                 if r.token != WAKE_TOKEN {
                     drain(&mut st, r.token as u32);
@@ -172,11 +170,12 @@ impl ChannelShared {
     /// `proto::doorbell`): its client, likely to call again at once in
     /// `slot`, the slot just answered, need not ring nor set a posted bit.
     /// Only by a thread that will look: one answering with no other
-    /// receiver waiting, or one receiving (`keep_promise`).
-    pub(super) fn promise(&self, st: &mut ChanState, scoid: u32, slot: u32) {
-        let Some(e) = st.conns.get_mut(&scoid) else { return };
+    /// receiver waiting, or one receiving (`keep_promise`). Returns whether
+    /// the connection is still the channel's (promised or not).
+    pub(super) fn promise(&self, st: &mut ChanState, scoid: u32, slot: u32) -> bool {
+        let Some(e) = st.conns.get_mut(&scoid) else { return false };
         if e.hot || e.conn.is_dead() {
-            return;
+            return true;
         }
         e.hot = true;
         // The slot just answered is the one its client thread posts its
@@ -186,6 +185,18 @@ impl ChannelShared {
         doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
         st.hot.push(scoid);
         self.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        true
+    }
+
+    /// Counts a receiver going to sleep (`asleep`) or awake again in
+    /// `ChanState::receivers`, and in its lock-free copy `sleepers`.
+    pub(super) fn count_sleeper(&self, st: &mut ChanState, asleep: bool) {
+        if asleep {
+            st.receivers += 1;
+        } else {
+            st.receivers -= 1;
+        }
+        self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// On entering receive: the promise this thread put off when it
@@ -203,7 +214,7 @@ impl ChannelShared {
         }
         if let Some((chan, scoid, slot)) = PROMISE_LATER.take() {
             if chan == me && !self.futex_sleeper.load(std::sync::atomic::Ordering::SeqCst) {
-                self.promise(st, scoid, slot);
+                let _ = self.promise(st, scoid, slot);
             }
         }
     }
@@ -344,7 +355,6 @@ impl ChannelShared {
             }
         }
         let calm = self.calm();
-        let joins = calm.joins;
         drop(st);
         let mut rung = 0;
         let mut posted = None;
@@ -363,7 +373,7 @@ impl ChannelShared {
                 let now = seen;
                 rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
                 self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
-                let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != joins;
+                let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != calm.joins;
                 if rung > 0 || joined || until.as_monotonic_nanos().is_some_and(|u| now >= u) {
                     break;
                 }

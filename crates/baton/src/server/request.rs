@@ -428,22 +428,21 @@ impl Request {
             return false;
         }
         let mut st = self.chan.lock();
-        let st = &mut *st;
-        if !st.conns.contains_key(&self.conn.scoid) {
-            return false;
-        }
         // The client is likely to call again at once. With no other
         // thread waiting to receive, this one will look before it sleeps:
         // it promises now, and the client need not ring. With others
         // asleep, a promise now would leave them unwoken if this thread
         // did not come back: it promises when it next receives on the
-        // channel (`ChannelShared::keep_promise`), if it does.
+        // channel (`ChannelShared::keep_promise`), if it does. Either way
+        // the request is ours only while its connection is the channel's.
         if st.receivers == 0 {
-            self.chan.promise(st, self.conn.scoid, self.slot);
-        } else {
+            return self.chan.promise(&mut st, self.conn.scoid, self.slot);
+        }
+        let known = st.conns.contains_key(&self.conn.scoid);
+        if known {
             super::receive::promise_later(&self.chan, self.conn.scoid, self.slot);
         }
-        true
+        known
     }
 
     fn answer(&mut self, how: Answer<'_>) -> Result<()> {
@@ -464,20 +463,21 @@ impl Request {
         let conn = self.conn.clone();
         let h = conn.seg.slot(self.slot);
         let f = SlotFutex(h);
-        // A reply that fits the slot's message areas is written there; one
-        // that does not goes straight into the client's buffers.
-        let remote = match how {
+        // A reply's bytes (`total`) and what of them the client takes (`n`).
+        // What fits the slot's message areas is written there; more goes
+        // straight into the client's buffers (`remote`).
+        let (total, n) = match how {
             Answer::Reply(_, parts) => {
                 let total: usize = parts.iter().map(|p| p.len()).sum();
-                let n = total.min(self.hdr.reply_cap as usize);
-                let layout = self.conn.seg.layout();
-                // The client backed its overflow area if its reply buffers
-                // reach past the inline area; if it could not, we try.
-                !(n <= layout.inline_size as usize
-                    || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true))
+                (total, total.min(self.hdr.reply_cap as usize))
             }
-            Answer::Error(_) => false,
+            Answer::Error(_) => (0, 0),
         };
+        let layout = self.conn.seg.layout();
+        // The client backed its overflow area if its reply buffers reach
+        // past the inline area; if it could not, we try.
+        let remote = !(n <= layout.inline_size as usize
+            || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true));
         // Only the client's buffers need the slot `BUSY` (the client may
         // not leave while we write them). The slot's own areas stay ours
         // if the client gives up meanwhile (`ABANDONED`), so an answer
@@ -493,19 +493,13 @@ impl Request {
         let (status, error, len, inline) = match how {
             Answer::Error(0) => (0, 0, 0, 0),
             Answer::Error(errno) => (-1, errno, 0, 0),
-            Answer::Reply(status, parts) => {
-                let total: usize = parts.iter().map(|p| p.len()).sum();
-                if !remote {
-                    let n = total.min(self.hdr.reply_cap as usize);
-                    let w = self.conn.seg.write_inline(self.slot, parts, 0, n);
-                    (status, 0, total, w)
-                } else {
-                    match self.write_remote(0, parts) {
-                        Ok(_) => (status, 0, total, 0),
-                        Err(errno) => (-1, errno, 0, 0),
-                    }
-                }
+            Answer::Reply(status, parts) if !remote => {
+                (status, 0, total, self.conn.seg.write_inline(self.slot, parts, 0, n))
             }
+            Answer::Reply(status, parts) => match self.write_remote(0, parts) {
+                Ok(_) => (status, 0, total, 0),
+                Err(errno) => (-1, errno, 0, 0),
+            },
         };
         h.status.store(status, Relaxed);
         h.error.store(error, Relaxed);

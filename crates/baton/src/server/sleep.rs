@@ -89,8 +89,7 @@ impl ChannelShared {
             // Counted as a receiver, so that nobody promises to look at a
             // connection (which would overwrite its armed word) and work
             // queued by others wakes us.
-            st.receivers += 1;
-            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
+            self.count_sleeper(&mut st, true);
             self.futex_sleeper.store(true, SeqCst);
             let woken = self.wake_word.load(SeqCst);
             drop(st);
@@ -108,8 +107,7 @@ impl ChannelShared {
             // the last reference: a connection closing takes other locks).
             disarm(&mut armed);
             st = self.lock();
-            st.receivers -= 1;
-            self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
+            self.count_sleeper(&mut st, false);
             self.futex_sleeper.store(false, SeqCst);
         } else {
             disarm(&mut armed); // the channel still holds each of them
