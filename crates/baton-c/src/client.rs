@@ -236,6 +236,48 @@ fn rw_rest(fd: c_int, n: usize, xtype: u32) -> [u8; 12] {
     rest
 }
 
+/// The read/write header, positioned at `offset` if there is one: its
+/// bytes are `h[..len]`.
+fn rw_header_at(kind: u16, fd: c_int, n: usize, offset: Option<i64>) -> ([u8; 24], usize) {
+    match offset {
+        Some(at) => (rw_offset_header(kind, fd, n, at), 24),
+        None => {
+            let mut h = [0u8; 24];
+            h[..16].copy_from_slice(&rw_header(kind, fd, n));
+            (h, 16)
+        }
+    }
+}
+
+/// `_IO_READ` of up to `nbytes` into `buf` on coid `fd`: at `offset`
+/// (`_IO_XTYPE_OFFSET`, the open's offset stays), else at the open's.
+///
+/// # Safety
+///
+/// `buf` is valid for writes of `nbytes` bytes.
+unsafe fn read_msg(fd: c_int, buf: *mut c_void, nbytes: usize, offset: Option<i64>) -> isize {
+    let nbytes = nbytes.min(i32::MAX as usize);
+    let (h, len) = rw_header_at(IO_READ, fd, nbytes, offset);
+    // SAFETY: valid for `nbytes` bytes (contract).
+    let r =
+        unsafe { bytes_mut(buf, nbytes) }.and_then(|b| send(fd, &[IoSlice::new(&h[..len])], &mut [IoSliceMut::new(b)]));
+    r.map_or_else(fail, |n| n as isize)
+}
+
+/// `_IO_WRITE` of `nbytes` from `buf` on coid `fd` (the data after the
+/// header): at `offset`, else at the open's offset.
+///
+/// # Safety
+///
+/// `buf` is valid for reads of `nbytes` bytes.
+unsafe fn write_msg(fd: c_int, buf: *const c_void, nbytes: usize, offset: Option<i64>) -> isize {
+    let nbytes = nbytes.min(i32::MAX as usize);
+    let (h, len) = rw_header_at(IO_WRITE, fd, nbytes, offset);
+    // SAFETY: valid for `nbytes` bytes (contract).
+    let r = unsafe { bytes(buf, nbytes) }.and_then(|b| send(fd, &[IoSlice::new(&h[..len]), IoSlice::new(b)], &mut []));
+    r.map_or_else(fail, |n| n as isize)
+}
+
 /// `read(fd, buf, nbytes)`: `_IO_READ` on a coid, else libc's.
 ///
 /// # Safety
@@ -247,11 +289,8 @@ pub unsafe extern "C" fn baton_read(fd: c_int, buf: *mut c_void, nbytes: usize) 
         // SAFETY: libc's read with the caller's arguments.
         return unsafe { libc::read(fd, buf, nbytes) };
     }
-    let nbytes = nbytes.min(i32::MAX as usize);
-    // SAFETY: valid for `nbytes` bytes (contract).
-    let r = unsafe { bytes_mut(buf, nbytes) }
-        .and_then(|b| send(fd, &[IoSlice::new(&rw_header(IO_READ, fd, nbytes))], &mut [IoSliceMut::new(b)]));
-    r.map_or_else(fail, |n| n as isize)
+    // SAFETY: the caller's contract.
+    unsafe { read_msg(fd, buf, nbytes, None) }
 }
 
 /// `write(fd, buf, nbytes)`: `_IO_WRITE` on a coid, else libc's.
@@ -265,11 +304,8 @@ pub unsafe extern "C" fn baton_write(fd: c_int, buf: *const c_void, nbytes: usiz
         // SAFETY: libc's write with the caller's arguments.
         return unsafe { libc::write(fd, buf, nbytes) };
     }
-    let nbytes = nbytes.min(i32::MAX as usize);
-    // SAFETY: valid for `nbytes` bytes (contract).
-    let r = unsafe { bytes(buf, nbytes) }
-        .and_then(|b| send(fd, &[IoSlice::new(&rw_header(IO_WRITE, fd, nbytes)), IoSlice::new(b)], &mut []));
-    r.map_or_else(fail, |n| n as isize)
+    // SAFETY: the caller's contract.
+    unsafe { write_msg(fd, buf, nbytes, None) }
 }
 
 /// `pread(fd, buf, nbytes, offset)`: `_IO_READ` with `_IO_XTYPE_OFFSET` on
@@ -288,11 +324,8 @@ pub unsafe extern "C" fn baton_pread(fd: c_int, buf: *mut c_void, nbytes: usize,
     if offset < 0 {
         return fail(libc::EINVAL);
     }
-    let nbytes = nbytes.min(i32::MAX as usize);
-    let h = rw_offset_header(IO_READ, fd, nbytes, offset);
-    // SAFETY: valid for `nbytes` bytes (contract).
-    let r = unsafe { bytes_mut(buf, nbytes) }.and_then(|b| send(fd, &[IoSlice::new(&h)], &mut [IoSliceMut::new(b)]));
-    r.map_or_else(fail, |n| n as isize)
+    // SAFETY: the caller's contract.
+    unsafe { read_msg(fd, buf, nbytes, Some(offset)) }
 }
 
 /// `pwrite(fd, buf, nbytes, offset)`: `_IO_WRITE` with `_IO_XTYPE_OFFSET`
@@ -311,11 +344,8 @@ pub unsafe extern "C" fn baton_pwrite(fd: c_int, buf: *const c_void, nbytes: usi
     if offset < 0 {
         return fail(libc::EINVAL);
     }
-    let nbytes = nbytes.min(i32::MAX as usize);
-    let h = rw_offset_header(IO_WRITE, fd, nbytes, offset);
-    // SAFETY: valid for `nbytes` bytes (contract).
-    let r = unsafe { bytes(buf, nbytes) }.and_then(|b| send(fd, &[IoSlice::new(&h), IoSlice::new(b)], &mut []));
-    r.map_or_else(fail, |n| n as isize)
+    // SAFETY: the caller's contract.
+    unsafe { write_msg(fd, buf, nbytes, Some(offset)) }
 }
 
 /// `_IO_CHMOD` with `mode` on coid `fd`.
