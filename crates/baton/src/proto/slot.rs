@@ -325,8 +325,9 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                         let _ = w.compare_exchange(s, s & !WAITER, AcqRel, Acquire);
                         continue;
                     }
-                    let slice = f.earlier(spec.reply, f.pi_slice(PiWord::Slot));
-                    if !(spec.pi && f.pi_wait(PiWord::Slot, s, slice)) {
+                    // The slice reads the clock: only a PI waiter needs it
+                    // (a spinner would read it on every turn).
+                    if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.earlier(spec.reply, f.pi_slice(PiWord::Slot)))) {
                         sleep(f, s, spec.reply, spec.spin_until);
                     }
                 } else if spec.unblock_channel {
