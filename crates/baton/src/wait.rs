@@ -9,7 +9,7 @@ use crate::sys::futex::{self, PiLock, PI_TID_MASK};
 use crate::sys::thread;
 use crate::sys::time::Deadline;
 use std::cell::Cell;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::time::Duration;
 
@@ -81,6 +81,20 @@ impl slot::Futex for SlotFutex<'_> {
 
     fn requeue(&self, now: u32) {
         futex::cmp_requeue_pi(&self.0.state, now, &self.0.pi);
+    }
+
+    #[inline]
+    fn bell(&self) -> u32 {
+        self.0.bell.load(Acquire)
+    }
+
+    /// A plain increment (load, store): the bell only has to change. Two
+    /// rings that race may leave it one step on instead of two, which a
+    /// spinner still sees.
+    #[inline]
+    fn ring(&self) {
+        let b = &self.0.bell;
+        b.store(b.load(Relaxed).wrapping_add(1), Release);
     }
 }
 
@@ -160,6 +174,32 @@ impl slot::Futex for ClientFutex<'_> {
             return !self.detached.load(Relaxed);
         }
         !self.expired(until)
+    }
+
+    fn bell(&self) -> u32 {
+        self.slot.bell()
+    }
+
+    fn ring(&self) {
+        self.slot.ring()
+    }
+
+    /// Spins on the bell's line, which the server writes once per call,
+    /// until it rings, a yield is due (so the state word is looked at
+    /// every [`SPINS_PER_YIELD`] turns whatever the bell says) or the spin
+    /// ends. When it rings, the reply's first line is fetched at once: it
+    /// then travels with the state word's line instead of after it.
+    fn spin_watch(&self, seen: u32, until: Deadline) {
+        loop {
+            self.spin_pause();
+            if self.slot.bell() != seen {
+                crate::shm::prefetch_inline(self.slot.0);
+                return;
+            }
+            if self.spins.get() % SPINS_PER_YIELD == 0 || !self.keep_spinning(until) {
+                return;
+            }
+        }
     }
 
     fn spin_pause(&self) {

@@ -13,8 +13,8 @@ use crate::sys::time::Deadline;
 use crate::types::{chf, Reply, WaitMode};
 use crate::wait::{ClientFutex, SlotFutex};
 use std::io::{IoSlice, IoSliceMut};
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::Arc;
 
 /// When a call may time out. Corresponds to QNX's `TimerTimeout` with
@@ -57,6 +57,21 @@ pub(crate) struct CallOpts {
     /// See `ConnectBuilder::boost_delay`.
     pub boost_delay: std::time::Duration,
     pub mode: WaitMode,
+}
+
+/// Stores `v` unless the word holds it already: reading a line we share
+/// keeps it shared, writing it takes it from the other side.
+fn store_changed(word: &AtomicU64, v: u64) {
+    if word.load(Relaxed) != v {
+        word.store(v, Relaxed);
+    }
+}
+
+/// [`store_changed`] for a 32-bit word.
+fn store_changed_u32(word: &AtomicU32, v: u32) {
+    if word.load(Relaxed) != v {
+        word.store(v, Relaxed);
+    }
 }
 
 fn closed() -> Error {
@@ -103,21 +118,31 @@ impl ClientConn {
         if total > inline_size || cap > inline_size {
             self.seg.overflow_ready(s, true);
         }
-        let inline = self.seg.write_inline(s, msg, 0, total);
+        // The order matters when a server spins on the slot across CPUs:
+        // the atomic increment of the sequence number (a locked
+        // instruction, which waits for every store before it) comes first,
+        // the second line's fields are written only when they change (the
+        // bell, on that line, takes it to the server on every answer), and
+        // the state word's line last, all at once, so the server's reads
+        // take it from us once, not between two of our stores.
+        let seq = self.next_seq();
         let claim = crate::sched::claim();
+        let inline = self.seg.write_inline(s, msg, 0, total);
+        // `IoSlice`/`IoSliceMut` are ABI-compatible with `struct iovec`: the
+        // server reads these arrays straight from our address space.
+        store_changed(&h.send_iov, msg.as_ptr() as u64);
+        store_changed_u32(&h.send_parts, msg.len() as u32);
+        store_changed(&h.reply_iov, reply.as_ptr() as u64);
+        store_changed_u32(&h.reply_parts, reply.len() as u32);
         h.tid.store(thread::tid(), Relaxed);
         h.sched.store(pack_sched(claim.policy, claim.level), Relaxed);
         h.coid.store(coid, Relaxed);
         h.send_len.store(total as u64, Relaxed);
         h.reply_cap.store(cap as u64, Relaxed);
         h.inline_len.store(inline as u32, Relaxed);
-        // `IoSlice`/`IoSliceMut` are ABI-compatible with `struct iovec`: the
-        // server reads these arrays straight from our address space.
-        h.send_iov.store(msg.as_ptr() as u64, Relaxed);
-        h.send_parts.store(msg.len() as u32, Relaxed);
-        h.reply_iov.store(reply.as_ptr() as u64, Relaxed);
-        h.reply_parts.store(reply.len() as u32, Relaxed);
-        h.seq.store(self.next_seq(), Relaxed);
+        h.seq.store(seq, Relaxed);
+        // Read before the post: the answer rings it after.
+        let bell = slot::Futex::bell(&f);
         if !slot::client_post_checked(&f, self.dead_flag()) {
             return Err(closed());
         }
@@ -125,8 +150,14 @@ impl ClientConn {
         // spinning for our next call can pay (not if it would spin on our
         // CPU); on the doorbell line, which the ring writes anyway.
         let my_cpu = (opts.mode == WaitMode::Adaptive && thread::many_cpus()).then(thread::cpu);
+        // Stored only when it changed: the server's fast path reads this
+        // line as the message comes, and a store would take it away from
+        // the server (one more cache-line transfer on the way to the answer).
         if let Some(cpu) = my_cpu {
-            self.seg.header().doorbell.client_cpu.store(cpu.wrapping_add(1), Relaxed);
+            let word = &self.seg.header().doorbell.client_cpu;
+            if word.load(Relaxed) != cpu.wrapping_add(1) {
+                word.store(cpu.wrapping_add(1), Relaxed);
+            }
         }
         // A server thread that watches our slot needs neither bit nor ring.
         let server_cpu = match doorbell::client_watched(&self.seg.header().doorbell.polling, s) {
@@ -154,6 +185,12 @@ impl ClientConn {
             pi,
             boost: if pi { Deadline::after(opts.boost_delay) } else { Deadline::NEVER },
         };
+        // A spinner waits for the bell before it first reads the state
+        // word: read now, the word's line would go back and forth between
+        // us and the server taking the message (`slot`, invariant 5).
+        if spin_until != Deadline::IMMEDIATE {
+            slot::Futex::spin_watch(&f, bell, spin_until);
+        }
         loop {
             match slot::client_wait(&f, &spec) {
                 Outcome::Replied => break,

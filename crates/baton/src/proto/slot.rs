@@ -62,6 +62,16 @@
 //!    (expected value includes `WAITER`), and every server transition out
 //!    of a phase the client waits on wakes it if `WAITER` was set, so no
 //!    wake-up is lost and none is made when nobody sleeps.
+//! 5. Every such transition (an answer, a transfer request, a failure)
+//!    also rings the slot's *bell*, a word on another cache line, after
+//!    the state word has changed. A spinning client watches the bell, not
+//!    the state word: it reads the bell, then the state, and spins while
+//!    the bell keeps the value read (looking at the state again now and
+//!    then all the same). So the server's claim and answer find the state
+//!    word's line in their own cache instead of taking it back from a
+//!    client that keeps reading it (docs/DESIGN.md, "Spin mode across
+//!    CPUs"). The bell only tells a spinner when to look; the state word
+//!    alone decides.
 
 use crate::sync::{fence, AtomicBool, AtomicU32};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -125,6 +135,18 @@ pub(crate) trait Futex {
     fn spin_pause(&self) {
         std::hint::spin_loop();
     }
+    /// The slot's bell (invariant 5), read with acquire ordering.
+    fn bell(&self) -> u32 {
+        0
+    }
+    /// Rings the bell, after a transition the client must see.
+    fn ring(&self) {}
+    /// Spins while the bell holds `seen` (at least one turn, and no longer
+    /// than `until` or a while; the caller looks at the state again).
+    fn spin_watch(&self, seen: u32, until: Self::Deadline) {
+        let _ = (seen, until);
+        self.spin_pause();
+    }
     /// Whether a spinner still spins (`until` has not passed). May answer
     /// from a count of turns instead of the clock most of the time.
     fn keep_spinning(&self, until: Self::Deadline) -> bool {
@@ -179,6 +201,15 @@ impl<T: Futex> Futex for &T {
     }
     fn keep_spinning(&self, until: Self::Deadline) -> bool {
         (**self).keep_spinning(until)
+    }
+    fn bell(&self) -> u32 {
+        (**self).bell()
+    }
+    fn ring(&self) {
+        (**self).ring()
+    }
+    fn spin_watch(&self, seen: u32, until: Self::Deadline) {
+        (**self).spin_watch(seen, until)
     }
 }
 
@@ -272,6 +303,9 @@ pub(crate) fn client_withdraw<F: Futex>(f: &F) -> bool {
 pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outcome {
     let w = f.word();
     loop {
+        // The bell first: a transition after this read of the state rings
+        // it again, so a spin on the value read here cannot miss it.
+        let bell = f.bell();
         let s = w.load(Acquire);
         match phase(s) {
             REPLIED => return Outcome::Replied,
@@ -290,7 +324,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     if s & RQ_WAITER == 0 {
                         let _ = w.compare_exchange(s, s | RQ_WAITER, AcqRel, Acquire);
                     } else if !f.rq_wait(s, f.earlier(spec.send, spec.boost)) {
-                        sleep(f, s, f.earlier(spec.send, spec.boost), spec.spin_until);
+                        sleep(f, s, bell, f.earlier(spec.send, spec.boost), spec.spin_until);
                     }
                     continue;
                 }
@@ -312,7 +346,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                 if spec.pi && !f.expired(spec.boost) {
                     until = f.earlier(until, spec.boost);
                 }
-                sleep(f, s, until, spec.spin_until);
+                sleep(f, s, bell, until, spec.spin_until);
             }
             RECEIVED | BUSY => {
                 if s & XFER_REQ != 0 {
@@ -328,7 +362,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     // The slice reads the clock: only a PI waiter needs it
                     // (a spinner would read it on every turn).
                     if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.earlier(spec.reply, f.pi_slice(PiWord::Slot)))) {
-                        sleep(f, s, spec.reply, spec.spin_until);
+                        sleep(f, s, bell, spec.reply, spec.spin_until);
                     }
                 } else if spec.unblock_channel {
                     if s & UNBLOCK_REQ == 0 {
@@ -339,7 +373,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     }
                     // Asked already: stay blocked until the server answers.
                     if !(spec.pi && f.pi_wait(PiWord::Slot, s, f.pi_slice(PiWord::Slot))) {
-                        sleep(f, s, f.never(), spec.spin_until);
+                        sleep(f, s, bell, f.never(), spec.spin_until);
                     }
                 } else if phase(s) == RECEIVED {
                     if w.compare_exchange(s, ABANDONED, AcqRel, Acquire).is_ok() {
@@ -350,7 +384,7 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
                     // not leave until it stops.
                     let _ = w.compare_exchange(s, s | ABANDON_WAIT | WAITER, AcqRel, Acquire);
                 } else {
-                    sleep(f, s, f.never(), spec.spin_until);
+                    sleep(f, s, bell, f.never(), spec.spin_until);
                 }
             }
             other => return Outcome::Corrupt(other),
@@ -358,11 +392,12 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
     }
 }
 
-/// Spins once (the caller looks again) until `spin_until`; after that
-/// announces `WAITER` and sleeps on the word.
-fn sleep<F: Futex>(f: &F, s: u32, deadline: F::Deadline, spin_until: F::Deadline) {
+/// Spins a while, watching the bell (`bell`: read before `s`), until
+/// `spin_until`; the caller looks again. After that announces `WAITER`
+/// and sleeps on the word.
+fn sleep<F: Futex>(f: &F, s: u32, bell: u32, deadline: F::Deadline, spin_until: F::Deadline) {
     if f.keep_spinning(spin_until) {
-        f.spin_pause();
+        f.spin_watch(bell, spin_until);
         return;
     }
     let want = s | WAITER;
@@ -415,6 +450,7 @@ pub(crate) fn runtime_fail<F: Futex>(f: &F) -> bool {
         }
         match w.compare_exchange(s, FAILED | (s & WAITER), AcqRel, Acquire) {
             Ok(_) => {
+                f.ring();
                 if s & WAITER != 0 {
                     f.wake();
                 }
@@ -539,6 +575,7 @@ pub(crate) fn server_end<F: Futex>(f: &F) {
 /// and wakes the client if it sleeps.
 pub(crate) fn server_finish<F: Futex>(f: &F) {
     let old = f.word().swap(REPLIED, Release);
+    f.ring();
     if old & WAITER != 0 {
         f.wake();
     }
@@ -564,6 +601,7 @@ pub(crate) fn server_reply<F: Futex>(f: &F) -> Begin {
         match w.compare_exchange(s, next, AcqRel, Acquire) {
             Ok(_) if next == IDLE => return Begin::Abandoned,
             Ok(_) => {
+                f.ring();
                 if s & WAITER != 0 {
                     f.wake();
                 }
@@ -584,6 +622,7 @@ pub(crate) fn server_request_transfer<F: Futex>(f: &F) -> bool {
     while matches!(phase(s), RECEIVED | BUSY) {
         match w.compare_exchange(s, s | XFER_REQ, AcqRel, Acquire) {
             Ok(_) => {
+                f.ring();
                 if s & WAITER != 0 {
                     f.wake();
                 }

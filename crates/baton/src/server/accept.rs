@@ -42,6 +42,10 @@ pub(crate) struct ServerConn {
     pub(crate) events: super::events::EventMirror,
     /// Which request each slot holds (`hold.rs`).
     pub(crate) holds: super::hold::Holds,
+    /// A copy of `ConnEntry::hot`, written under the channel lock (and
+    /// cleared when the connection leaves the channel): an answer checks
+    /// it without the lock (`Request::forget`).
+    pub(crate) promised: AtomicBool,
 }
 
 impl ServerConn {
@@ -249,6 +253,7 @@ impl ChannelShared {
             remote: AtomicU8::new(if self.direct_copy { REMOTE_UNKNOWN } else { REMOTE_DENIED }),
             events: Default::default(),
             holds: super::hold::Holds::new(self.layout.slot_count),
+            promised: AtomicBool::new(false),
         });
         {
             let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();

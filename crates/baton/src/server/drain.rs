@@ -189,6 +189,7 @@ pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
     while let Some(scoid) = st.hot.pop() {
         if let Some(e) = st.conns.get_mut(&scoid) {
             e.hot = false;
+            e.conn.promised.store(false, std::sync::atomic::Ordering::Relaxed);
             doorbell::server_unpoll(&e.conn.seg.header().doorbell.polling);
             // The watched slot included, one last time.
             drain_then(st, scoid, |e| e.watch = None);

@@ -70,7 +70,10 @@ impl ChannelShared {
     /// The spinner saw watched connection `watched[k]` post: takes its
     /// watched slot's message if it is the only work there is (see the
     /// module docs). `seen`: the spinner's last clock reading.
-    pub(super) fn take_fast(&self, watched: &[Watched], k: usize, calm: Calm, seen: u64) -> Option<Taken> {
+    /// The connection is moved out of `watched` (which the spinner empties
+    /// next anyway), not cloned: one atomic increment and decrement less
+    /// between the post and the answer.
+    pub(super) fn take_fast(&self, watched: &mut Vec<Watched>, k: usize, calm: Calm, seen: u64) -> Option<Taken> {
         // Others asleep: this thread must give up its promises as it
         // leaves with work (`leave_promises`), which takes the lock.
         if self.sleepers.load(Relaxed) != 0 {
@@ -105,6 +108,7 @@ impl ChannelShared {
             conn.holds.undo(slot, gen);
             return None;
         }
-        Some(Taken { conn: conn.clone(), slot, gen, sched: claim })
+        let conn = watched.swap_remove(k).0;
+        Some(Taken { conn, slot, gen, sched: claim })
     }
 }

@@ -587,6 +587,9 @@ impl ChannelShared {
             st.changed();
             st.queue = ReadyQueue::default();
             let conns: Vec<ConnEntry> = st.conns.drain().map(|(_, e)| e).collect();
+            for e in &conns {
+                e.conn.promised.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
             conns
         };
         if let Some(l) = lock(&self.listener).take() {
@@ -632,6 +635,7 @@ pub(crate) fn client_gone(conn: &Arc<ServerConn>) {
     let found = {
         let mut st = chan.lock();
         drain::salvage_pulses(&mut st, conn.scoid);
+        conn.promised.store(false, std::sync::atomic::Ordering::Relaxed);
         st.conns.remove(&conn.scoid).is_some()
     };
     if found {

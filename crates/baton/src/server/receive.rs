@@ -178,6 +178,7 @@ impl ChannelShared {
             return true;
         }
         e.hot = true;
+        e.conn.promised.store(true, std::sync::atomic::Ordering::Relaxed);
         // The slot just answered is the one its client thread posts its
         // next call in: watched, it needs no bit.
         e.watch = Some(slot);
@@ -381,8 +382,9 @@ impl ChannelShared {
             }
             std::hint::spin_loop();
         }
-        let taken = posted.filter(|_| want == Want::Any).and_then(|k| self.take_fast(&watched, k, calm, seen));
-        let posted = posted.map(|k| watched[k].0.scoid);
+        let posted = posted.map(|k| (k, watched[k].0.scoid));
+        let taken = posted.filter(|_| want == Want::Any).and_then(|(k, _)| self.take_fast(&mut watched, k, calm, seen));
+        let posted = posted.map(|(_, scoid)| scoid);
         watched.clear(); // holds no connection alive while we sleep
         WATCHED.with(|w| w.set(watched));
         if let Some(t) = taken {

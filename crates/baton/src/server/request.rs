@@ -427,6 +427,14 @@ impl Request {
         if !self.conn.holds.release(self.slot, self.gen) {
             return false;
         }
+        // The common case, a client calling back to back: the promise
+        // stands (its client did not ring) and nobody sleeps, so the lock
+        // would only find the connection hot and return. Without it, an
+        // answer racing the connection's departure is published (or finds
+        // the slot failed) as if it had come just before.
+        if self.conn.promised.load(Relaxed) && self.chan.sleepers.load(Relaxed) == 0 {
+            return true;
+        }
         let mut st = self.chan.lock();
         // The client is likely to call again at once. With no other
         // thread waiting to receive, this one will look before it sleeps:

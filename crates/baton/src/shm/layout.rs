@@ -145,7 +145,11 @@ pub(crate) struct SlotHeader {
     pub xfer_len: AtomicU32,
     pub xfer_offset: AtomicU64,
     pub xfer_done: AtomicU64,
-    pub _reserved: AtomicU64,
+    /// The slot's bell (`proto::slot`): changed by the server after every
+    /// transition the client must see; a spinning client watches it
+    /// instead of the state word, which the server then has to itself.
+    pub bell: AtomicU32,
+    pub _reserved: AtomicU32,
 }
 
 /// Packs a scheduling policy and priority into [`SlotHeader::sched`].

@@ -24,4 +24,4 @@ pub(crate) mod layout;
 pub(crate) mod segment;
 
 pub(crate) use layout::{Layout, SlotHeader};
-pub(crate) use segment::Segment;
+pub(crate) use segment::{prefetch_inline, Segment};
