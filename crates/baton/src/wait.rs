@@ -264,3 +264,30 @@ impl slot::Futex for ClientFutex<'_> {
 fn release_slot_pi(word: &AtomicU32) {
     word.store(0, std::sync::atomic::Ordering::Release);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::slot::{Begin, Futex};
+
+    /// Every transition a spinning client must see rings the bell; the
+    /// claim, which it need not see, leaves it alone (the server keeps the
+    /// state word's line to itself).
+    #[test]
+    fn transitions_ring_the_bell() {
+        let h = SlotHeader::default();
+        let f = SlotFutex(&h);
+        let rings = |state: u32, step: &dyn Fn()| {
+            h.state.store(state, Relaxed);
+            let before = f.bell();
+            step();
+            f.bell() != before
+        };
+        assert!(rings(slot::RECEIVED, &|| assert_eq!(slot::server_reply(&f), Begin::Busy)), "answer");
+        assert!(rings(slot::BUSY, &|| slot::server_finish(&f)), "answer after a write");
+        assert!(rings(slot::RECEIVED, &|| assert!(slot::server_request_transfer(&f))), "transfer");
+        assert!(rings(slot::POSTED, &|| assert!(slot::runtime_fail(&f))), "failure");
+        assert!(!rings(slot::POSTED, &|| assert!(slot::server_claim(&f))), "claim");
+        assert!(!rings(slot::ABANDONED, &|| assert_eq!(slot::server_reply(&f), Begin::Abandoned)), "abandoned");
+    }
+}

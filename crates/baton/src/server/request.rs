@@ -468,12 +468,9 @@ impl Request {
         if self.conn.is_dead() {
             return Err(gone());
         }
-        let conn = self.conn.clone();
-        let h = conn.seg.slot(self.slot);
-        let f = SlotFutex(h);
         // A reply's bytes (`total`) and what of them the client takes (`n`).
         // What fits the slot's message areas is written there; more goes
-        // straight into the client's buffers (`remote`).
+        // straight into the client's buffers (`publish_remote`).
         let (total, n) = match how {
             Answer::Reply(_, parts) => {
                 let total: usize = parts.iter().map(|p| p.len()).sum();
@@ -484,45 +481,62 @@ impl Request {
         let layout = self.conn.seg.layout();
         // The client backed its overflow area if its reply buffers reach
         // past the inline area; if it could not, we try.
-        let remote = !(n <= layout.inline_size as usize
-            || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true));
-        // Only the client's buffers need the slot `BUSY` (the client may
-        // not leave while we write them). The slot's own areas stay ours
-        // if the client gives up meanwhile (`ABANDONED`), so an answer
-        // written there is published from `RECEIVED` in one step
-        // (`slot::server_reply`): one compare-and-swap on the line the
-        // client spins on instead of two.
-        if remote {
-            match slot::server_begin(&f) {
-                Begin::Busy => {}
-                Begin::Abandoned | Begin::Corrupt => return Err(gone()),
-            }
+        if !(n <= layout.inline_size as usize
+            || n <= layout.shared_capacity() && self.conn.seg.overflow_ready(self.slot, true))
+        {
+            return self.publish_remote(how, total);
         }
         let (status, error, len, inline) = match how {
             Answer::Error(0) => (0, 0, 0, 0),
             Answer::Error(errno) => (-1, errno, 0, 0),
-            Answer::Reply(status, parts) if !remote => {
-                (status, 0, total, self.conn.seg.write_inline(self.slot, parts, 0, n))
-            }
-            Answer::Reply(status, parts) => match self.write_remote(0, parts) {
-                Ok(_) => (status, 0, total, 0),
-                Err(errno) => (-1, errno, 0, 0),
-            },
+            Answer::Reply(status, parts) => (status, 0, total, self.conn.seg.write_inline(self.slot, parts, 0, n)),
         };
-        h.status.store(status, Relaxed);
-        h.error.store(error, Relaxed);
-        h.reply_len.store(len as u64, Relaxed);
-        h.reply_inline.store(inline as u32, Relaxed);
-        if remote {
-            slot::server_finish(&f);
-        } else if slot::server_reply(&f) != Begin::Busy {
+        // The slot's own areas stay ours if the client gives up meanwhile
+        // (`ABANDONED`), so an answer written there is published from
+        // `RECEIVED` in one step (`slot::server_reply`): one compare-and-
+        // swap on the state word instead of two.
+        let h = self.conn.seg.slot(self.slot);
+        put_answer(h, status, error, len, inline);
+        if slot::server_reply(&SlotFutex(h)) != Begin::Busy {
             return Err(gone());
         }
+        Ok(())
+    }
+
+    /// [`Self::publish`] for a reply that goes straight into the client's
+    /// buffers: those need the slot `BUSY` (the client may not leave while
+    /// we write them).
+    fn publish_remote(&mut self, how: Answer<'_>, total: usize) -> Result<()> {
+        let conn = self.conn.clone();
+        let h = conn.seg.slot(self.slot);
+        let f = SlotFutex(h);
+        match slot::server_begin(&f) {
+            Begin::Busy => {}
+            Begin::Abandoned | Begin::Corrupt => return Err(gone()),
+        }
+        let (status, error, len) = match how {
+            Answer::Error(0) => (0, 0, 0),
+            Answer::Error(errno) => (-1, errno, 0),
+            Answer::Reply(status, parts) => match self.write_remote(0, parts) {
+                Ok(_) => (status, 0, total),
+                Err(errno) => (-1, errno, 0),
+            },
+        };
+        put_answer(h, status, error, len, 0);
+        slot::server_finish(&f);
         if error != 0 && matches!(how, Answer::Reply(..)) {
             return Err(Error::from_errno(error).with_detail("the reply could not be written into the client's buffer"));
         }
         Ok(())
     }
+}
+
+/// Writes an answer's fields into the slot's header (before it is published).
+fn put_answer(h: &SlotHeader, status: i64, error: i32, len: usize, inline: usize) {
+    h.status.store(status, Relaxed);
+    h.error.store(error, Relaxed);
+    h.reply_len.store(len as u64, Relaxed);
+    h.reply_inline.store(inline as u32, Relaxed);
 }
 
 impl Drop for Request {

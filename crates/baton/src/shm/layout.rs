@@ -100,9 +100,10 @@ pub(crate) struct PulseEntry {
 /// fields, then publishes with the state word (see `proto::slot`). The
 /// server fills the reply fields before it publishes `REPLIED`. Everything
 /// a small call touches is in the first cache line; the second holds what
-/// only large transfers and rarely used features need.
+/// only large transfers and rarely used features need, and the bell, which
+/// a spinning client watches so that it leaves the first to the server.
 #[repr(C, align(64))]
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct SlotHeader {
     /// The state word and futex the client sleeps on (`proto::slot`).
     pub state: AtomicU32,
