@@ -1,0 +1,106 @@
+/* What the claim costs a spinning round trip across CPUs, and what the
+ * slot's bell wins back (docs/DESIGN.md, "Spin mode across CPUs").
+ *
+ * Two processes pinned to two CPUs ping-pong through a shared memfd by
+ * spinning, in the layout of baton bench's "spin" floor: a state line, a
+ * request line and a reply line (32 bytes of each written and read). The
+ * client writes the request, stores POSTED in the state word and spins
+ * until the answer; the server spins until POSTED, reads the request,
+ * writes the reply and publishes. The variants:
+ *   floor:  the server publishes with a plain store to the state word, on
+ *           which the client spins (baton bench's spin floor);
+ *   claim:  the server first claims the state word with a compare-and-swap
+ *           (as baton must: the claim decides against a client withdrawing
+ *           its message at a send timeout) and publishes with another, the
+ *           client still spinning on the state word (baton before the
+ *           bell);
+ *   bell:   as claim, but the server then also stores a counter (the bell)
+ *           on another line, and the client spins on the bell instead of
+ *           the state word (baton with the bell); "in the reply's line":
+ *           the bell shares the reply's line.
+ * Each round trip is timed alone (CLOCK_MONOTONIC read once between round
+ * trips, as baton bench does); the p50 over all samples of seven
+ * interleaved runs is printed.
+ *
+ *   gcc -O2 -o spinclaim docs/measurements/spinclaim.c
+ *   ./spinclaim            # client on CPU 1, server on CPU 0
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sched.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <stdatomic.h>
+
+#define N 50000
+#define RUNS 7
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
+static void pin(int c) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(c, &s); sched_setaffinity(0, sizeof s, &s); }
+
+struct line { _Atomic uint32_t w; uint32_t d[15]; } __attribute__((aligned(64)));
+/* Lines (index into the page) of the state word, the request, the reply
+ * and the bell (-1: no bell, the client spins on the state word). */
+struct cfg { const char *name; int s, q, r, bell, claim; };
+
+static void pingpong(struct cfg c, double *out) {
+  int fd = memfd_create("spinclaim", 0);
+  if (ftruncate(fd, 4096)) exit(1);
+  struct line *L = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  struct line *S = &L[c.s], *Q = &L[c.q], *R = &L[c.r], *B = c.bell >= 0 ? &L[c.bell] : 0;
+  pid_t p = fork();
+  if (!p) {
+    pin(0);
+    for (uint32_t i = 1; i <= N + 1000; i++) {
+      uint32_t posted = 4 * i + 1, received = posted + 1, replied = posted + 2;
+      while (atomic_load_explicit(&S->w, memory_order_acquire) != posted) __builtin_ia32_pause();
+      if (c.claim) { uint32_t e = posted; atomic_compare_exchange_strong(&S->w, &e, received); }
+      for (int k = 1; k < 9; k++) R->d[k] = Q->d[k] + 1;
+      if (c.claim) { uint32_t e = received; atomic_compare_exchange_strong(&S->w, &e, replied); }
+      else atomic_store_explicit(&S->w, replied, memory_order_release);
+      if (B) atomic_store_explicit(&B->w, i, memory_order_release);
+    }
+    _exit(0);
+  }
+  pin(1);
+  double t = now();
+  for (uint32_t i = 1; i <= N + 1000; i++) {
+    for (int k = 1; k < 9; k++) Q->d[k] = i;
+    atomic_store_explicit(&S->w, 4 * i + 1, memory_order_release);
+    if (B) while (atomic_load_explicit(&B->w, memory_order_acquire) != i) __builtin_ia32_pause();
+    else while (atomic_load_explicit(&S->w, memory_order_acquire) != 4 * i + 3) __builtin_ia32_pause();
+    volatile uint32_t sink = R->d[1];
+    (void)sink;
+    double t2 = now();
+    if (i > 1000) out[i - 1001] = t2 - t;
+    t = t2;
+  }
+  waitpid(p, 0, 0);
+  munmap(L, 4096);
+}
+
+static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return (x > y) - (x < y); }
+
+int main(void) {
+  static struct cfg C[] = {
+    {"floor", 0, 1, 2, -1, 0},
+    {"claim", 0, 1, 2, -1, 1},
+    {"bell (own line)", 0, 1, 2, 3, 1},
+    {"bell (in the reply's line)", 0, 1, 2, 2, 1},
+  };
+  enum { K = sizeof C / sizeof C[0] };
+  static double r[K][RUNS * N];
+  for (int run = 0; run < RUNS; run++)
+    for (int c = 0; c < K; c++) pingpong(C[c], &r[c][run * N]);
+  printf("variant                      round trip p50 ns (%d interleaved runs of %d)\n", RUNS, N);
+  for (int c = 0; c < K; c++) {
+    qsort(r[c], RUNS * N, sizeof(double), cmp);
+    printf("%-28s %8.1f\n", C[c].name, r[c][RUNS * N / 2]);
+  }
+  return 0;
+}
