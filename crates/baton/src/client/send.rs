@@ -189,7 +189,7 @@ impl ClientConn {
         // word: read now, the word's line would go back and forth between
         // us and the server taking the message (`slot`, invariant 5).
         if spin_until != Deadline::IMMEDIATE {
-            slot::Futex::spin_watch(&f, bell, spin_until);
+            slot::Futex::spin_watch(&f, bell, spin_until.min(spec.send).min(spec.reply));
         }
         loop {
             match slot::client_wait(&f, &spec) {

@@ -397,7 +397,9 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
 /// and sleeps on the word.
 fn sleep<F: Futex>(f: &F, s: u32, bell: u32, deadline: F::Deadline, spin_until: F::Deadline) {
     if f.keep_spinning(spin_until) {
-        f.spin_watch(bell, spin_until);
+        // Until the earlier of the two: the caller's deadline holds while
+        // it spins (looked at as often as the clock is read).
+        f.spin_watch(bell, f.earlier(spin_until, deadline));
         return;
     }
     let want = s | WAITER;
