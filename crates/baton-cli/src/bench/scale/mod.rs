@@ -13,6 +13,8 @@
 //!   the probe sends its own, then the server is let go. The server times
 //!   how long it takes to answer all 1001 and where the probe came; the
 //!   probe, how long after the go its reply arrived.
+//!   The senders close their connections only after that: a disconnect
+//!   is not part of answering a message.
 //!
 //! Runs are interleaved (every configuration once, then again), unpinned;
 //! each figure is the median over runs.

@@ -8,7 +8,10 @@
 //!   with `no_share`, one socket each for seqpacket). Idle, it holds them
 //!   on one thread (the memory section may ask it to make one call on
 //!   each); queued, it gives each its own thread, which sends one message
-//!   when the board says so;
+//!   when the board says so and keeps its connection until the server has
+//!   answered them all (so the drain is timed without the disconnects:
+//!   a baton server spends some 30 µs of CPU on one, unmapping and
+//!   closing, a socket server a few);
 //! - the probe (queued runs): pauses the server through one connection,
 //!   then sends the measured message through another once the queue is in
 //!   place, and reports how long after the server's go its reply arrived.
@@ -33,10 +36,12 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 /// Board phases of a queued run: the holders' threads send, then the
-/// probe sends, then the server starts answering.
+/// probe sends, then the server starts answering; once it has reported,
+/// the holders' threads let their connections go.
 pub const SEND: u32 = 1;
 pub const PROBE: u32 = 2;
 pub const GO: u32 = 3;
+pub const RELEASE: u32 = 4;
 /// Board phase of a memory run: each holder calls once on every connection.
 pub const CALL: u32 = 1;
 
@@ -192,7 +197,8 @@ fn hold(end: Endpoint, args: &PeerArgs) -> io::Result<()> {
 }
 
 /// A queued holder: a thread per connection, each sending one message
-/// once the board's phase is [`SEND`].
+/// once the board's phase is [`SEND`] and closing its connection once it
+/// is [`RELEASE`].
 fn hold_queued(board_fd: &Arc<OwnedFd>, name: Option<String>, args: &PeerArgs) -> io::Result<()> {
     let (connected, results) = mpsc::channel();
     let mut threads = Vec::with_capacity(args.many.conns);
@@ -211,7 +217,10 @@ fn hold_queued(board_fd: &Arc<OwnedFd>, name: Option<String>, args: &PeerArgs) -
             let _ = connected.send(Ok(()));
             board.wait_for(Word::Phase, SEND)?;
             board.add(Word::Sent);
-            call(&mut *client, size, i as u64, ORDINARY)
+            call(&mut *client, size, i as u64, ORDINARY)?;
+            // Closed only after the drain was timed: a disconnect is not
+            // part of answering a message.
+            board.wait_for(Word::Phase, RELEASE)
         })?;
         threads.push(t);
     }

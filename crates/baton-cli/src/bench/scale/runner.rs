@@ -6,7 +6,7 @@
 //! killed.
 
 use super::board::{Board, Word};
-use super::peer::{ManyArgs, GO, PROBE, SEND};
+use super::peer::{ManyArgs, GO, PROBE, RELEASE, SEND};
 use crate::bench::peer::{PeerArgs, Role};
 use crate::bench::peers::{Endpoint, Transport};
 use crate::bench::process::{expect_line, next_lines, Process, SETUP_TIME};
@@ -115,6 +115,7 @@ pub fn run(job: &Job, plan: &Plan<'_>) -> io::Result<Outcome> {
             let lines = next_lines(&mut [&mut server, &mut probe], deadline)?;
             let server_report = Report::parse(&lines[0]).map_err(|e| server.fail(&e))?;
             let probe_report = Report::parse(&lines[1]).map_err(|e| probe.fail(&e))?;
+            board.set(Word::Phase, RELEASE);
             probe.finish(deadline)?;
             for h in &mut holders {
                 h.finish(deadline)?;

@@ -75,7 +75,8 @@ pub fn render(r: &Results, machine: &Machine, out: &mut impl Write) -> io::Resul
     )?;
     writeln!(out, "answering. drain: the server's time from that start until it had answered all of them, the")?;
     writeln!(out, "probe's included, per message; probe: from that start until the probe had its reply; place:")?;
-    writeln!(out, "messages the server answered before the probe's; CPU: the server's CPU time per message.")?;
+    writeln!(out, "messages the server answered before the probe's; CPU: the server's CPU time per message. The")?;
+    writeln!(out, "senders close their connections only after that (a disconnect is not in these figures).")?;
     writeln!(out)?;
     writeln!(
         out,
