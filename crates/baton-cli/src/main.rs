@@ -80,7 +80,8 @@ enum Command {
     /// p50 with 1000 within 1.2× its p50 with 1); and a probe message sent
     /// while the paused server has 1000 messages queued: how long the
     /// server takes per message to drain them and when the probe's reply
-    /// comes (the senders close their connections only afterwards).
+    /// comes (the senders close their connections only afterwards), and
+    /// the server's CPU time per connection as they then close.
     ///
     /// Memory section: a baton connection's shared memory (from the
     /// library's layout) and the server's measured growth per connection

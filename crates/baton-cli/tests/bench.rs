@@ -366,7 +366,7 @@ fn throughput_scale_and_memory_sections_write_every_figure() {
     assert_eq!(queued.iter().map(|q| q.get("transport").str()).collect::<Vec<_>>(), ["baton", "seqpacket"]);
     for q in queued {
         assert_eq!(q.get("queued").num(), 1000.0);
-        for key in ["drain_ns_per_message", "probe_ns", "server_cpu_ns_per_message"] {
+        for key in ["drain_ns_per_message", "probe_ns", "server_cpu_ns_per_message", "server_cpu_ns_per_disconnect"] {
             assert!(q.get(key).num() > 0.0, "queued: {key} is not positive: {q:?}");
         }
         assert!((0.0..=1000.0).contains(&q.get("probe_position").num()), "{q:?}");

@@ -18,14 +18,15 @@ pub fn setup(r: Option<&Results>) -> String {
         .map(|q| {
             format!(
                 "{{\"transport\": \"{}\", \"queued\": {}, \"runs\": {}, \"drain_ns_per_message\": {}, \"probe_ns\": {}, \
-                 \"probe_position\": {}, \"server_cpu_ns_per_message\": {}}}",
+                 \"probe_position\": {}, \"server_cpu_ns_per_message\": {}, \"server_cpu_ns_per_disconnect\": {}}}",
                 q.transport.name(),
                 q.queued,
                 q.runs,
                 number(q.drain_ns_per_message),
                 number(q.probe_ns),
                 number(q.probe_position),
-                number(q.server_cpu_ns_per_message)
+                number(q.server_cpu_ns_per_message),
+                number(q.server_cpu_ns_per_disconnect)
             )
         })
         .collect();

@@ -14,7 +14,8 @@
 //!   how long it takes to answer all 1001 and where the probe came; the
 //!   probe, how long after the go its reply arrived.
 //!   The senders close their connections only after that: a disconnect
-//!   is not part of answering a message.
+//!   is not part of answering a message. The server process's CPU time
+//!   while they close is measured apart (per connection).
 //!
 //! Runs are interleaved (every configuration once, then again), unpinned;
 //! each figure is the median over runs.

@@ -43,6 +43,10 @@ pub struct Connected {
     pub p50_to_one: Option<f64>,
 }
 
+/// One queued run: the server's report, the probe's, and the server's CPU
+/// time (ns) while the senders' connections closed.
+type QueuedRun<'a> = (&'a Report, &'a Report, u64);
+
 /// A probe message behind `queued` others.
 #[derive(Clone, Debug)]
 pub struct Queued {
@@ -58,6 +62,9 @@ pub struct Queued {
     pub probe_position: f64,
     /// The server's CPU time while draining, per message, ns.
     pub server_cpu_ns_per_message: f64,
+    /// The server's CPU time while the queued senders' connections closed
+    /// (after the drain), per connection, ns.
+    pub server_cpu_ns_per_disconnect: f64,
 }
 
 /// Everything the scale section found.
@@ -85,12 +92,12 @@ impl Goal {
 impl Results {
     pub fn new(setup: Setup, runs: &[(Job, Outcome)]) -> Results {
         let mut connected: BTreeMap<(Transport, usize), Vec<&Report>> = BTreeMap::new();
-        let mut queued: BTreeMap<(Transport, usize), Vec<(&Report, &Report)>> = BTreeMap::new();
+        let mut queued: BTreeMap<(Transport, usize), Vec<QueuedRun<'_>>> = BTreeMap::new();
         for (job, outcome) in runs {
             match (job.kind, outcome) {
                 (Kind::Connected(c), Outcome::Connected(r)) => connected.entry((job.transport, c)).or_default().push(r),
-                (Kind::Queued(q), Outcome::Queued { server, probe }) => {
-                    queued.entry((job.transport, q)).or_default().push((server, probe));
+                (Kind::Queued(q), Outcome::Queued { server, probe, disconnect_cpu_ns }) => {
+                    queued.entry((job.transport, q)).or_default().push((server, probe, *disconnect_cpu_ns));
                 }
                 _ => {}
             }
@@ -118,10 +125,11 @@ impl Results {
                 transport,
                 queued,
                 runs: reports.len(),
-                drain_ns_per_message: median(reports.iter().map(|(s, _)| s.wall_ns as f64 / s.n.max(1) as f64)),
-                probe_ns: median(reports.iter().map(|(_, p)| p.wall_ns as f64)),
-                probe_position: median(reports.iter().map(|(s, _)| s.flood as f64)),
-                server_cpu_ns_per_message: median(reports.iter().map(|(s, _)| s.cpu_ns as f64 / s.n.max(1) as f64)),
+                drain_ns_per_message: median(reports.iter().map(|(s, _, _)| s.wall_ns as f64 / s.n.max(1) as f64)),
+                probe_ns: median(reports.iter().map(|(_, p, _)| p.wall_ns as f64)),
+                probe_position: median(reports.iter().map(|(s, _, _)| s.flood as f64)),
+                server_cpu_ns_per_message: median(reports.iter().map(|(s, _, _)| s.cpu_ns as f64 / s.n.max(1) as f64)),
+                server_cpu_ns_per_disconnect: median(reports.iter().map(|(_, _, d)| *d as f64 / queued.max(1) as f64)),
             })
             .collect();
         Results { setup, connected: rows, queued }
@@ -183,10 +191,11 @@ mod tests {
         let server = Report { n: 1001, wall_ns: 2_002_000, cpu_ns: 1_001_000, flood: 1000, ..Report::default() };
         let probe = Report { n: 1, wall_ns: 1_900_000, ..Report::default() };
         let job = Job { run: 0, transport: Transport::Baton, kind: Kind::Queued(1000) };
-        let r = Results::new(setup(), &[(job, Outcome::Queued { server, probe })]);
+        let r = Results::new(setup(), &[(job, Outcome::Queued { server, probe, disconnect_cpu_ns: 30_000_000 })]);
         let q = &r.queued[0];
         assert_eq!((q.drain_ns_per_message, q.probe_ns, q.probe_position), (2000.0, 1_900_000.0, 1000.0));
         assert_eq!(q.server_cpu_ns_per_message, 1000.0);
+        assert_eq!(q.server_cpu_ns_per_disconnect, 30_000.0);
         assert_eq!(r.goal().met(), None);
     }
 }

@@ -61,8 +61,11 @@ pub enum Outcome {
     /// The active client's report.
     Connected(Report),
     /// The server's report (`n` answered in `wall_ns`, the probe's place
-    /// in `flood`) and the probe's (its latency since the go).
-    Queued { server: Report, probe: Report },
+    /// in `flood`) and the probe's (its latency since the go); and the
+    /// server's CPU time, ns, while the queued senders' connections closed
+    /// (all threads of its process: a baton server's runtime thread does
+    /// that work).
+    Queued { server: Report, probe: Report, disconnect_cpu_ns: u64 },
 }
 
 /// Runs `job` to the end.
@@ -115,15 +118,49 @@ pub fn run(job: &Job, plan: &Plan<'_>) -> io::Result<Outcome> {
             let lines = next_lines(&mut [&mut server, &mut probe], deadline)?;
             let server_report = Report::parse(&lines[0]).map_err(|e| server.fail(&e))?;
             let probe_report = Report::parse(&lines[1]).map_err(|e| probe.fail(&e))?;
-            board.set(Word::Phase, RELEASE);
+            // The probe's connections close first, outside the measure.
             probe.finish(deadline)?;
+            let before = settled_cpu_ns(server.id(), deadline)?;
+            board.set(Word::Phase, RELEASE);
             for h in &mut holders {
                 h.finish(deadline)?;
             }
-            Ok(Outcome::Queued { server: server_report, probe: probe_report })
+            let disconnect_cpu_ns = settled_cpu_ns(server.id(), deadline)?.saturating_sub(before);
+            Ok(Outcome::Queued { server: server_report, probe: probe_report, disconnect_cpu_ns })
         }
     }
 }
+
+/// CPU time, ns, of all threads of process `pid` (the first field of each
+/// thread's `/proc/<pid>/task/<tid>/schedstat`: nanoseconds, unlike the
+/// clock ticks of `stat`).
+fn process_cpu_ns(pid: u32) -> io::Result<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        // A thread that exits meanwhile leaves nothing to read.
+        let Ok(text) = std::fs::read_to_string(task?.path().join("schedstat")) else { continue };
+        let ns = text.split_whitespace().next().and_then(|f| f.parse::<u64>().ok());
+        total += ns.ok_or_else(|| io::Error::other(format!("/proc/{pid}: unreadable schedstat {text:?}")))?;
+    }
+    Ok(total)
+}
+
+/// [`process_cpu_ns`] once it has stopped growing: the same over
+/// [`CPU_QUIET`] (a server with nothing left to do), or at `deadline`.
+fn settled_cpu_ns(pid: u32, deadline: Instant) -> io::Result<u64> {
+    let mut last = process_cpu_ns(pid)?;
+    loop {
+        std::thread::sleep(CPU_QUIET);
+        let now = process_cpu_ns(pid)?;
+        if now == last || Instant::now() >= deadline {
+            return Ok(now);
+        }
+        last = now;
+    }
+}
+
+/// How long a server's CPU time must stay the same to count as settled.
+const CPU_QUIET: Duration = Duration::from_millis(50);
 
 /// Starts holders for `conns` connections in all (queued: a sending thread
 /// each) and waits until every one has opened its connections.

@@ -76,23 +76,25 @@ pub fn render(r: &Results, machine: &Machine, out: &mut impl Write) -> io::Resul
     writeln!(out, "answering. drain: the server's time from that start until it had answered all of them, the")?;
     writeln!(out, "probe's included, per message; probe: from that start until the probe had its reply; place:")?;
     writeln!(out, "messages the server answered before the probe's; CPU: the server's CPU time per message. The")?;
-    writeln!(out, "senders close their connections only after that (a disconnect is not in these figures).")?;
+    writeln!(out, "senders close their connections only after that (a disconnect is not in these figures); CPU per")?;
+    writeln!(out, "disconnect: the server process's CPU time (all its threads) while they close, per connection.")?;
     writeln!(out)?;
     writeln!(
         out,
-        "{:<10} {:>7} {:>12} {:>10} {:>7} {:>9}",
-        "transport", "queued", "drain µs/msg", "probe µs", "place", "CPU µs"
+        "{:<10} {:>7} {:>12} {:>10} {:>7} {:>9} {:>13}",
+        "transport", "queued", "drain µs/msg", "probe µs", "place", "CPU µs", "CPU µs/disc."
     )?;
     for q in &r.queued {
         writeln!(
             out,
-            "{:<10} {:>7} {:>12} {:>10} {:>7.0} {:>9}",
+            "{:<10} {:>7} {:>12} {:>10} {:>7.0} {:>9} {:>13}",
             q.transport.name(),
             q.queued,
             micros(q.drain_ns_per_message),
             micros(q.probe_ns),
             q.probe_position,
-            micros(q.server_cpu_ns_per_message)
+            micros(q.server_cpu_ns_per_message),
+            micros(q.server_cpu_ns_per_disconnect)
         )?;
     }
     Ok(())
