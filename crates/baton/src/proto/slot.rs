@@ -392,6 +392,15 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
     }
 }
 
+/// After a transition the client must see (invariants 4 and 5): rings the
+/// bell, and wakes the client if the word replaced (`old`) says it sleeps.
+fn tell_client<F: Futex>(f: &F, old: u32) {
+    f.ring();
+    if old & WAITER != 0 {
+        f.wake();
+    }
+}
+
 /// Spins a while, watching the bell (`bell`: read before `s`), until
 /// `spin_until`; the caller looks again. After that announces `WAITER`
 /// and sleeps on the word.
@@ -452,10 +461,7 @@ pub(crate) fn runtime_fail<F: Futex>(f: &F) -> bool {
         }
         match w.compare_exchange(s, FAILED | (s & WAITER), AcqRel, Acquire) {
             Ok(_) => {
-                f.ring();
-                if s & WAITER != 0 {
-                    f.wake();
-                }
+                tell_client(f, s);
                 if s & RQ_WAITER != 0 {
                     f.requeue(FAILED | (s & WAITER));
                 }
@@ -577,10 +583,7 @@ pub(crate) fn server_end<F: Futex>(f: &F) {
 /// and wakes the client if it sleeps.
 pub(crate) fn server_finish<F: Futex>(f: &F) {
     let old = f.word().swap(REPLIED, Release);
-    f.ring();
-    if old & WAITER != 0 {
-        f.wake();
-    }
+    tell_client(f, old);
 }
 
 /// Server: publishes an answer written into the slot's own header and
@@ -603,10 +606,7 @@ pub(crate) fn server_reply<F: Futex>(f: &F) -> Begin {
         match w.compare_exchange(s, next, AcqRel, Acquire) {
             Ok(_) if next == IDLE => return Begin::Abandoned,
             Ok(_) => {
-                f.ring();
-                if s & WAITER != 0 {
-                    f.wake();
-                }
+                tell_client(f, s);
                 return Begin::Busy;
             }
             Err(now) => s = now,
@@ -624,10 +624,7 @@ pub(crate) fn server_request_transfer<F: Futex>(f: &F) -> bool {
     while matches!(phase(s), RECEIVED | BUSY) {
         match w.compare_exchange(s, s | XFER_REQ, AcqRel, Acquire) {
             Ok(_) => {
-                f.ring();
-                if s & WAITER != 0 {
-                    f.wake();
-                }
+                tell_client(f, s);
                 return true;
             }
             Err(now) => s = now,
