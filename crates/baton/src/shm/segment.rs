@@ -52,20 +52,26 @@ impl Geo {
     }
 }
 
+/// Starts fetching the cache line at `at` into this CPU's cache, without
+/// waiting for it (a hint; nothing elsewhere).
+#[inline]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program sees and cannot fault,
+    // whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(at.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 /// Starts fetching the first line of the inline area of the slot whose
-/// header is `h` (where a short reply is), without waiting for it.
+/// header is `h` (where a short reply is: it follows the header, see
+/// `Segment::inline_ptr`), without waiting for it.
 #[inline]
 pub(crate) fn prefetch_inline(h: &SlotHeader) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let at = std::ptr::from_ref(h).cast::<u8>().wrapping_add(std::mem::size_of::<SlotHeader>());
-        // SAFETY: a prefetch reads nothing the program sees and cannot
-        // fault; the address is the inline area, which follows the header
-        // in the mapping (`Segment::inline_ptr`).
-        unsafe { std::arch::x86_64::_mm_prefetch(at.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = h;
+    prefetch(std::ptr::from_ref(h).cast::<u8>().wrapping_add(std::mem::size_of::<SlotHeader>()));
 }
 
 impl Segment {
@@ -195,19 +201,10 @@ impl Segment {
     /// word's line.
     #[inline]
     pub(crate) fn prefetch_message(&self, i: u32, len: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let p = self.inline_ptr(i);
-            let len = len.min(self.geo.inline).min(4 * 64);
-            for off in (0..len).step_by(64) {
-                // SAFETY: `off < len <= inline_size`: inside slot `i`'s
-                // inline area, which is mapped; a prefetch reads nothing
-                // the program sees and cannot fault.
-                unsafe { std::arch::x86_64::_mm_prefetch(p.add(off).cast::<i8>(), std::arch::x86_64::_MM_HINT_T0) };
-            }
+        let p = self.inline_ptr(i);
+        for off in (0..len.min(self.geo.inline).min(4 * 64)).step_by(64) {
+            prefetch(p.wrapping_add(off));
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (i, len);
     }
 
     /// Slot `i`'s message area, byte `at` onwards: the inline area, then
