@@ -154,10 +154,7 @@ impl ClientConn {
         // line as the message comes, and a store would take it away from
         // the server (one more cache-line transfer on the way to the answer).
         if let Some(cpu) = my_cpu {
-            let word = &self.seg.header().doorbell.client_cpu;
-            if word.load(Relaxed) != cpu.wrapping_add(1) {
-                word.store(cpu.wrapping_add(1), Relaxed);
-            }
+            store_changed_u32(&self.seg.header().doorbell.client_cpu, cpu.wrapping_add(1));
         }
         // A server thread that watches our slot needs neither bit nor ring.
         let server_cpu = match doorbell::client_watched(&self.seg.header().doorbell.polling, s) {
