@@ -382,16 +382,15 @@ impl ChannelShared {
             }
             std::hint::spin_loop();
         }
-        let posted = posted.map(|k| (k, watched[k].0.scoid));
-        let taken = posted.filter(|_| want == Want::Any).and_then(|(k, _)| self.take_fast(&mut watched, k, calm, seen));
-        let posted = posted.map(|(_, scoid)| scoid);
+        let posted_scoid = posted.map(|k| watched[k].0.scoid);
+        let taken = posted.filter(|_| want == Want::Any).and_then(|k| self.take_fast(&mut watched, k, calm, seen));
         watched.clear(); // holds no connection alive while we sleep
         WATCHED.with(|w| w.set(watched));
         if let Some(t) = taken {
             return Spun::Taken(t);
         }
         let mut st = self.lock();
-        if let Some(scoid) = posted {
+        if let Some(scoid) = posted_scoid {
             // Taken in while the promise to look stands (the connection
             // stays hot and its client keeps not ringing): no write to the
             // client's doorbell line but the taking of its bits.
