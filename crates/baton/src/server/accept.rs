@@ -42,9 +42,10 @@ pub(crate) struct ServerConn {
     pub(crate) events: super::events::EventMirror,
     /// Which request each slot holds (`hold.rs`).
     pub(crate) holds: super::hold::Holds,
-    /// A copy of `ConnEntry::hot`, written under the channel lock (and
-    /// cleared when the connection leaves the channel): an answer checks
-    /// it without the lock (`Request::forget`).
+    /// On the channel's hot list: a server thread promised to look at it
+    /// and its `polling` word is set. Written under the channel lock (and
+    /// cleared when the connection leaves the channel); read under it, or
+    /// by an answer without it (`Request::forget`).
     pub(crate) promised: AtomicBool,
 }
 
@@ -269,7 +270,6 @@ impl ChannelShared {
                     conn: conn.clone(),
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
                     ring: RingCursor::new(self.layout.pulse_capacity),
-                    hot: false,
                     watch: None,
                 },
             );

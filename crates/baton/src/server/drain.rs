@@ -188,7 +188,6 @@ pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
     let before = st.queue.len();
     while let Some(scoid) = st.hot.pop() {
         if let Some(e) = st.conns.get_mut(&scoid) {
-            e.hot = false;
             e.conn.promised.store(false, std::sync::atomic::Ordering::Relaxed);
             doorbell::server_unpoll(&e.conn.seg.header().doorbell.polling);
             // The watched slot included, one last time.

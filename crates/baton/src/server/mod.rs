@@ -329,9 +329,8 @@ pub(crate) struct ConnEntry {
     pub slots: Vec<SlotPriv>,
     /// Where we are in its pulse ring.
     pub ring: RingCursor,
-    /// On the channel's hot list: its `polling` word is set.
-    pub hot: bool,
-    /// The slot the promise in its `polling` word watches (its client
+    /// The slot the promise in its `polling` word watches (while
+    /// `ServerConn::promised`) (its client
     /// posts there without a posted bit): looked at with the posted bits
     /// until the promise is withdrawn and one last look made.
     pub watch: Option<u32>,

@@ -174,10 +174,9 @@ impl ChannelShared {
     /// the connection is still the channel's (promised or not).
     pub(super) fn promise(&self, st: &mut ChanState, scoid: u32, slot: u32) -> bool {
         let Some(e) = st.conns.get_mut(&scoid) else { return false };
-        if e.hot || e.conn.is_dead() {
+        if e.conn.promised.load(std::sync::atomic::Ordering::Relaxed) || e.conn.is_dead() {
             return true;
         }
-        e.hot = true;
         e.conn.promised.store(true, std::sync::atomic::Ordering::Relaxed);
         // The slot just answered is the one its client thread posts its
         // next call in: watched, it needs no bit.
