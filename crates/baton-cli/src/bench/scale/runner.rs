@@ -146,14 +146,18 @@ fn process_cpu_ns(pid: u32) -> io::Result<u64> {
 }
 
 /// [`process_cpu_ns`] once it has stopped growing: the same over
-/// [`CPU_QUIET`] (a server with nothing left to do), or at `deadline`.
+/// [`CPU_QUIET`] (a server with nothing left to do). An error if it still
+/// grows at `deadline`: a figure taken then would be part of the work.
 fn settled_cpu_ns(pid: u32, deadline: Instant) -> io::Result<u64> {
     let mut last = process_cpu_ns(pid)?;
     loop {
         std::thread::sleep(CPU_QUIET);
         let now = process_cpu_ns(pid)?;
-        if now == last || Instant::now() >= deadline {
+        if now == last {
             return Ok(now);
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::other(format!("the server (pid {pid}) was still using CPU at the run's deadline")));
         }
         last = now;
     }
