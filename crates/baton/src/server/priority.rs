@@ -69,22 +69,27 @@ pub(crate) fn checked(pid: i32, tid: i32, claim: Sched) -> Sched {
     }
 }
 
-/// The real-time priority `tid` runs at, looking a few times over
-/// [`SETTLE`] if it is below a real-time `claim`: a server thread's boost
-/// can lapse for a few microseconds while its client re-enters its wait.
+/// The real-time priority `tid` runs at, looking again over [`SETTLE`] if
+/// it is below a real-time `claim`: a server thread's boost lapses for a
+/// few microseconds while its client re-enters its wait (the client's
+/// requeue-PI wait times out at its send-time boost deadline even after
+/// the claim moved it onto the PI word, `wait.rs`). The last look starts
+/// after `SETTLE` has passed, however long a look takes (`/proc` reads are
+/// slow), so a lapse shorter than `SETTLE` cannot hide the boost.
 fn effective_soon(pid: i32, tid: i32, claim: Sched) -> Option<i32> {
     let until = crate::sys::time::now_ns() + SETTLE.as_nanos() as u64;
     loop {
+        let last = crate::sys::time::now_ns() >= until;
         let now = sched::effective_rt_priority(pid, tid);
-        if !claim.is_realtime() || now.is_some_and(|p| p >= claim.level) || crate::sys::time::now_ns() >= until {
+        if !claim.is_realtime() || now.is_some_and(|p| p >= claim.level) || last {
             return now;
         }
         std::hint::spin_loop();
     }
 }
 
-/// How long [`effective_soon`] looks at most.
-const SETTLE: std::time::Duration = std::time::Duration::from_micros(30);
+/// How long [`effective_soon`] looks at most (plus one look).
+const SETTLE: std::time::Duration = std::time::Duration::from_micros(50);
 
 #[cfg(test)]
 mod tests {
