@@ -181,20 +181,33 @@ fn release_pulse(conn: &super::ServerConn, ring: &mut RingCursor, pos: u32) {
     conn.seg.header().server.pulse_head.store(ring.release(pos), Release);
 }
 
+/// What [`drain_hot`] found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Drained {
+    /// Something new was queued.
+    pub grew: bool,
+    /// Every connection of the channel was hot, so every one was looked
+    /// at just now: a doorbell can announce nothing that is not queued
+    /// (a hot connection's client does not ring, and whatever it posted
+    /// before it was promised is taken in with the rest).
+    pub everyone: bool,
+}
+
 /// Takes back the promise to look at the hot connections (see
-/// `proto::doorbell`) by looking at them now. Returns whether anything
-/// new arrived.
-pub(crate) fn drain_hot(st: &mut ChanState) -> bool {
+/// `proto::doorbell`) by looking at them now.
+pub(crate) fn drain_hot(st: &mut ChanState) -> Drained {
     let before = st.queue.len();
+    let mut looked = 0;
     while let Some(scoid) = st.hot.pop() {
         if let Some(e) = st.conns.get_mut(&scoid) {
             e.conn.promised.store(false, std::sync::atomic::Ordering::Relaxed);
             doorbell::server_unpoll(&e.conn.seg.header().doorbell.polling);
             // The watched slot included, one last time.
             drain_then(st, scoid, |e| e.watch = None);
+            looked += 1;
         }
     }
-    st.queue.len() > before
+    Drained { grew: st.queue.len() > before, everyone: looked == st.conns.len() }
 }
 
 /// Reads every pulse still in a departing client's ring into the queue:

@@ -113,9 +113,18 @@ impl ChannelShared {
                     took = self.take(&mut st, want);
                 }
             }
-            if matches!(took, Took::Nothing) && drain_hot(&mut st) {
-                self.look_if_stale(&mut st, &mut ready);
-                took = self.take(&mut st, want);
+            if matches!(took, Took::Nothing) {
+                let hot = drain_hot(&mut st);
+                if hot.grew {
+                    // With every connection just looked at, no doorbell
+                    // can rank anything against what was found: no
+                    // `epoll_wait` (in blocking mode on one CPU, one every
+                    // third message or so).
+                    if !hot.everyone {
+                        self.look_if_stale(&mut st, &mut ready);
+                    }
+                    took = self.take(&mut st, want);
+                }
             }
             if !matches!(took, Took::Nothing) {
                 self.leave_promises(&mut st);
@@ -231,7 +240,7 @@ impl ChannelShared {
             SERVING.set(std::ptr::from_ref(self) as usize);
             st.serving += 1;
         }
-        if st.receivers > 0 && !st.hot.is_empty() && drain_hot(st) {
+        if st.receivers > 0 && !st.hot.is_empty() && drain_hot(st).grew {
             self.wake_receiver();
         }
     }
