@@ -14,7 +14,7 @@ use crate::types::chf;
 use crate::wait::SlotFutex;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU8};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8};
 use std::sync::{Arc, Mutex, Weak};
 
 /// Whether `process_vm_*` works towards this client.
@@ -47,6 +47,11 @@ pub(crate) struct ServerConn {
     /// cleared when the connection leaves the channel); read under it, or
     /// by an answer without it (`Request::forget`).
     pub(crate) promised: AtomicBool,
+    /// The slot the promise in its `polling` word watches, plus one (0:
+    /// none), while `promised` (its client posts there without a posted
+    /// bit): looked at with the posted bits until the promise is withdrawn
+    /// and one last look made. Under the channel lock.
+    watch: AtomicU32,
 }
 
 impl ServerConn {
@@ -56,6 +61,16 @@ impl ServerConn {
 
     pub(crate) fn doorbell(&self) -> BorrowedFd<'_> {
         self.doorbell.as_fd()
+    }
+
+    /// The slot a promise watches (see `watch`); under the channel lock.
+    pub(crate) fn watch(&self) -> Option<u32> {
+        self.watch.load(Relaxed).checked_sub(1)
+    }
+
+    /// Sets the slot a promise watches; under the channel lock.
+    pub(crate) fn set_watch(&self, slot: Option<u32>) {
+        self.watch.store(slot.map_or(0, |s| s.wrapping_add(1)), Relaxed);
     }
 
     /// The connection's socket (event notices after the handshake).
@@ -255,6 +270,7 @@ impl ChannelShared {
             events: Default::default(),
             holds: super::hold::Holds::new(self.layout.slot_count),
             promised: AtomicBool::new(false),
+            watch: AtomicU32::new(0),
         });
         {
             let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();
@@ -270,7 +286,6 @@ impl ChannelShared {
                     conn: conn.clone(),
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
                     ring: RingCursor::new(self.layout.pulse_capacity),
-                    watch: None,
                 },
             );
         }

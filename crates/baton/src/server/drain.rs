@@ -14,7 +14,7 @@
 //! accepted is ever dropped, even if its sender exits before it is received.
 
 use super::{ChanState, ConnEntry, QueuedMsg, QueuedPulse};
-use crate::proto::queue::{rank_of, Key};
+use crate::proto::queue::{rank_of, Key, RANK_NORMAL};
 use crate::proto::rcvid::Rcvid;
 use crate::proto::ring::RingCursor;
 use crate::proto::{doorbell, slot};
@@ -102,7 +102,7 @@ fn look_at_slots(queue: &mut super::Queue, e: &mut ConnEntry, scoid: u32, fresh:
     let seg = &e.conn.seg;
     let count = seg.layout().slot_count;
     let words = (count as usize).div_ceil(64).min(POSTED_WORDS);
-    let watch = e.watch.filter(|&s| s < count);
+    let watch = e.conn.watch().filter(|&s| s < count);
     for w in 0..words {
         let mut bits = doorbell::server_take_bits(&seg.header().doorbell.posted[w]);
         if let Some(s) = watch.filter(|s| *s as usize / 64 == w) {
@@ -182,7 +182,7 @@ fn release_pulse(conn: &super::ServerConn, ring: &mut RingCursor, pos: u32) {
 }
 
 /// What [`drain_hot`] found.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub(crate) struct Drained {
     /// Something new was queued.
     pub grew: bool,
@@ -191,23 +191,65 @@ pub(crate) struct Drained {
     /// (a hot connection's client does not ring, and whatever it posted
     /// before it was promised is taken in with the rest).
     pub everyone: bool,
+    /// The message picked instead of queued (see [`drain_hot`]'s `pick`):
+    /// its connection, slot and sender's claim.
+    pub picked: Option<(std::sync::Arc<super::ServerConn>, u32, Sched)>,
 }
 
 /// Takes back the promise to look at the hot connections (see
 /// `proto::doorbell`) by looking at them now.
-pub(crate) fn drain_hot(st: &mut ChanState) -> Drained {
+///
+/// `pick`: the caller found the queue empty and will take the first
+/// entry. If the one hot connection posted one message, in its watched
+/// slot, at no more than normal priority (no check against the kernel),
+/// and nothing else (no posted bit, no pulse), that message is returned
+/// in [`Drained::picked`] instead of going through the queue: it would be
+/// the queue's only entry. The caller claims it, or leaves it if the
+/// claim fails (the client withdrew it, or another receiver took it).
+pub(crate) fn drain_hot(st: &mut ChanState, pick: bool) -> Drained {
     let before = st.queue.len();
+    let pick = pick && st.hot.len() == 1 && st.queue.is_empty();
     let mut looked = 0;
+    let mut picked = None;
     while let Some(scoid) = st.hot.pop() {
         if let Some(e) = st.conns.get_mut(&scoid) {
             e.conn.promised.store(false, std::sync::atomic::Ordering::Relaxed);
             doorbell::server_unpoll(&e.conn.seg.header().doorbell.polling);
-            // The watched slot included, one last time.
-            drain_then(st, scoid, |e| e.watch = None);
             looked += 1;
+            // Looked at after the promise is withdrawn: anything posted
+            // since rang or set a bit.
+            if let Some((slot, claim)) = lone_message(e).filter(|_| pick) {
+                e.conn.set_watch(None);
+                picked = Some((e.conn.clone(), slot, claim));
+                continue;
+            }
+            // The watched slot included, one last time.
+            drain_then(st, scoid, |e| e.conn.set_watch(None));
         }
     }
-    Drained { grew: st.queue.len() > before, everyone: looked == st.conns.len() }
+    Drained { grew: st.queue.len() > before, everyone: looked == st.conns.len(), picked }
+}
+
+/// The one thing connection `e` posted, if that is a message in its
+/// watched slot claiming no more than normal priority: its slot and claim.
+fn lone_message(e: &ConnEntry) -> Option<(u32, Sched)> {
+    let seg = &e.conn.seg;
+    let slot = e.conn.watch().filter(|&s| s < seg.layout().slot_count)?;
+    let bell = &seg.header().doorbell;
+    let words = (seg.layout().slot_count as usize).div_ceil(64).min(POSTED_WORDS);
+    if e.conn.is_dead()
+        || bell.posted[..words].iter().any(|w| w.load(Relaxed) != 0)
+        || bell.pulse_tail.load(Relaxed) != e.ring.read_pos()
+        || e.slots[slot as usize].queued.is_some()
+    {
+        return None;
+    }
+    let h = seg.slot(slot);
+    if slot::phase(h.state.load(Acquire)) != slot::POSTED || e.conn.holds.is_held(slot) {
+        return None;
+    }
+    let (policy, level) = unpack_sched(h.sched.load(Relaxed));
+    (rank_of(policy, level) <= RANK_NORMAL).then_some((slot, Sched { policy, level }))
 }
 
 /// Reads every pulse still in a departing client's ring into the queue:

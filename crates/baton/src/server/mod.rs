@@ -329,11 +329,6 @@ pub(crate) struct ConnEntry {
     pub slots: Vec<SlotPriv>,
     /// Where we are in its pulse ring.
     pub ring: RingCursor,
-    /// The slot the promise in its `polling` word watches (while
-    /// `ServerConn::promised`) (its client
-    /// posts there without a posted bit): looked at with the posted bits
-    /// until the promise is withdrawn and one last look made.
-    pub watch: Option<u32>,
 }
 
 /// Hashes a scoid to itself: scoids are small distinct integers chosen by

@@ -114,8 +114,17 @@ impl ChannelShared {
                 }
             }
             if matches!(took, Took::Nothing) {
-                let hot = drain_hot(&mut st);
-                if hot.grew {
+                // The queue is empty: a lone message on the one hot
+                // connection is taken without it, if nothing else can be
+                // waiting (every connection is that one, or the doorbells
+                // were read less than `STALE` ago).
+                let pick = want == Want::Any
+                    && st.hot.len() == 1
+                    && (st.conns.len() == 1 || !self.stale(crate::sys::time::now_ns()));
+                let hot = drain_hot(&mut st, pick);
+                if let Some((conn, slot, claim)) = hot.picked {
+                    took = take_picked(conn, slot, claim);
+                } else if hot.grew {
                     // With every connection just looked at, no doorbell
                     // can rank anything against what was found: no
                     // `epoll_wait` (in blocking mode on one CPU, one every
@@ -180,19 +189,24 @@ impl ChannelShared {
     /// `slot`, the slot just answered, need not ring nor set a posted bit.
     /// Only by a thread that will look: one answering with no other
     /// receiver waiting, or one receiving (`keep_promise`). Returns whether
-    /// the connection is still the channel's (promised or not).
-    pub(super) fn promise(&self, st: &mut ChanState, scoid: u32, slot: u32) -> bool {
-        let Some(e) = st.conns.get_mut(&scoid) else { return false };
-        if e.conn.promised.load(std::sync::atomic::Ordering::Relaxed) || e.conn.is_dead() {
+    /// the connection is still the channel's and alive (promised or not):
+    /// a connection leaves the channel only after it is marked dead
+    /// (`client_gone`) or with the channel's destruction, so neither needs
+    /// a lookup.
+    pub(super) fn promise(&self, st: &mut ChanState, conn: &super::ServerConn, slot: u32) -> bool {
+        if st.destroyed || conn.is_dead() {
+            return false;
+        }
+        if conn.promised.load(std::sync::atomic::Ordering::Relaxed) {
             return true;
         }
-        e.conn.promised.store(true, std::sync::atomic::Ordering::Relaxed);
+        conn.promised.store(true, std::sync::atomic::Ordering::Relaxed);
         // The slot just answered is the one its client thread posts its
         // next call in: watched, it needs no bit.
-        e.watch = Some(slot);
-        let polling = &e.conn.seg.header().doorbell.polling;
-        doorbell::server_poll(polling, crate::sys::thread::cpu(), e.watch);
-        st.hot.push(scoid);
+        conn.set_watch(Some(slot));
+        let polling = &conn.seg.header().doorbell.polling;
+        doorbell::server_poll(polling, crate::sys::thread::cpu(), Some(slot));
+        st.hot.push(conn.scoid);
         self.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         true
     }
@@ -223,7 +237,9 @@ impl ChannelShared {
         }
         if let Some((chan, scoid, slot)) = PROMISE_LATER.take() {
             if chan == me && !self.futex_sleeper.load(std::sync::atomic::Ordering::SeqCst) {
-                let _ = self.promise(st, scoid, slot);
+                if let Some(conn) = st.conns.get(&scoid).map(|e| e.conn.clone()) {
+                    self.promise(st, &conn, slot);
+                }
             }
         }
     }
@@ -240,7 +256,7 @@ impl ChannelShared {
             SERVING.set(std::ptr::from_ref(self) as usize);
             st.serving += 1;
         }
-        if st.receivers > 0 && !st.hot.is_empty() && drain_hot(st).grew {
+        if st.receivers > 0 && !st.hot.is_empty() && drain_hot(st, false).grew {
             self.wake_receiver();
         }
     }
@@ -250,7 +266,7 @@ impl ChannelShared {
     /// wake-up meant for a sleeping receiver that this read takes is passed
     /// on. Costs one `epoll_wait` per receive, only while work is queued.
     fn look_again(&self, st: &mut ChanState, ready: &mut [Ready]) {
-        drain_hot(st);
+        drain_hot(st, false);
         self.peek_rung(st, ready);
     }
 
@@ -270,10 +286,14 @@ impl ChannelShared {
     /// a clock read, 66 ns on the development VM, between the client's
     /// post and the server's answer).
     fn look_if_stale_at(&self, st: &mut ChanState, ready: &mut [Ready], now: u64) {
-        let last = self.last_look.load(std::sync::atomic::Ordering::Relaxed);
-        if now.saturating_sub(last) > STALE.as_nanos() as u64 {
+        if self.stale(now) {
             self.peek_rung_at(st, ready, now);
         }
+    }
+
+    /// Whether the doorbells were last read more than [`STALE`] before `now`.
+    fn stale(&self, now: u64) -> bool {
+        now.saturating_sub(self.last_look.load(std::sync::atomic::Ordering::Relaxed)) > STALE.as_nanos() as u64
     }
 
     /// Notes that the doorbells were read just now.
@@ -360,7 +380,7 @@ impl ChannelShared {
         watched.clear();
         for scoid in &st.hot {
             if let Some(e) = st.conns.get(scoid) {
-                watched.push((e.conn.clone(), e.ring.read_pos(), e.watch));
+                watched.push((e.conn.clone(), e.ring.read_pos(), e.conn.watch()));
             }
         }
         let calm = self.calm();
@@ -518,6 +538,19 @@ thread_local! {
     /// A spinning receiver's watch list, kept between spins so that
     /// spinning allocates nothing once it has grown.
     static WATCHED: std::cell::Cell<Vec<Watched>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Claims the message `drain_hot` picked (connection `conn`, `slot`, a
+/// claim of no more than normal priority) as `take` would had it been
+/// queued; `Nothing` if the client withdrew it or another receiver's fast
+/// path took it meanwhile.
+fn take_picked(conn: Arc<super::ServerConn>, slot: u32, claim: Sched) -> Took {
+    let Some(gen) = conn.holds.take(slot, claim) else { return Took::Nothing };
+    if !slot::server_claim(&SlotFutex(conn.seg.slot(slot))) {
+        conn.holds.undo(slot, gen);
+        return Took::Nothing;
+    }
+    Took::Message { conn, slot, gen, sched: claim, pi: false }
 }
 
 /// Whether connection `conn` has posted a message, an unblock request or a

@@ -444,7 +444,7 @@ impl Request {
         // channel (`ChannelShared::keep_promise`), if it does. Either way
         // the request is ours only while its connection is the channel's.
         if st.receivers == 0 {
-            return self.chan.promise(&mut st, self.conn.scoid, self.slot);
+            return self.chan.promise(&mut st, &self.conn, self.slot);
         }
         let known = st.conns.contains_key(&self.conn.scoid);
         if known {
