@@ -230,6 +230,23 @@ pub(crate) fn drain_hot(st: &mut ChanState, pick: bool) -> Drained {
     Drained { grew: st.queue.len() > before, everyone: looked == st.conns.len(), picked }
 }
 
+/// The lone message (see [`drain_hot`]'s `pick`) of the one hot
+/// connection, its promise kept: for a receiver that found the queue empty
+/// while no other receiver sleeps. The promise then stands while this
+/// thread serves the message, as a spinning receiver's does (`fast.rs`):
+/// its client keeps not ringing, the answer needs no lock
+/// (`Request::forget`), and whoever next receives looks at the connection
+/// before sleeping (`drain_hot`).
+pub(crate) fn pick_hot(st: &ChanState) -> Option<(std::sync::Arc<super::ServerConn>, u32, Sched)> {
+    let &[scoid] = st.hot.as_slice() else { return None };
+    if !st.queue.is_empty() || st.receivers != 0 {
+        return None;
+    }
+    let e = st.conns.get(&scoid)?;
+    let (slot, claim) = lone_message(e)?;
+    Some((e.conn.clone(), slot, claim))
+}
+
 /// The one thing connection `e` posted, if that is a message in its
 /// watched slot claiming no more than normal priority: its slot and claim.
 fn lone_message(e: &ConnEntry) -> Option<(u32, Sched)> {

@@ -12,7 +12,7 @@
 //! over its hot connections takes a message posted in a slot it watches
 //! straight from the slot when nothing else waits (`fast.rs`).
 
-use super::drain::{drain, drain_hot, pulse_wanted};
+use super::drain::{drain, drain_hot, pick_hot, pulse_wanted};
 use super::fast::Taken;
 use super::inherit;
 use super::request::{Received, Request};
@@ -117,22 +117,28 @@ impl ChannelShared {
                 // The queue is empty: a lone message on the one hot
                 // connection is taken without it, if nothing else can be
                 // waiting (every connection is that one, or the doorbells
-                // were read less than `STALE` ago).
+                // were read less than `STALE` ago); with no other receiver
+                // asleep, without withdrawing the promise either.
                 let pick = want == Want::Any
                     && st.hot.len() == 1
                     && (st.conns.len() == 1 || !self.stale(crate::sys::time::now_ns()));
-                let hot = drain_hot(&mut st, pick);
-                if let Some((conn, slot, claim)) = hot.picked {
+                if let Some((conn, slot, claim)) = pick.then(|| pick_hot(&st)).flatten() {
                     took = take_picked(conn, slot, claim);
-                } else if hot.grew {
-                    // With every connection just looked at, no doorbell
-                    // can rank anything against what was found: no
-                    // `epoll_wait` (in blocking mode on one CPU, one every
-                    // third message or so).
-                    if !hot.everyone {
-                        self.look_if_stale(&mut st, &mut ready);
+                }
+                if matches!(took, Took::Nothing) {
+                    let hot = drain_hot(&mut st, pick);
+                    if let Some((conn, slot, claim)) = hot.picked {
+                        took = take_picked(conn, slot, claim);
+                    } else if hot.grew {
+                        // With every connection just looked at, no doorbell
+                        // can rank anything against what was found: no
+                        // `epoll_wait` (in blocking mode on one CPU, one
+                        // every third message or so).
+                        if !hot.everyone {
+                            self.look_if_stale(&mut st, &mut ready);
+                        }
+                        took = self.take(&mut st, want);
                     }
-                    took = self.take(&mut st, want);
                 }
             }
             if !matches!(took, Took::Nothing) {
