@@ -123,15 +123,18 @@ pub(crate) fn release(conn: &Arc<ServerConn>, slot: u32) {
 /// word it still owns (requests handed to other threads) and undoes a
 /// pulse's raise.
 pub(crate) fn entering_receive() {
-    let owned = OWNED.with(|o| std::mem::take(&mut *o.borrow_mut()));
-    if !owned.is_empty() {
+    // Looked at before anything is written: nearly always nothing to undo.
+    if OWNED.with(|o| !o.borrow().is_empty()) {
+        let owned = OWNED.with(|o| std::mem::take(&mut *o.borrow_mut()));
         sched::disinherit_all();
         for (conn, slot, _) in owned {
             futex::unlock_pi(&conn.seg.slot(slot).pi, me());
         }
     }
-    if let Some(own) = RAISED_FROM.with(Cell::take) {
-        let _ = sys_sched::set_own(own);
+    if RAISED_FROM.with(Cell::get).is_some() {
+        if let Some(own) = RAISED_FROM.with(Cell::take) {
+            let _ = sys_sched::set_own(own);
+        }
     }
 }
 
