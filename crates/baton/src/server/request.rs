@@ -110,13 +110,18 @@ pub struct Request {
     conn: Arc<ServerConn>,
     slot: u32,
     gen: u32,
-    hdr: ReqHeader,
+    /// The message's bytes in the slot's inline area. (Its length and the
+    /// reply's room are `info.srcmsglen` and `info.dstmsglen`.)
+    inline_len: u32,
     info: MsgInfo,
     /// The inline area no longer holds the message's start (a
     /// client-assisted transfer used it as a window).
     inline_stale: bool,
-    send_ranges: Option<Ranges>,
-    reply_ranges: Option<Ranges>,
+    /// The client's send and reply part lists, read by the first copy
+    /// that needs them (large messages). Boxed, so that a `Request` stays
+    /// small enough to move without a call to `memcpy` (it is moved from
+    /// the receive to the handler on every message).
+    ranges: Option<Box<[Option<Ranges>; 2]>>,
     answered: bool,
 }
 
@@ -164,11 +169,10 @@ impl Request {
             conn,
             slot,
             gen,
-            hdr,
+            inline_len: hdr.inline_len,
             info,
             inline_stale: false,
-            send_ranges: None,
-            reply_ranges: None,
+            ranges: None,
             answered: false,
         };
         // The overflow area is looked at (one `fstat` the first time) only
@@ -227,7 +231,7 @@ impl Request {
                 &self.conn,
                 self.slot,
                 transfer::Parts::Send,
-                &mut self.send_ranges,
+                &mut self.ranges.get_or_insert_with(Default::default)[0],
                 (offset + done) as u64,
                 &mut p[skip..skip + n],
             )?;
@@ -300,10 +304,10 @@ impl Request {
     pub fn read_vectored_at(&mut self, offset: usize, parts: &mut [IoSliceMut<'_>]) -> Result<usize> {
         self.check_live()?;
         let room: usize = parts.iter().map(|p| p.len()).sum();
-        let total = self.hdr.send_len as usize;
+        let total = self.info.srcmsglen;
         let want = room.min(total.saturating_sub(offset));
         let mut got = 0;
-        let inline_len = self.hdr.inline_len as usize;
+        let inline_len = self.inline_len as usize;
         if offset < inline_len && !self.inline_stale {
             got = self.conn.seg.read_inline(self.slot, offset, want.min(inline_len - offset), parts, 0);
         }
@@ -367,7 +371,7 @@ impl Request {
     /// Writes `parts` into the client's reply buffers at `offset` (slot is
     /// `BUSY`); returns bytes written.
     fn write_remote(&mut self, offset: usize, parts: &[IoSlice<'_>]) -> std::result::Result<usize, i32> {
-        let cap = self.hdr.reply_cap as usize;
+        let cap = self.info.dstmsglen;
         let mut off = offset;
         for p in parts {
             if off >= cap {
@@ -378,7 +382,7 @@ impl Request {
                 &self.conn,
                 self.slot,
                 transfer::Parts::Reply,
-                &mut self.reply_ranges,
+                &mut self.ranges.get_or_insert_with(Default::default)[1],
                 off as u64,
                 &p[..n],
             )?;
@@ -474,7 +478,7 @@ impl Request {
         let (total, n) = match how {
             Answer::Reply(_, parts) => {
                 let total: usize = parts.iter().map(|p| p.len()).sum();
-                (total, total.min(self.hdr.reply_cap as usize))
+                (total, total.min(self.info.dstmsglen))
             }
             Answer::Error(_) => (0, 0),
         };
