@@ -123,18 +123,18 @@ pub(crate) fn release(conn: &Arc<ServerConn>, slot: u32) {
 /// word it still owns (requests handed to other threads) and undoes a
 /// pulse's raise.
 pub(crate) fn entering_receive() {
-    // Looked at before anything is written: nearly always nothing to undo.
-    if OWNED.with(|o| !o.borrow().is_empty()) {
-        let owned = OWNED.with(|o| std::mem::take(&mut *o.borrow_mut()));
+    // Each looked at before anything is written: nearly always there is
+    // nothing to undo.
+    let owned = OWNED.with(|o| (!o.borrow().is_empty()).then(|| std::mem::take(&mut *o.borrow_mut())));
+    if let Some(owned) = owned {
         sched::disinherit_all();
         for (conn, slot, _) in owned {
             futex::unlock_pi(&conn.seg.slot(slot).pi, me());
         }
     }
-    if RAISED_FROM.with(Cell::get).is_some() {
-        if let Some(own) = RAISED_FROM.with(Cell::take) {
-            let _ = sys_sched::set_own(own);
-        }
+    if let Some(own) = RAISED_FROM.with(Cell::get) {
+        RAISED_FROM.with(|r| r.set(None));
+        let _ = sys_sched::set_own(own);
     }
 }
 
