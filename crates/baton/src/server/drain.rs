@@ -199,16 +199,17 @@ pub(crate) struct Drained {
 /// Takes back the promise to look at the hot connections (see
 /// `proto::doorbell`) by looking at them now.
 ///
-/// `pick`: the caller found the queue empty and will take the first
-/// entry. If the one hot connection posted one message, in its watched
+/// `pick`: the caller found the queue empty, there is one hot connection,
+/// and the caller will take the first entry. If that connection posted
+/// one message, in its watched
 /// slot, at no more than normal priority (no check against the kernel),
 /// and nothing else (no posted bit, no pulse), that message is returned
 /// in [`Drained::picked`] instead of going through the queue: it would be
 /// the queue's only entry. The caller claims it, or leaves it if the
 /// claim fails (the client withdrew it, or another receiver took it).
 pub(crate) fn drain_hot(st: &mut ChanState, pick: bool) -> Drained {
+    debug_assert!(!pick || (st.hot.len() == 1 && st.queue.is_empty()));
     let before = st.queue.len();
-    let pick = pick && st.hot.len() == 1 && st.queue.is_empty();
     let mut looked = 0;
     let mut picked = None;
     while let Some(scoid) = st.hot.pop() {
@@ -237,9 +238,10 @@ pub(crate) fn drain_hot(st: &mut ChanState, pick: bool) -> Drained {
 /// its client keeps not ringing, the answer needs no lock
 /// (`Request::forget`), and whoever next receives looks at the connection
 /// before sleeping (`drain_hot`).
+/// The caller checked what `drain_hot`'s `pick` needs.
 pub(crate) fn pick_hot(st: &ChanState) -> Option<(std::sync::Arc<super::ServerConn>, u32, Sched)> {
     let &[scoid] = st.hot.as_slice() else { return None };
-    if !st.queue.is_empty() || st.receivers != 0 {
+    if st.receivers != 0 {
         return None;
     }
     let e = st.conns.get(&scoid)?;
@@ -250,23 +252,33 @@ pub(crate) fn pick_hot(st: &ChanState) -> Option<(std::sync::Arc<super::ServerCo
 /// The one thing connection `e` posted, if that is a message in its
 /// watched slot claiming no more than normal priority: its slot and claim.
 fn lone_message(e: &ConnEntry) -> Option<(u32, Sched)> {
-    let seg = &e.conn.seg;
-    let slot = e.conn.watch().filter(|&s| s < seg.layout().slot_count)?;
-    let bell = &seg.header().doorbell;
-    let words = (seg.layout().slot_count as usize).div_ceil(64).min(POSTED_WORDS);
-    if e.conn.is_dead()
-        || bell.posted[..words].iter().any(|w| w.load(Relaxed) != 0)
-        || bell.pulse_tail.load(Relaxed) != e.ring.read_pos()
-        || e.slots[slot as usize].queued.is_some()
-    {
+    let slot = e.conn.watch().filter(|&s| s < e.conn.seg.layout().slot_count)?;
+    if e.conn.is_dead() || posted_besides_watch(&e.conn, e.ring.read_pos()) || e.slots[slot as usize].queued.is_some() {
         return None;
     }
-    let h = seg.slot(slot);
+    let h = e.conn.seg.slot(slot);
     if slot::phase(h.state.load(Acquire)) != slot::POSTED || e.conn.holds.is_held(slot) {
         return None;
     }
+    Some((slot, normal_claim(h)?))
+}
+
+/// Whether connection `conn` posted anything besides a message in its
+/// watched slot: a posted bit (a message in another slot, an unblock
+/// request) or a pulse past ring position `read`. Plain loads of the
+/// client's words, nothing written.
+pub(super) fn posted_besides_watch(conn: &super::ServerConn, read: u32) -> bool {
+    let bell = &conn.seg.header().doorbell;
+    let words = (conn.seg.layout().slot_count as usize).div_ceil(64).min(POSTED_WORDS);
+    bell.posted[..words].iter().any(|w| w.load(Relaxed) != 0) || bell.pulse_tail.load(Relaxed) != read
+}
+
+/// What the message posted in slot `h` claims, if that is no more than
+/// normal priority: nothing to check against the kernel (`priority.rs`),
+/// no inheritance (`inherit.rs`), so it may skip the queue.
+pub(super) fn normal_claim(h: &crate::shm::SlotHeader) -> Option<Sched> {
     let (policy, level) = unpack_sched(h.sched.load(Relaxed));
-    (rank_of(policy, level) <= RANK_NORMAL).then_some((slot, Sched { policy, level }))
+    (rank_of(policy, level) <= RANK_NORMAL).then_some(Sched { policy, level })
 }
 
 /// Reads every pulse still in a departing client's ring into the queue:

@@ -34,11 +34,10 @@
 //! swap decides against the client's withdrawal and the channel's
 //! destruction (`ServerConn::fail_all`) as on the general path.
 
+use super::drain::{normal_claim, posted_besides_watch};
 use super::receive::Watched;
 use super::{ChannelShared, ServerConn};
-use crate::proto::queue::{rank_of, RANK_NORMAL};
 use crate::proto::slot;
-use crate::shm::layout::unpack_sched;
 use crate::sys::sched::Sched;
 use crate::wait::SlotFutex;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -85,20 +84,16 @@ impl ChannelShared {
         if slot::phase(h.state.load(Acquire)) != slot::POSTED || conn.is_dead() {
             return None;
         }
-        let (policy, level) = unpack_sched(h.sched.load(Relaxed));
-        let claim = Sched { policy, level };
-        if rank_of(policy, level) > RANK_NORMAL {
-            return None;
-        }
+        let claim = normal_claim(h)?;
         let alone = watched.iter().enumerate().all(|(i, (c, read, w))| {
-            let bell = &c.seg.header().doorbell;
-            let words = (c.seg.layout().slot_count as usize).div_ceil(64).min(bell.posted.len());
-            bell.posted[..words].iter().all(|b| b.load(Relaxed) == 0)
-                && bell.pulse_tail.load(Relaxed) == *read
+            !posted_besides_watch(c, *read)
                 && (i == k || !w.is_some_and(|s| slot::phase(c.seg.slot(s).state.load(Relaxed)) == slot::POSTED))
         });
-        let stale = seen.saturating_sub(self.last_look.load(Relaxed)) > super::receive::STALE.as_nanos() as u64;
-        if !alone || stale || self.epoch.load(Acquire) != calm.epoch || self.hot_joins.load(Relaxed) != calm.joins {
+        if !alone
+            || self.stale(seen)
+            || self.epoch.load(Acquire) != calm.epoch
+            || self.hot_joins.load(Relaxed) != calm.joins
+        {
             return None;
         }
         // The message's lines come while the claim takes the state's.

@@ -12,7 +12,7 @@
 //! over its hot connections takes a message posted in a slot it watches
 //! straight from the slot when nothing else waits (`fast.rs`).
 
-use super::drain::{drain, drain_hot, pick_hot, pulse_wanted};
+use super::drain::{drain, drain_hot, pick_hot, posted_besides_watch, pulse_wanted};
 use super::fast::Taken;
 use super::inherit;
 use super::request::{Received, Request};
@@ -114,32 +114,7 @@ impl ChannelShared {
                 }
             }
             if matches!(took, Took::Nothing) {
-                // The queue is empty: a lone message on the one hot
-                // connection is taken without it, if nothing else can be
-                // waiting (every connection is that one, or the doorbells
-                // were read less than `STALE` ago); with no other receiver
-                // asleep, without withdrawing the promise either.
-                let pick = want == Want::Any
-                    && st.hot.len() == 1
-                    && (st.conns.len() == 1 || !self.stale(crate::sys::time::now_ns()));
-                if let Some((conn, slot, claim)) = pick.then(|| pick_hot(&st)).flatten() {
-                    took = take_picked(conn, slot, claim);
-                }
-                if matches!(took, Took::Nothing) {
-                    let hot = drain_hot(&mut st, pick);
-                    if let Some((conn, slot, claim)) = hot.picked {
-                        took = take_picked(conn, slot, claim);
-                    } else if hot.grew {
-                        // With every connection just looked at, no doorbell
-                        // can rank anything against what was found: no
-                        // `epoll_wait` (in blocking mode on one CPU, one
-                        // every third message or so).
-                        if !hot.everyone {
-                            self.look_if_stale(&mut st, &mut ready);
-                        }
-                        took = self.take(&mut st, want);
-                    }
-                }
+                took = self.take_hot(&mut st, want, &mut ready);
             }
             if !matches!(took, Took::Nothing) {
                 self.leave_promises(&mut st);
@@ -188,6 +163,39 @@ impl ChannelShared {
                 return Err(timed_out());
             }
         }
+    }
+
+    /// With the queue empty: takes what the hot connections posted. A lone
+    /// message on the one hot connection is taken without the queue, if
+    /// nothing else can be waiting (every connection is that one, or the
+    /// doorbells were read less than `STALE` ago); with no other receiver
+    /// asleep, without withdrawing the promise either (`drain::pick_hot`).
+    /// Otherwise the promises are withdrawn and what was posted queued
+    /// (`drain_hot`); the doorbells are read first if they are stale and
+    /// some connection was not hot (with every connection just looked at,
+    /// none can rank anything against what was found: no `epoll_wait`,
+    /// which in blocking mode on one CPU was one every third message).
+    fn take_hot(&self, st: &mut ChanState, want: Want, ready: &mut [Ready]) -> Took {
+        let pick = want == Want::Any
+            && st.hot.len() == 1
+            && st.queue.is_empty()
+            && (st.conns.len() == 1 || !self.stale(crate::sys::time::now_ns()));
+        if let Some((conn, slot, claim)) = pick.then(|| pick_hot(st)).flatten() {
+            if let took @ Took::Message { .. } = take_picked(conn, slot, claim) {
+                return took;
+            }
+        }
+        let hot = drain_hot(st, pick);
+        if let Some((conn, slot, claim)) = hot.picked {
+            return take_picked(conn, slot, claim);
+        }
+        if !hot.grew {
+            return Took::Nothing;
+        }
+        if !hot.everyone {
+            self.look_if_stale(st, ready);
+        }
+        self.take(st, want)
     }
 
     /// Promises to look at connection `scoid` before sleeping (see
@@ -298,7 +306,7 @@ impl ChannelShared {
     }
 
     /// Whether the doorbells were last read more than [`STALE`] before `now`.
-    fn stale(&self, now: u64) -> bool {
+    pub(super) fn stale(&self, now: u64) -> bool {
         now.saturating_sub(self.last_look.load(std::sync::atomic::Ordering::Relaxed)) > STALE.as_nanos() as u64
     }
 
@@ -570,8 +578,5 @@ fn posted_since(conn: &super::ServerConn, read: u32, watch: Option<u32>) -> bool
     {
         return true;
     }
-    let bell = &conn.seg.header().doorbell;
-    let words = (conn.seg.layout().slot_count as usize).div_ceil(64).min(bell.posted.len());
-    bell.posted[..words].iter().any(|w| w.load(std::sync::atomic::Ordering::Relaxed) != 0)
-        || bell.pulse_tail.load(std::sync::atomic::Ordering::Relaxed) != read
+    posted_besides_watch(conn, read)
 }
