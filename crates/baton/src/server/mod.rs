@@ -381,6 +381,13 @@ pub(crate) struct ChanState {
 }
 
 impl ChanState {
+    /// Whether `conn` is still this channel's and alive. A connection
+    /// leaves its channel only after it is marked dead (`client_gone`) or
+    /// with the channel's destruction, so this needs no lookup.
+    pub(crate) fn serves(&self, conn: &ServerConn) -> bool {
+        !self.destroyed && !conn.is_dead()
+    }
+
     /// Notes that work entered the queue (see `epoch`).
     pub(crate) fn changed(&self) {
         // Only lock holders write it: no read-modify-write needed.

@@ -203,12 +203,10 @@ impl ChannelShared {
     /// `slot`, the slot just answered, need not ring nor set a posted bit.
     /// Only by a thread that will look: one answering with no other
     /// receiver waiting, or one receiving (`keep_promise`). Returns whether
-    /// the connection is still the channel's and alive (promised or not):
-    /// a connection leaves the channel only after it is marked dead
-    /// (`client_gone`) or with the channel's destruction, so neither needs
-    /// a lookup.
+    /// the connection is still the channel's and alive, promised or not
+    /// (`ChanState::serves`).
     pub(super) fn promise(&self, st: &mut ChanState, conn: &super::ServerConn, slot: u32) -> bool {
-        if st.destroyed || conn.is_dead() {
+        if !st.serves(conn) {
             return false;
         }
         if conn.promised.load(std::sync::atomic::Ordering::Relaxed) {

@@ -450,7 +450,7 @@ impl Request {
         if st.receivers == 0 {
             return self.chan.promise(&mut st, &self.conn, self.slot);
         }
-        let known = st.conns.contains_key(&self.conn.scoid);
+        let known = st.serves(&self.conn);
         if known {
             super::receive::promise_later(&self.chan, self.conn.scoid, self.slot);
         }
