@@ -165,3 +165,31 @@ fn a_client_process_thread_that_dies_in_a_queued_call() {
     assert_eq!(client.line(60), "ok");
     client.wait_ok(60);
 }
+
+/// A thread that ends normally after its calls gives its slot back as it
+/// exits (its thread-local destructor), not later through the runtime: a
+/// connection with one slot takes the next thread's call at once, 200
+/// times. The slot is left as the last answer left it (`REPLIED`, which
+/// counts as unused), so this also checks that such a slot is free.
+#[test]
+fn a_thread_that_ends_gives_its_slot_back_at_once() {
+    common::setup();
+    let _dog = common::watchdog(120);
+    let ch = Arc::new(Channel::builder().private(true).slots_per_connection(1).create().unwrap());
+    let server = {
+        let ch = ch.clone();
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                next_message(&ch, b"live").reply(4, b"").unwrap();
+            }
+        })
+    };
+    let conn = Arc::new(Connection::builder().attach(0, ch.id()).unwrap());
+    for i in 0..200 {
+        let c = conn.clone();
+        let r = std::thread::spawn(move || c.send(b"live", &mut []).map(|r| r.status).map_err(|e| e.errno()));
+        // EAGAIN if the thread before this one still held the slot.
+        assert_eq!(r.join().unwrap(), Ok(4), "call {i}, each from a new thread");
+    }
+    server.join().unwrap();
+}

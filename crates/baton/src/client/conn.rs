@@ -241,7 +241,7 @@ impl ClientConn {
     }
 
     /// Takes a free slot for thread `tid`: not handed to another thread and
-    /// `IDLE` in the segment (a slot abandoned after a timeout stays with
+    /// unused in the segment (a slot abandoned after a timeout stays with
     /// the server until it answers).
     pub(crate) fn alloc_slot(&self, tid: i32) -> Option<u32> {
         for s in 0..self.seg.layout().slot_count {
@@ -259,7 +259,7 @@ impl ClientConn {
                 }
                 free
             } else {
-                slot::phase(self.seg.slot(s).state.load(Acquire)) == slot::IDLE
+                slot::unused(self.seg.slot(s).state.load(Acquire))
             };
             if free {
                 self.owners[s as usize].store(tid, Relaxed);
@@ -269,6 +269,11 @@ impl ClientConn {
             word.fetch_and(!bit, Release);
         }
         None
+    }
+
+    /// The thread slot `s` was handed to (0: none).
+    pub(crate) fn owner(&self, s: u32) -> i32 {
+        self.owners[s as usize].load(Relaxed)
     }
 
     pub(crate) fn free_slot(&self, s: u32) {
@@ -281,7 +286,7 @@ impl ClientConn {
     /// the runtime releases it once the thread is gone
     /// ([`ClientConn::thread_gone`]).
     pub(crate) fn thread_exiting(&self, s: u32) {
-        if slot::phase(self.seg.slot(s).state.load(Acquire)) == slot::IDLE {
+        if slot::unused(self.seg.slot(s).state.load(Acquire)) {
             self.free_slot(s);
         }
     }

@@ -13,7 +13,7 @@
 
 use super::conn::ClientConn;
 use crate::error::{Error, Result};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Weak};
 
 /// The thread's slots, and whether the runtime watches it for its exit.
@@ -21,6 +21,7 @@ struct SlotCache(Vec<(Weak<ClientConn>, u32)>, bool);
 
 impl Drop for SlotCache {
     fn drop(&mut self) {
+        LAST.set((std::ptr::null(), 0));
         for (conn, slot) in self.0.drain(..) {
             if let Some(c) = conn.upgrade() {
                 c.thread_exiting(slot);
@@ -31,10 +32,30 @@ impl Drop for SlotCache {
 
 thread_local! {
     static SLOTS: RefCell<SlotCache> = const { RefCell::new(SlotCache(Vec::new(), false)) };
+    /// The connection (its address) and slot of the thread's last call,
+    /// an entry of `SLOTS`: found without the `RefCell` and the search.
+    /// The `Weak` that `SLOTS` keeps keeps the address from being reused
+    /// while the entry stands; whatever removes entries resets this.
+    static LAST: Cell<(*const ClientConn, u32)> = const { Cell::new((std::ptr::null(), 0)) };
 }
 
 /// The calling thread's slot on `conn`, taking one if needed.
+#[inline]
 pub(crate) fn acquire(conn: &Arc<ClientConn>) -> Result<u32> {
+    let (last, s) = LAST.get();
+    if last == Arc::as_ptr(conn) {
+        debug_assert_eq!(conn.owner(s), crate::sys::thread::tid(), "a cached slot not ours");
+        return Ok(s);
+    }
+    let s = acquire_slow(conn)?;
+    LAST.set((Arc::as_ptr(conn), s));
+    Ok(s)
+}
+
+/// [`acquire`] for another connection than the last call's.
+fn acquire_slow(conn: &Arc<ClientConn>) -> Result<u32> {
+    // The search below may drop entries (of closed connections).
+    LAST.set((std::ptr::null(), 0));
     SLOTS.with(|c| {
         let mut c = c.borrow_mut();
         let me = Arc::as_ptr(conn);
@@ -59,6 +80,7 @@ pub(crate) fn acquire(conn: &Arc<ClientConn>) -> Result<u32> {
 /// Forgets the thread's slot on `conn` (after it was abandoned to the
 /// server) so the next call takes a fresh one.
 pub(crate) fn abandon(conn: &Arc<ClientConn>, slot: u32) {
+    LAST.set((std::ptr::null(), 0));
     SLOTS.with(|c| {
         let me = Arc::as_ptr(conn);
         c.borrow_mut().0.retain(|(w, s)| !(w.as_ptr() == me && *s == slot));

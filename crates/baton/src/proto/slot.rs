@@ -10,7 +10,8 @@
 //! | `POSTED`    | shared | SEND-blocked: waiting for a server to take it     |
 //! | `RECEIVED`  | server | REPLY-blocked: a server thread holds the request  |
 //! | `BUSY`      | server | the server is writing into the client's buffers   |
-//! | `REPLIED`   | client | the answer (reply or error) is in the slot        |
+//! | `REPLIED`   | client | the answer (reply or error) is in the slot; once  |
+//! |             |        | read, the slot stays so until the next post       |
 //! | `ABANDONED` | server | the client gave up while REPLY-blocked            |
 //! | `FAILED`    | client | the client's runtime failed the call (server died)|
 //!
@@ -27,7 +28,8 @@
 //! RECEIVED  --C reply timeout----> ABANDONED       (channel without UNBLOCK)
 //! ABANDONED --S begin write/reply/drop-> IDLE     (server answers ESRCH)
 //! POSTED/RECEIVED/BUSY --R server died--> FAILED
-//! REPLIED/FAILED --C consumed----> IDLE
+//! FAILED    --C consumed----> IDLE
+//! REPLIED   --C next post--------> POSTED        (a read answer needs no store)
 //! ```
 //!
 //! Flags: `WAITER` (the client is asleep or about to be: the server must
@@ -237,7 +239,8 @@ pub(crate) struct WaitSpec<D> {
 /// How a client's wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// The server answered; read the reply, then [`client_release`].
+    /// The server answered; read the reply (the slot may stay `REPLIED`
+    /// until the next post).
     Replied,
     /// The runtime failed the call; read the error, then [`client_release`].
     Failed,
@@ -297,6 +300,21 @@ pub(crate) fn client_withdraw<F: Futex>(f: &F) -> bool {
         }
     }
     false
+}
+
+/// Client: whether the server answered (what [`client_wait`] returns
+/// [`Outcome::Replied`] for, checked alone).
+#[inline]
+pub(crate) fn client_replied<F: Futex>(f: &F) -> bool {
+    phase(f.word().load(Acquire)) == REPLIED
+}
+
+/// Whether a slot holds no call: `IDLE`, or `REPLIED` with its answer
+/// read (a slot no thread holds has no unread answer: a thread that dies
+/// before reading it is released with [`release_dead`]).
+#[inline]
+pub(crate) fn unused(s: u32) -> bool {
+    matches!(phase(s), IDLE | REPLIED)
 }
 
 /// Client: waits until the call completes or a deadline passes.
@@ -439,7 +457,11 @@ pub(crate) fn client_poke<F: Futex>(f: &F) {
     }
 }
 
-/// Client: marks a consumed `REPLIED`/`FAILED` slot free again.
+/// Client: marks a consumed `FAILED` (or `REPLIED`) slot free again. A
+/// read answer may also stay as it is: the next post overwrites it, and
+/// [`unused`] counts it free. Leaving it saves the client a store to the
+/// state word's line between the answer and the next post, which, with a
+/// server spinning on that line, costs the line a trip between CPUs.
 #[inline]
 pub(crate) fn client_release<F: Futex>(f: &F) {
     f.word().store(IDLE, Release);
