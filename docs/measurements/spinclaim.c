@@ -25,24 +25,11 @@
  *   gcc -O2 -o spinclaim docs/measurements/spinclaim.c
  *   ./spinclaim            # client on CPU 1, server on CPU 0
  */
-#define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <stdint.h>
-#include <unistd.h>
-#include <sched.h>
-#include <time.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <stdatomic.h>
+#include "pingpong.h"
 
 #define N 50000
 #define RUNS 7
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
-static void pin(int c) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(c, &s); sched_setaffinity(0, sizeof s, &s); }
-
-struct line { _Atomic uint32_t w; uint32_t d[15]; } __attribute__((aligned(64)));
 /* Lines (index into the page) of the state word, the request, the reply
  * and the bell (-1: no bell, the client spins on the state word). */
 struct cfg { const char *name; int s, q, r, bell, claim; };
@@ -83,8 +70,6 @@ static void pingpong(struct cfg c, double *out) {
   waitpid(p, 0, 0);
   munmap(L, 4096);
 }
-
-static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return (x > y) - (x < y); }
 
 int main(void) {
   static struct cfg C[] = {

@@ -23,24 +23,11 @@
  *   gcc -O2 -o spinproto docs/measurements/spinproto.c
  *   ./spinproto            # client on CPU 1, server on CPU 0
  */
-#define _GNU_SOURCE
-#include <sched.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "pingpong.h"
 
 #define N 50000
 #define RUNS 7
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
-static void pin(int c) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(c, &s); sched_setaffinity(0, sizeof s, &s); }
-
-struct line { _Atomic uint32_t w; uint32_t d[15]; } __attribute__((aligned(64)));
 enum { READ_STATE = 1, RELEASE = 2, LOCKED_SEQ = 4, FENCE = 8, HOLD = 16, SPIN_CAS = 32 };
 struct cfg { const char *name; int f; };
 
@@ -101,8 +88,6 @@ static void pingpong(struct cfg c, double *out) {
   waitpid(p, 0, 0);
   munmap(L, 8192);
 }
-
-static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return (x > y) - (x < y); }
 
 int main(void) {
   static struct cfg C[] = {
