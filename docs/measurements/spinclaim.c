@@ -63,29 +63,16 @@ static void pingpong(struct cfg c, double *out) {
     else while (atomic_load_explicit(&S->w, memory_order_acquire) != 4 * i + 3) __builtin_ia32_pause();
     volatile uint32_t sink = R->d[1];
     (void)sink;
-    double t2 = now();
-    if (i > 1000) out[i - 1001] = t2 - t;
-    t = t2;
+    sample(out, i, &t);
   }
   waitpid(p, 0, 0);
   munmap(L, 4096);
 }
 
-int main(void) {
-  static struct cfg C[] = {
-    {"floor", 0, 1, 2, -1, 0},
-    {"claim", 0, 1, 2, -1, 1},
-    {"bell (own line)", 0, 1, 2, 3, 1},
-    {"bell (in the reply's line)", 0, 1, 2, 2, 1},
-  };
-  enum { K = sizeof C / sizeof C[0] };
-  static double r[K][RUNS * N];
-  for (int run = 0; run < RUNS; run++)
-    for (int c = 0; c < K; c++) pingpong(C[c], &r[c][run * N]);
-  printf("variant                      round trip p50 ns (%d interleaved runs of %d)\n", RUNS, N);
-  for (int c = 0; c < K; c++) {
-    qsort(r[c], RUNS * N, sizeof(double), cmp);
-    printf("%-28s %8.1f\n", C[c].name, r[c][RUNS * N / 2]);
-  }
-  return 0;
-}
+static struct cfg C[] = {
+  {"floor", 0, 1, 2, -1, 0},
+  {"claim", 0, 1, 2, -1, 1},
+  {"bell (own line)", 0, 1, 2, 3, 1},
+  {"bell (in the reply's line)", 0, 1, 2, 2, 1},
+};
+PINGPONG_MAIN(C, RUNS, N)

@@ -81,34 +81,21 @@ static void pingpong(struct cfg c, double *out) {
     volatile uint32_t sink = R->d[1];
     (void)sink;
     if (c.f & RELEASE) atomic_store_explicit(&S->w, 0, memory_order_release);
-    double t2 = now();
-    if (i > 1000) out[i - 1001] = t2 - t;
-    t = t2;
+    sample(out, i, &t);
   }
   waitpid(p, 0, 0);
   munmap(L, 8192);
 }
 
-int main(void) {
-  static struct cfg C[] = {
-    {"bell (spinclaim.c)", 0},
-    {"+read state", READ_STATE},
-    {"+release", RELEASE},
-    {"+locked seq", LOCKED_SEQ},
-    {"+fence", FENCE},
-    {"+hold", HOLD},
-    {"all", READ_STATE | RELEASE | LOCKED_SEQ | FENCE | HOLD},
-    {"all but release", READ_STATE | LOCKED_SEQ | FENCE | HOLD},
-    {"all, spin by CAS", READ_STATE | RELEASE | LOCKED_SEQ | FENCE | HOLD | SPIN_CAS},
-  };
-  enum { K = sizeof C / sizeof C[0] };
-  static double r[K][RUNS * N];
-  for (int run = 0; run < RUNS; run++)
-    for (int c = 0; c < K; c++) pingpong(C[c], &r[c][run * N]);
-  printf("variant                round trip p50 ns (%d interleaved runs of %d)\n", RUNS, N);
-  for (int c = 0; c < K; c++) {
-    qsort(r[c], RUNS * N, sizeof(double), cmp);
-    printf("%-22s %8.1f\n", C[c].name, r[c][RUNS * N / 2]);
-  }
-  return 0;
-}
+static struct cfg C[] = {
+  {"bell (spinclaim.c)", 0},
+  {"+read state", READ_STATE},
+  {"+release", RELEASE},
+  {"+locked seq", LOCKED_SEQ},
+  {"+fence", FENCE},
+  {"+hold", HOLD},
+  {"all", READ_STATE | RELEASE | LOCKED_SEQ | FENCE | HOLD},
+  {"all but release", READ_STATE | LOCKED_SEQ | FENCE | HOLD},
+  {"all, spin by CAS", READ_STATE | RELEASE | LOCKED_SEQ | FENCE | HOLD | SPIN_CAS},
+};
+PINGPONG_MAIN(C, RUNS, N)
