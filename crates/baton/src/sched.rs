@@ -140,25 +140,31 @@ const AWAIT_BOOST: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The calling thread starts serving a request at real-time priority `p`.
 pub(crate) fn inherit(p: i32) {
-    INHERITED.with(|v| v.borrow_mut().push(p));
-    TOP.set(TOP.get().max(p));
+    change_inherited(|v| v.push(p));
 }
 
 /// The calling thread stops serving a request at priority `p`.
 pub(crate) fn disinherit(p: i32) {
-    INHERITED.with(|v| {
-        let mut v = v.borrow_mut();
+    change_inherited(|v| {
         if let Some(i) = v.iter().position(|&x| x == p) {
             v.swap_remove(i);
         }
-        TOP.set(v.iter().copied().max().unwrap_or(0));
     });
 }
 
 /// The calling thread serves nothing any more (it is back in receive).
 pub(crate) fn disinherit_all() {
-    INHERITED.with(|v| v.borrow_mut().clear());
-    TOP.set(0);
+    change_inherited(Vec::clear);
+}
+
+/// Changes the priorities the thread inherits, and `TOP` with them: the
+/// one place that writes either.
+fn change_inherited(change: impl FnOnce(&mut Vec<i32>)) {
+    INHERITED.with(|v| {
+        let mut v = v.borrow_mut();
+        change(&mut v);
+        TOP.set(v.iter().copied().max().unwrap_or(0));
+    });
 }
 
 #[cfg(test)]
