@@ -132,8 +132,7 @@ pub(crate) fn entering_receive() {
             futex::unlock_pi(&conn.seg.slot(slot).pi, me());
         }
     }
-    if let Some(own) = RAISED_FROM.with(Cell::get) {
-        RAISED_FROM.with(|r| r.set(None));
+    if let Some(own) = RAISED_FROM.with(|r| r.get().inspect(|_| r.set(None))) {
         let _ = sys_sched::set_own(own);
     }
 }
