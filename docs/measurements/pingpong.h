@@ -1,4 +1,4 @@
-/* What the spinning ping-pong models here share (spinclaim.c,
+/* What the spinning ping-pong models here share (spinclaim.c, answerword.c,
  * spinproto.c): the clock, pinning, a cache line of words, and printing
  * each variant's median round trip. Each model is still built alone:
  *   gcc -O2 -o MODEL docs/measurements/MODEL.c

@@ -96,6 +96,19 @@ impl slot::Futex for SlotFutex<'_> {
         let b = &self.0.bell;
         b.store(b.load(Relaxed).wrapping_add(1), Release);
     }
+
+    /// The call's number is the slot's: the client does not change it
+    /// while the server holds the call.
+    #[inline]
+    fn announce_answer(&self) {
+        self.0.answered.store(self.0.seq.load(Relaxed), Release);
+    }
+
+    /// The runtime's view (`slot::release_dead`): the answer word names
+    /// the call in the slot.
+    fn answered(&self) -> bool {
+        self.0.answered.load(Acquire) == self.0.seq.load(Relaxed)
+    }
 }
 
 /// A client's view of its slot: the state word, plus the PI words it may
@@ -112,11 +125,14 @@ pub(crate) struct ClientFutex<'a> {
     /// by another thread: every deadline of the call has then passed, so
     /// the call leaves as a timeout would (see `slot::client_poke`).
     pub detached: &'a AtomicBool,
+    /// The call's sequence number, which the answer word names once the
+    /// answer is in the slot (`slot`, invariant 6).
+    pub seq: u32,
 }
 
 impl<'a> ClientFutex<'a> {
-    pub(crate) fn new(slot: &'a SlotHeader, boost: &'a AtomicU32, detached: &'a AtomicBool) -> Self {
-        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0), spins: Cell::new(0), detached }
+    pub(crate) fn new(slot: &'a SlotHeader, boost: &'a AtomicU32, detached: &'a AtomicBool, seq: u32) -> Self {
+        ClientFutex { slot: SlotFutex(slot), boost, slices: Cell::new(0), spins: Cell::new(0), detached, seq }
     }
 }
 
@@ -182,6 +198,13 @@ impl slot::Futex for ClientFutex<'_> {
 
     fn ring(&self) {
         self.slot.ring()
+    }
+
+    /// Read from the bell's line, which a spinner has just fetched: the
+    /// state word's line is not needed for an answer announced there.
+    #[inline]
+    fn answered(&self) -> bool {
+        self.slot.0.answered.load(Acquire) == self.seq
     }
 
     /// Spins on the bell's line, which the server writes once per call,
@@ -270,6 +293,35 @@ mod tests {
     use super::*;
     use crate::proto::slot::{Begin, Futex};
 
+    static DETACHED: AtomicBool = AtomicBool::new(false);
+
+    /// After an answer taken early the slot stays `RECEIVED` until the
+    /// server publishes it (`slot`, invariant 6): the client's next post
+    /// waits, on the real futex, until then or its deadline.
+    #[test]
+    fn a_post_waits_for_an_early_answer_to_be_published() {
+        let h = SlotHeader::default();
+        let server = SlotFutex(&h);
+        h.state.store(slot::RECEIVED, Relaxed);
+        h.seq.store(5, Relaxed);
+        server.announce_answer();
+        let client = ClientFutex::new(&h, &h.pi, &DETACHED, 6);
+        // Never published: the deadline ends the wait.
+        let start = std::time::Instant::now();
+        assert!(!slot::client_settle(&client, Deadline::after(Duration::from_millis(20))));
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        assert_ne!(h.state.load(Relaxed) & slot::WAITER, 0, "it slept");
+        // Published while the client sleeps: it is woken.
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                assert_eq!(slot::server_reply(&server), Begin::Busy);
+            });
+            assert!(slot::client_settle(&client, Deadline::after(Duration::from_secs(10))));
+        });
+        assert!(slot::unused(h.state.load(Relaxed)));
+    }
+
     /// Every transition a spinning client must see rings the bell; the
     /// claim, which it need not see, leaves it alone (the server keeps the
     /// state word's line to itself).
@@ -283,7 +335,12 @@ mod tests {
             step();
             f.bell() != before
         };
+        h.seq.store(7, Relaxed);
         assert!(rings(slot::RECEIVED, &|| assert_eq!(slot::server_reply(&f), Begin::Busy)), "answer");
+        assert!(slot::Futex::answered(&f), "the answer word names the call");
+        let c = ClientFutex::new(&h, &h.pi, &DETACHED, 7);
+        assert!(slot::Futex::answered(&c) && !slot::Futex::answered(&ClientFutex::new(&h, &h.pi, &DETACHED, 8)));
+        h.answered.store(0, Relaxed);
         assert!(rings(slot::BUSY, &|| slot::server_finish(&f)), "answer after a write");
         assert!(rings(slot::RECEIVED, &|| assert!(slot::server_request_transfer(&f))), "transfer");
         assert!(rings(slot::POSTED, &|| assert!(slot::runtime_fail(&f))), "failure");

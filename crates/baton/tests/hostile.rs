@@ -141,30 +141,31 @@ mod off {
     pub const PULSES: u64 = 192;
     pub const PULSE_ENTRY: u64 = 32;
     /// SlotHeader fields: (offset, size).
-    pub const SLOT_FIELDS: [(u64, u64); 23] = [
+    pub const SLOT_FIELDS: [(u64, u64); 24] = [
         (0, 4),   // state
         (4, 4),   // seq
         (8, 4),   // tid
         (12, 4),  // sched
         (16, 4),  // coid
         (20, 4),  // inline_len
-        (24, 4),  // reply_inline
-        (28, 4),  // error
+        (24, 4),  // send_parts
+        (28, 4),  // reply_parts
         (32, 8),  // send_len
         (40, 8),  // reply_cap
-        (48, 8),  // status
-        (56, 8),  // reply_len
+        (48, 8),  // send_iov
+        (56, 8),  // reply_iov
         (64, 4),  // pi
         (68, 4),  // xfer
-        (72, 4),  // send_parts
-        (76, 4),  // reply_parts
-        (80, 8),  // send_iov
-        (88, 8),  // reply_iov
+        (72, 4),  // reply_inline
+        (76, 4),  // error
+        (80, 8),  // status
+        (88, 8),  // reply_len
         (96, 4),  // xfer_op
         (100, 4), // xfer_len
         (104, 8), // xfer_offset
         (112, 8), // xfer_done
-        (120, 8), // reserved
+        (120, 4), // bell
+        (124, 4), // answered
     ];
     pub const STATE: u64 = 0;
     pub const INLINE_LEN: u64 = 20;

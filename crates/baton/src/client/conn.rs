@@ -23,6 +23,11 @@ use std::time::Duration;
 
 /// How long a client waits for a server's handshake.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a thread that exits right after an answer taken early waits
+/// for the server to finish the call, so that its slot is free at once
+/// (`ClientConn::thread_exiting`); the server's last step follows the
+/// answer within instructions, unless it is preempted just then.
+const SETTLE_AT_EXIT: Duration = Duration::from_millis(10);
 
 /// A channel's address: (server pid, chid).
 type ChannelKey = (i32, u32);
@@ -286,7 +291,15 @@ impl ClientConn {
     /// the runtime releases it once the thread is gone
     /// ([`ClientConn::thread_gone`]).
     pub(crate) fn thread_exiting(&self, s: u32) {
-        if slot::unused(self.seg.slot(s).state.load(Acquire)) {
+        let f = SlotFutex(self.seg.slot(s));
+        // An answer taken early (`slot`, invariant 6): the server's
+        // compare-and-swap is on its way; a server that does not finish
+        // within the bound leaves the slot to the runtime, as a call in
+        // flight does.
+        if slot::Futex::answered(&f) {
+            slot::client_settle(&f, Deadline::after(SETTLE_AT_EXIT));
+        }
+        if slot::unused(f.0.state.load(Acquire)) {
             self.free_slot(s);
         }
     }

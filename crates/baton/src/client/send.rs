@@ -14,7 +14,7 @@ use crate::types::{chf, Reply, WaitMode};
 use crate::wait::{ClientFutex, SlotFutex};
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::Arc;
 
 /// When a call may time out. Corresponds to QNX's `TimerTimeout` with
@@ -61,13 +61,6 @@ pub(crate) struct CallOpts {
 
 /// Stores `v` unless the word holds it already: reading a line we share
 /// keeps it shared, writing it takes it from the other side.
-fn store_changed(word: &AtomicU64, v: u64) {
-    if word.load(Relaxed) != v {
-        word.store(v, Relaxed);
-    }
-}
-
-/// [`store_changed`] for a 32-bit word.
 fn store_changed_u32(word: &AtomicU32, v: u32) {
     if word.load(Relaxed) != v {
         word.store(v, Relaxed);
@@ -76,6 +69,17 @@ fn store_changed_u32(word: &AtomicU32, v: u32) {
 
 fn closed() -> Error {
     Error::new(libc::EBADF, "the connection is closed: its server went away or destroyed the channel")
+}
+
+/// Waits for the server to publish the slot's last answer, taken early
+/// (`slot::client_settle`): rare, and kept out of the call's path.
+#[cold]
+#[inline(never)]
+fn settle(f: &ClientFutex<'_>, t: Timeout) -> Result<()> {
+    if slot::client_settle(f, if t.send { t.deadline } else { Deadline::NEVER }) {
+        return Ok(());
+    }
+    Err(Error::new(libc::ETIMEDOUT, "the server did not finish the previous call before the deadline"))
 }
 
 pub(crate) fn detached() -> Error {
@@ -110,7 +114,6 @@ impl ClientConn {
         }
         let s = slots::acquire(self)?;
         let h = self.seg.slot(s);
-        let f = ClientFutex::new(h, &self.seg.header().server.boost, detached);
         let cap: usize = reply.iter().map(|p| p.len()).sum();
         // Past the inline area, the message and the reply go through the
         // slot's overflow area, backed from the first call that needs it.
@@ -121,19 +124,32 @@ impl ClientConn {
         // The order matters when a server spins on the slot across CPUs:
         // the atomic increment of the sequence number (a locked
         // instruction, which waits for every store before it) comes first,
-        // the second line's fields are written only when they change (the
-        // bell, on that line, takes it to the server on every answer), and
-        // the state word's line last, all at once, so the server's reads
-        // take it from us once, not between two of our stores.
+        // nothing is written on the second line (the server's: the answer
+        // and the bell), and the state word's line, which holds the whole
+        // request, last, all at once, so the server's reads take it from
+        // us once, not between two of our stores.
         let seq = self.next_seq();
+        let f = ClientFutex::new(h, &self.seg.header().server.boost, detached, seq);
+        // After an answer taken early (`slot`, invariant 6) the slot stays
+        // `RECEIVED` until the server's compare-and-swap lands, nearly
+        // always long before the thread calls again.
+        if !slot::unused(h.state.load(Acquire)) {
+            settle(&f, t)?;
+        }
+        // A number this slot's answer word may hold from long ago (the
+        // counter wrapped) must not pass for this call's answer. Read on
+        // the bell's line, which we have; written almost never.
+        if h.answered.load(Relaxed) == seq {
+            h.answered.store(!seq, Relaxed);
+        }
         let claim = crate::sched::claim();
         let inline = self.seg.write_inline(s, msg, 0, total);
         // `IoSlice`/`IoSliceMut` are ABI-compatible with `struct iovec`: the
         // server reads these arrays straight from our address space.
-        store_changed(&h.send_iov, msg.as_ptr() as u64);
-        store_changed_u32(&h.send_parts, msg.len() as u32);
-        store_changed(&h.reply_iov, reply.as_ptr() as u64);
-        store_changed_u32(&h.reply_parts, reply.len() as u32);
+        h.send_iov.store(msg.as_ptr() as u64, Relaxed);
+        h.send_parts.store(msg.len() as u32, Relaxed);
+        h.reply_iov.store(reply.as_ptr() as u64, Relaxed);
+        h.reply_parts.store(reply.len() as u32, Relaxed);
         h.tid.store(thread::tid(), Relaxed);
         h.sched.store(pack_sched(claim.policy, claim.level), Relaxed);
         h.coid.store(coid, Relaxed);
@@ -187,10 +203,12 @@ impl ClientConn {
         // us and the server taking the message (`slot`, invariant 5).
         // The answer the spin usually ends with is read here, without the
         // call into the general wait (about 80 instructions on the path
-        // from the answer to the next call).
+        // from the answer to the next call), from the bell's line: the
+        // answer word and the reply's fields are there (`slot`,
+        // invariant 6).
         let replied = spin_until != Deadline::IMMEDIATE && {
             slot::Futex::spin_watch(&f, bell, spin_until.min(spec.send).min(spec.reply));
-            slot::client_replied(&f)
+            slot::client_answered(&f)
         };
         if !replied {
             self.wait_answer(s, &f, &spec, detached, msg, reply)?;
@@ -202,7 +220,9 @@ impl ClientConn {
         if error == 0 && inline > 0 {
             self.seg.read_inline(s, 0, inline.min(cap), reply, 0);
         }
-        // The slot stays `REPLIED` until the next post (`slot::client_release`).
+        // The slot stays `REPLIED` until the next post (`slot::client_release`),
+        // or becomes so once the server's compare-and-swap after an early
+        // answer lands (`slot::client_settle`).
         if error != 0 {
             return Err(Error::from_errno(error));
         }
@@ -211,7 +231,10 @@ impl ClientConn {
 
     /// Waits for the answer to the call posted in slot `s` (the general
     /// wait: sleeps, deadlines, unblock requests, transfers, failures).
-    /// `Ok` once the server replied.
+    /// `Ok` once the server replied. Inlined: outside the spin, every call
+    /// comes here, and as a call of its own it cost about 40 instructions
+    /// more (icount, blocking mode).
+    #[inline(always)]
     fn wait_answer(
         self: &Arc<Self>,
         s: u32,

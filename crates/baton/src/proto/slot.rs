@@ -24,7 +24,8 @@
 //! RECEIVED  --S begin write------> BUSY
 //! BUSY      --S end write--------> RECEIVED
 //! BUSY      --S finish (swap)----> REPLIED         (wake if WAITER)
-//! RECEIVED  --S reply (CAS)------> REPLIED         (answer in the slot only; wake if WAITER)
+//! RECEIVED  --S reply (CAS)------> REPLIED         (answer in the slot only, announced
+//!                                                   first by the answer word; wake if WAITER)
 //! RECEIVED  --C reply timeout----> ABANDONED       (channel without UNBLOCK)
 //! ABANDONED --S begin write/reply/drop-> IDLE     (server answers ESRCH)
 //! POSTED/RECEIVED/BUSY --R server died--> FAILED
@@ -51,7 +52,8 @@
 //! 1. Only the owner of a phase moves the slot out of it, except the
 //!    CAS-guarded races `POSTED` (claim vs. withdraw) and `RECEIVED`
 //!    (begin-write or reply vs. abandon): the CAS decides, so exactly one
-//!    side wins.
+//!    side wins. (A client that took an early answer, invariant 6, does
+//!    not abandon: it has left the call.)
 //! 2. The server reads or writes the client's buffers only in `BUSY`, and
 //!    the client never leaves while the slot is `BUSY`, so a server can
 //!    never touch memory a client has already reused. (The slot's own
@@ -73,7 +75,21 @@
 //!    word's line in their own cache instead of taking it back from a
 //!    client that keeps reading it (docs/DESIGN.md, "Spin mode across
 //!    CPUs"). The bell only tells a spinner when to look; the state word
-//!    alone decides.
+//!    decides, and so does the answer word (invariant 6), for which the
+//!    one-step answer rings before its state change instead of after.
+//! 6. An answer written into the slot's own areas (the one-step answer,
+//!    [`server_reply`]) is announced before the state word changes: the
+//!    server stores the call's sequence number into the slot's *answer
+//!    word*, on the bell's line with the reply fields, rings the bell, and
+//!    only then moves the state word `RECEIVED` → `REPLIED`. A client that
+//!    finds its own sequence number there has its answer ([`client_answered`])
+//!    without reading the state word's line, and leaves; the slot stays
+//!    `RECEIVED` until the server's compare-and-swap lands, so the client's
+//!    next call looks at the state word first and takes another slot if
+//!    that has not happened yet (`slot::unused`). Before a post the client
+//!    makes sure the word does not already hold the new call's number (a
+//!    wrapped counter). A transition the bell announces that is not an
+//!    answer leaves the word alone, so the client then reads the state.
 
 use crate::sync::{fence, AtomicBool, AtomicU32};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -143,6 +159,13 @@ pub(crate) trait Futex {
     }
     /// Rings the bell, after a transition the client must see.
     fn ring(&self) {}
+    /// Server: records in the answer word that the answer to the call in
+    /// the slot is written (invariant 6).
+    fn announce_answer(&self) {}
+    /// Client: whether the answer word names our call (invariant 6).
+    fn answered(&self) -> bool {
+        false
+    }
     /// Spins while the bell holds `seen` (at least one turn, and no longer
     /// than `until` or a while; the caller looks at the state again).
     fn spin_watch(&self, seen: u32, until: Self::Deadline) {
@@ -209,6 +232,12 @@ impl<T: Futex> Futex for &T {
     }
     fn ring(&self) {
         (**self).ring()
+    }
+    fn announce_answer(&self) {
+        (**self).announce_answer()
+    }
+    fn answered(&self) -> bool {
+        (**self).answered()
     }
     fn spin_watch(&self, seen: u32, until: Self::Deadline) {
         (**self).spin_watch(seen, until)
@@ -302,11 +331,35 @@ pub(crate) fn client_withdraw<F: Futex>(f: &F) -> bool {
     false
 }
 
+/// Client, before a post: waits while the slot's last call is still
+/// `RECEIVED` because its answer was taken early (invariant 6) and the
+/// server's compare-and-swap has not landed yet. It nearly always has; if
+/// not, the client sleeps as `WAITER`, which that compare-and-swap wakes
+/// (as does a failure of the call by the runtime). Returns `false` if
+/// `deadline` passed first.
+pub(crate) fn client_settle<F: Futex>(f: &F, deadline: F::Deadline) -> bool {
+    let w = f.word();
+    loop {
+        let s = w.load(Acquire);
+        if phase(s) != RECEIVED {
+            return true;
+        }
+        if f.expired(deadline) {
+            return false;
+        }
+        let want = s | WAITER;
+        if s & WAITER == 0 && w.compare_exchange(s, want, AcqRel, Acquire).is_err() {
+            continue;
+        }
+        f.wait(want, deadline);
+    }
+}
+
 /// Client: whether the server answered (what [`client_wait`] returns
 /// [`Outcome::Replied`] for, checked alone).
 #[inline]
-pub(crate) fn client_replied<F: Futex>(f: &F) -> bool {
-    phase(f.word().load(Acquire)) == REPLIED
+pub(crate) fn client_answered<F: Futex>(f: &F) -> bool {
+    f.answered() || phase(f.word().load(Acquire)) == REPLIED
 }
 
 /// Whether a slot holds no call: `IDLE`, or `REPLIED` with its answer
@@ -324,6 +377,9 @@ pub(crate) fn client_wait<F: Futex>(f: &F, spec: &WaitSpec<F::Deadline>) -> Outc
         // The bell first: a transition after this read of the state rings
         // it again, so a spin on the value read here cannot miss it.
         let bell = f.bell();
+        if f.answered() {
+            return Outcome::Replied;
+        }
         let s = w.load(Acquire);
         match phase(s) {
             REPLIED => return Outcome::Replied,
@@ -501,7 +557,8 @@ pub(crate) enum Orphan {
     Free,
     /// The slot is the server's until it answers (`ABANDONED` → `IDLE`).
     Abandoned,
-    /// The server is writing (`BUSY`) or the word holds something
+    /// The server is writing (`BUSY`), has announced its answer and not
+    /// yet published it (invariant 6), or the word holds something
     /// impossible: look again later.
     Later,
 }
@@ -519,6 +576,8 @@ pub(crate) fn release_dead<F: Futex>(f: &F) -> Orphan {
             IDLE => return Orphan::Free,
             ABANDONED => return Orphan::Abandoned,
             POSTED | REPLIED | FAILED => IDLE,
+            // Answered early (invariant 6): `REPLIED` comes next.
+            RECEIVED if f.answered() => return Orphan::Later,
             RECEIVED => ABANDONED,
             _ => return Orphan::Later,
         };
@@ -612,13 +671,22 @@ pub(crate) fn server_finish<F: Futex>(f: &F) {
 /// message areas, not the client's buffers, straight from `RECEIVED`
 /// (`RECEIVED` → `REPLIED`, waking the client if it sleeps): one
 /// compare-and-swap where [`server_begin`] and [`server_finish`] take two.
-/// The client reads nothing of the answer before `REPLIED`, and a client
-/// that gave up meanwhile (`ABANDONED`) has left the slot to the server,
-/// which hands it back (`IDLE`) and gets [`Begin::Abandoned`]. Returns
-/// [`Begin::Busy`] once published.
+/// The answer is announced first (the answer word and the bell, invariant
+/// 6); the client reads nothing of it before it finds its call named there
+/// or the slot `REPLIED`. A client that gave up meanwhile (`ABANDONED`)
+/// has left the slot to the server, which hands it back (`IDLE`) and gets
+/// [`Begin::Abandoned`]. Returns [`Begin::Busy`] once published.
 pub(crate) fn server_reply<F: Futex>(f: &F) -> Begin {
     let w = f.word();
     let mut s = w.load(Acquire);
+    // Announced first (invariant 6): a spinning client leaves with the
+    // answer while the compare-and-swap below waits for the reply bytes'
+    // line, and finds no second ring to look at after it. (Not to a
+    // client known to have left; one that leaves meanwhile ignores it.)
+    if phase(s) == RECEIVED {
+        f.announce_answer();
+        f.ring();
+    }
     loop {
         let next = match phase(s) {
             RECEIVED => REPLIED,
@@ -628,7 +696,9 @@ pub(crate) fn server_reply<F: Futex>(f: &F) -> Begin {
         match w.compare_exchange(s, next, AcqRel, Acquire) {
             Ok(_) if next == IDLE => return Begin::Abandoned,
             Ok(_) => {
-                tell_client(f, s);
+                if s & WAITER != 0 {
+                    f.wake();
+                }
                 return Begin::Busy;
             }
             Err(now) => s = now,
@@ -680,6 +750,9 @@ mod loom_tests {
         /// The call's connection handle was detached: every deadline has
         /// passed (as `wait::ClientFutex` reports it).
         detached: AtomicBool,
+        /// The answer word (invariant 6), for the model's one call: 1 once
+        /// the server announced its answer.
+        answer: AtomicU32,
     }
 
     impl ModelFutex {
@@ -689,6 +762,7 @@ mod loom_tests {
                 lock: Mutex::new(()),
                 cv: Condvar::new(),
                 detached: AtomicBool::new(false),
+                answer: AtomicU32::new(0),
             })
         }
     }
@@ -733,6 +807,12 @@ mod loom_tests {
         }
         fn requeue(&self, _: u32) {
             self.wake();
+        }
+        fn announce_answer(&self) {
+            self.answer.store(1, Release);
+        }
+        fn answered(&self) -> bool {
+            self.answer.load(Acquire) == 1
         }
     }
 
@@ -868,6 +948,48 @@ mod loom_tests {
                 settled(&f, out, server.join().unwrap().expect("no send timeout"));
             });
         }
+    }
+
+    /// After an answer taken early the slot is `RECEIVED` until the
+    /// server's compare-and-swap: the next post waits for it, and is woken
+    /// if it sleeps.
+    #[test]
+    fn the_next_post_waits_for_an_early_answer_to_settle() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            let s = f.clone();
+            let server = thread::spawn(move || server_claim(&*s).then(|| server_reply(&*s)));
+            assert_eq!(client_wait(&*f, &spec(false, false, false)), Outcome::Replied);
+            assert!(client_settle(&*f, false));
+            assert!(unused(f.word.load(Acquire)));
+            assert_eq!(server.join().unwrap(), Some(Begin::Busy));
+        });
+    }
+
+    /// A thread that dies with an answer announced but not yet published:
+    /// its runtime does not abandon the call (the server's answer stands),
+    /// and frees the slot once it is published.
+    #[test]
+    fn a_dead_threads_early_answer_is_not_abandoned() {
+        loom::model(|| {
+            let f = ModelFutex::new();
+            client_post(&*f);
+            assert!(server_claim(&*f));
+            let s = f.clone();
+            let server = thread::spawn(move || server_reply(&*s));
+            let orphan = release_dead(&*f);
+            let served = server.join().unwrap();
+            match orphan {
+                Orphan::Abandoned => assert_eq!(served, Begin::Abandoned),
+                Orphan::Free => assert_eq!(served, Begin::Busy),
+                Orphan::Later => {
+                    assert_eq!(served, Begin::Busy);
+                    assert_eq!(release_dead(&*f), Orphan::Free);
+                }
+            }
+            assert_eq!(f.word.load(Acquire), IDLE);
+        });
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64};
 /// `b"BATONSEG"` as a little-endian integer.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BATONSEG");
 /// Version of this layout; bumped on any incompatible change.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// Most slots (client threads with a call in flight) per connection.
 pub(crate) const MAX_SLOTS: u32 = 256;
 /// Words of the posted bitmap (one bit per slot).
@@ -96,18 +96,23 @@ pub(crate) struct PulseEntry {
 
 /// The header of one slot; the inline area follows it.
 ///
-/// The client owns a slot while its phase is `IDLE`, fills the request
-/// fields, then publishes with the state word (see `proto::slot`). The
-/// server fills the reply fields before it publishes `REPLIED`. Everything
-/// a small call touches is in the first cache line; the second holds what
-/// only large transfers and rarely used features need, and the bell, which
-/// a spinning client watches so that it leaves the first to the server.
+/// The client owns a slot while its phase is `IDLE` or `REPLIED`, fills
+/// the request fields, then publishes with the state word (see
+/// `proto::slot`). The server fills the reply fields before it publishes
+/// the answer. The first cache line holds the state word and the request
+/// (the client writes it whole at each post, the server reads it as it
+/// takes the message); the second holds what the server writes for the
+/// client: the answer, the answer word and the bell, which a spinning
+/// client watches, so that the answer comes to it with the bell, in one
+/// line, while the state word's line stays with the server
+/// (`proto::slot`, invariant 5), and the fields of large transfers.
 #[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub(crate) struct SlotHeader {
     /// The state word and futex the client sleeps on (`proto::slot`).
     pub state: AtomicU32,
-    /// The client's sequence number (orders its pulses and messages).
+    /// The client's sequence number (orders its pulses and messages, and
+    /// names the call in [`SlotHeader::answered`]).
     pub seq: AtomicU32,
     // Request, written by the client.
     pub tid: AtomicI32,
@@ -116,31 +121,29 @@ pub(crate) struct SlotHeader {
     pub coid: AtomicI32,
     /// Bytes of the message that are in the inline area.
     pub inline_len: AtomicU32,
+    pub send_parts: AtomicU32,
+    pub reply_parts: AtomicU32,
+    /// Total bytes the client sends (sum of its send parts).
+    pub send_len: AtomicU64,
+    /// Total bytes of the client's reply buffers.
+    pub reply_cap: AtomicU64,
+    /// Address (in the client) of its send `iovec` array.
+    pub send_iov: AtomicU64,
+    /// Address (in the client) of its reply `iovec` array.
+    pub reply_iov: AtomicU64,
+    // Second line: the answer, the bell, large transfers.
+    /// Reserved for the priority-inheritance futex.
+    pub pi: AtomicU32,
+    /// Transfer word: the server sleeps here during a client-assisted copy.
+    pub xfer: AtomicU32,
     // Reply, written by the server.
     /// Reply bytes the client must copy out of the inline area.
     pub reply_inline: AtomicU32,
     /// Errno if the call failed, else 0.
     pub error: AtomicI32,
-    // Request.
-    /// Total bytes the client sends (sum of its send parts).
-    pub send_len: AtomicU64,
-    /// Total bytes of the client's reply buffers.
-    pub reply_cap: AtomicU64,
-    // Reply.
     pub status: AtomicI64,
     /// Full length of the server's reply (before truncation).
     pub reply_len: AtomicU64,
-    // Second line: large transfers and the rest.
-    /// Reserved for the priority-inheritance futex.
-    pub pi: AtomicU32,
-    /// Transfer word: the server sleeps here during a client-assisted copy.
-    pub xfer: AtomicU32,
-    pub send_parts: AtomicU32,
-    pub reply_parts: AtomicU32,
-    /// Address (in the client) of its send `iovec` array.
-    pub send_iov: AtomicU64,
-    /// Address (in the client) of its reply `iovec` array.
-    pub reply_iov: AtomicU64,
     // Client-assisted transfer request (server → client).
     pub xfer_op: AtomicU32,
     pub xfer_len: AtomicU32,
@@ -150,7 +153,10 @@ pub(crate) struct SlotHeader {
     /// transition the client must see; a spinning client watches it
     /// instead of the state word, which the server then has to itself.
     pub bell: AtomicU32,
-    pub _reserved: AtomicU32,
+    /// The answer word (`proto::slot`, invariant 6): the sequence number
+    /// of the call whose answer the server has written into the slot,
+    /// stored before the state word says `REPLIED`.
+    pub answered: AtomicU32,
 }
 
 /// Packs a scheduling policy and priority into [`SlotHeader::sched`].
@@ -242,7 +248,9 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(size_of::<SlotHeader>(), 128);
-        assert_eq!(std::mem::offset_of!(SlotHeader, reply_len), 56, "the hot fields fit one line");
+        assert_eq!(std::mem::offset_of!(SlotHeader, reply_iov), 56, "the request fits the first line");
+        assert_eq!(std::mem::offset_of!(SlotHeader, reply_inline), 72, "the answer is on the second line");
+        assert_eq!(std::mem::offset_of!(SlotHeader, answered), 124, "the answer word is on the bell's line");
         assert_eq!(size_of::<Doorbell>(), 64);
         assert_eq!(unpack_sched(pack_sched(libc::SCHED_FIFO, 42)), (libc::SCHED_FIFO, 42));
         assert_eq!(unpack_sched(pack_sched(libc::SCHED_OTHER, -1)), (libc::SCHED_OTHER, -1));
