@@ -79,6 +79,9 @@ fn settle(f: &ClientFutex<'_>, t: Timeout) -> Result<()> {
     if slot::client_settle(f, if t.send { t.deadline } else { Deadline::NEVER }) {
         return Ok(());
     }
+    if f.detached.load(Relaxed) {
+        return Err(detached());
+    }
     Err(Error::new(libc::ETIMEDOUT, "the server did not finish the previous call before the deadline"))
 }
 

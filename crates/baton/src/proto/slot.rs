@@ -85,10 +85,10 @@
 //!    finds its own sequence number there has its answer ([`client_answered`])
 //!    without reading the state word's line, and leaves; the slot stays
 //!    `RECEIVED` until the server's compare-and-swap lands, so the client's
-//!    next call looks at the state word first and takes another slot if
-//!    that has not happened yet (`slot::unused`). Before a post the client
-//!    makes sure the word does not already hold the new call's number (a
-//!    wrapped counter). A transition the bell announces that is not an
+//!    next post looks at the state word first and, if that has not
+//!    happened yet, waits for it ([`client_settle`]). Before a post the
+//!    client makes sure the word does not already hold the new call's
+//!    number (a wrapped counter). A transition the bell announces that is not an
 //!    answer leaves the word alone, so the client then reads the state.
 
 use crate::sync::{fence, AtomicBool, AtomicU32};
