@@ -41,10 +41,7 @@ enum { FLOOR, CAS_THEN_BELL, ANSWER_ON_BELL };
 struct cfg { const char *name; int f; };
 
 static void pingpong(struct cfg c, double *out) {
-  int fd = memfd_create("answerword", 0);
-  if (ftruncate(fd, 8192)) exit(1);
-  struct line *L = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  struct line *L = shared_lines("answerword", 8192);
   struct line *S = &L[0], *B = &L[1], *Q = &L[2], *R = &L[3];
   pid_t p = fork();
   if (!p) {

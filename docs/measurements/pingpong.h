@@ -22,6 +22,16 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 static void pin(int c) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(c, &s); sched_setaffinity(0, sizeof s, &s); }
 /* One cache line: a word to spin on and data. */
 struct line { _Atomic uint32_t w; uint32_t d[15]; } __attribute__((aligned(64)));
+/* A shared memfd of len bytes, mapped as cache lines: the parent and the
+ * child it forks next share them. */
+static struct line *shared_lines(const char *name, size_t len) {
+  int fd = memfd_create(name, 0);
+  if (fd < 0 || ftruncate(fd, len)) exit(1);
+  struct line *l = mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (l == MAP_FAILED) exit(1);
+  close(fd);
+  return l;
+}
 /* For qsort of doubles. */
 static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return (x > y) - (x < y); }
 /* Records round trip i's time (since *t) in out, after 1000 warm-up ones. */

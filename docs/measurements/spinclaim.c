@@ -35,10 +35,7 @@
 struct cfg { const char *name; int s, q, r, bell, claim; };
 
 static void pingpong(struct cfg c, double *out) {
-  int fd = memfd_create("spinclaim", 0);
-  if (ftruncate(fd, 4096)) exit(1);
-  struct line *L = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  struct line *L = shared_lines("spinclaim", 4096);
   struct line *S = &L[c.s], *Q = &L[c.q], *R = &L[c.r], *B = c.bell >= 0 ? &L[c.bell] : 0;
   pid_t p = fork();
   if (!p) {

@@ -32,10 +32,7 @@ enum { READ_STATE = 1, RELEASE = 2, LOCKED_SEQ = 4, FENCE = 8, HOLD = 16, SPIN_C
 struct cfg { const char *name; int f; };
 
 static void pingpong(struct cfg c, double *out) {
-  int fd = memfd_create("spinproto", 0);
-  if (ftruncate(fd, 8192)) exit(1);
-  struct line *L = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  struct line *L = shared_lines("spinproto", 8192);
   struct line *S = &L[0], *B = &L[1], *Q = &L[2], *R = &L[3];
   pid_t p = fork();
   if (!p) {
