@@ -136,7 +136,8 @@ pub enum WaitMode {
     /// Never spin: sleep at once. The least CPU time; every hand-off is a
     /// wake-up.
     Blocking,
-    /// Spin briefly (up to [`WaitMode::ADAPTIVE_SPIN`]) when spinning can
+    /// Spin briefly (up to [`WaitMode::ADAPTIVE_SPIN`], longer for a call
+    /// that moves many KiB: [`WaitMode::adaptive_spin`]) when spinning can
     /// pay, then sleep. A caller spins only while a server thread is awake
     /// on another CPU (one that promised to look at its connection); a
     /// server thread spins only over the connections it just served, on a
@@ -153,8 +154,43 @@ pub enum WaitMode {
 }
 
 impl WaitMode {
-    /// How long [`WaitMode::Adaptive`] spins at most.
+    /// How long [`WaitMode::Adaptive`] spins at most for a call that moves
+    /// no more than a few KiB (see [`WaitMode::adaptive_spin`]).
     pub const ADAPTIVE_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+    /// How much longer [`WaitMode::Adaptive`] spins per KiB the call
+    /// moves (request and reply): a slow copy's time, so that the spin
+    /// outlasts the copies the answer must wait for.
+    pub const ADAPTIVE_SPIN_PER_KIB: std::time::Duration = std::time::Duration::from_nanos(250);
     /// How long [`WaitMode::Spin`] spins at most before sleeping.
     pub const SPIN_LIMIT: std::time::Duration = std::time::Duration::from_millis(1);
+
+    /// How long [`WaitMode::Adaptive`] spins for a call that moves `bytes`
+    /// (request and reply): [`ADAPTIVE_SPIN`](WaitMode::ADAPTIVE_SPIN),
+    /// plus [`ADAPTIVE_SPIN_PER_KIB`](WaitMode::ADAPTIVE_SPIN_PER_KIB) for
+    /// each KiB, at most [`SPIN_LIMIT`](WaitMode::SPIN_LIMIT). A large
+    /// call's copies take longer than a wake-up would cost, and the answer
+    /// cannot come before they are done: sleeping through them would add a
+    /// wake-up (a halted CPU's, on a virtual machine) to a wait that is
+    /// known to be long but bounded.
+    pub fn adaptive_spin(bytes: u64) -> std::time::Duration {
+        let extra = (Self::ADAPTIVE_SPIN_PER_KIB.as_nanos() as u64).saturating_mul(bytes / 1024);
+        (Self::ADAPTIVE_SPIN + std::time::Duration::from_nanos(extra)).min(Self::SPIN_LIMIT)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::WaitMode;
+    use std::time::Duration;
+
+    #[test]
+    fn the_adaptive_spin_grows_with_the_bytes_up_to_the_spin_limit() {
+        assert_eq!(WaitMode::adaptive_spin(0), WaitMode::ADAPTIVE_SPIN);
+        assert_eq!(WaitMode::adaptive_spin(1023), WaitMode::ADAPTIVE_SPIN, "whole KiB only");
+        let mib_each_way = WaitMode::adaptive_spin(2 << 20);
+        assert_eq!(mib_each_way, WaitMode::ADAPTIVE_SPIN + WaitMode::ADAPTIVE_SPIN_PER_KIB * 2048);
+        assert!(mib_each_way > Duration::from_micros(500) && mib_each_way < WaitMode::SPIN_LIMIT);
+        assert_eq!(WaitMode::adaptive_spin(64 << 20), WaitMode::SPIN_LIMIT);
+        assert_eq!(WaitMode::adaptive_spin(u64::MAX), WaitMode::SPIN_LIMIT, "no overflow");
+    }
 }

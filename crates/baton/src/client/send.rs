@@ -189,7 +189,7 @@ impl ClientConn {
             // Spinning pays only while the server thread that will answer
             // runs on another CPU.
             WaitMode::Adaptive if !pi && server_cpu.is_some_and(|cpu| my_cpu.is_some_and(|me| me != cpu)) => {
-                Deadline::after(WaitMode::ADAPTIVE_SPIN)
+                Deadline::after(WaitMode::adaptive_spin(total as u64 + cap as u64))
             }
             WaitMode::Adaptive | WaitMode::Blocking => Deadline::IMMEDIATE,
         };

@@ -14,7 +14,7 @@ use crate::types::chf;
 use crate::wait::SlotFutex;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8};
 use std::sync::{Arc, Mutex, Weak};
 
 /// Whether `process_vm_*` works towards this client.
@@ -52,6 +52,10 @@ pub(crate) struct ServerConn {
     /// bit): looked at with the posted bits until the promise is withdrawn
     /// and one last look made. Under the channel lock.
     watch: AtomicU32,
+    /// Bytes the last call answered on this connection moved (request and
+    /// reply): what its client is likely to copy before it calls again,
+    /// for how long a receiver spins for it (`WaitMode::adaptive_spin`).
+    pub(crate) last_bytes: AtomicU64,
 }
 
 impl ServerConn {
@@ -271,6 +275,7 @@ impl ChannelShared {
             holds: super::hold::Holds::new(self.layout.slot_count),
             promised: AtomicBool::new(false),
             watch: AtomicU32::new(0),
+            last_bytes: AtomicU64::new(0),
         });
         {
             let mut st: std::sync::MutexGuard<'_, ChanState> = self.lock();

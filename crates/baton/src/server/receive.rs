@@ -27,6 +27,7 @@ use crate::sys::time::Deadline;
 use crate::types::{chf, Pulse, WaitMode};
 use crate::wait::SlotFutex;
 use std::io::IoSliceMut;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, MutexGuard};
 
 /// What a receive accepts.
@@ -357,14 +358,18 @@ impl ChannelShared {
             // Spinning pays only while a client we would watch runs on
             // another CPU: one on ours needs the CPU we would spin on
             // (docs/DESIGN.md, "Wait modes", has the figures).
+            // Long enough for the client to copy the last reply out and
+            // its next request in, as big as the last call's.
             WaitMode::Adaptive => {
                 let me = crate::sys::thread::cpu().wrapping_add(1);
-                let elsewhere = st.hot.iter().any(|scoid| {
-                    st.conns.get(scoid).is_some_and(|e| {
-                        e.conn.seg.header().doorbell.client_cpu.load(std::sync::atomic::Ordering::Relaxed) != me
-                    })
-                });
-                elsewhere.then_some(WaitMode::ADAPTIVE_SPIN)?
+                let bytes = st
+                    .hot
+                    .iter()
+                    .filter_map(|scoid| st.conns.get(scoid))
+                    .filter(|e| e.conn.seg.header().doorbell.client_cpu.load(Relaxed) != me)
+                    .map(|e| e.conn.last_bytes.load(Relaxed))
+                    .max()?;
+                WaitMode::adaptive_spin(bytes)
             }
             WaitMode::Spin => WaitMode::SPIN_LIMIT,
         };

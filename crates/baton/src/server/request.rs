@@ -504,7 +504,15 @@ impl Request {
         if slot::server_reply(&SlotFutex(h)) != Begin::Busy {
             return Err(gone());
         }
+        self.note_bytes(n);
         Ok(())
+    }
+
+    /// Notes what the call moved, `reply` bytes back, for how long a
+    /// receiver spins for the connection's next call (after the answer:
+    /// off the path to it).
+    fn note_bytes(&self, reply: usize) {
+        self.conn.last_bytes.store((self.info.srcmsglen as u64).saturating_add(reply as u64), Relaxed);
     }
 
     /// [`Self::publish`] for a reply that goes straight into the client's
@@ -528,6 +536,7 @@ impl Request {
         };
         put_answer(h, status, error, len, 0);
         slot::server_finish(&f);
+        self.note_bytes(len.min(self.info.dstmsglen));
         if error != 0 && matches!(how, Answer::Reply(..)) {
             return Err(Error::from_errno(error).with_detail("the reply could not be written into the client's buffer"));
         }
