@@ -7,6 +7,12 @@
 //! held, and a server killed while its client spins all end as they do
 //! elsewhere. Most calls of a back-to-back loop in spin mode go through the
 //! fast path, so each test makes many.
+//!
+//! The two ordering tests also run with a blocking channel: its receiver
+//! does not spin, and takes the hot slot's lone message without the queue
+//! through the pick path (`drain::pick_hot`) instead, which must refuse in
+//! the same cases (a pulse posted besides the message; doorbells read too
+//! long ago for the other connection's call to be ruled out).
 mod common;
 
 use baton::{pulse_code, Channel, Connection, Deadline, Received, Request, Timeout, WaitMode};
@@ -58,15 +64,25 @@ fn nice(n: i32) {
 /// round.
 #[test]
 fn higher_priority_work_goes_ahead_of_the_hot_slot() {
+    higher_priority_work_goes_first("fast/order", WaitMode::Spin);
+}
+
+/// [`higher_priority_work_goes_ahead_of_the_hot_slot`] through the pick
+/// path: a blocking channel, a blocking hot client.
+#[test]
+fn higher_priority_work_goes_ahead_of_the_picked_slot() {
+    higher_priority_work_goes_first("pick/order", WaitMode::Blocking);
+}
+
+fn higher_priority_work_goes_first(name: &'static str, mode: WaitMode) {
     let _dog = common::watchdog(HANG);
     common::setup();
-    let name = "fast/order";
-    let ch = spin_channel(name).create().unwrap();
+    let ch = Channel::builder().name(name).wait_mode(mode).create().unwrap();
     const ROUNDS: u32 = 20;
     let (go_high, high_go) = mpsc::channel::<()>();
     let hot = std::thread::spawn(move || {
         nice(10);
-        let conn = spin_conn(name);
+        let conn = Connection::builder().no_share(true).wait_mode(mode).open(name).unwrap();
         let mut reply = [0u8; 16];
         for i in 0..=ROUNDS {
             conn.send(format!("hot{i}").as_bytes(), &mut reply).unwrap();
@@ -105,13 +121,24 @@ fn higher_priority_work_goes_ahead_of_the_hot_slot() {
 /// already spins on the watched slot as the call comes.
 #[test]
 fn a_pulse_before_the_hot_call_is_received_first() {
+    a_pulse_goes_first("fast/pulse", WaitMode::Spin);
+}
+
+/// [`a_pulse_before_the_hot_call_is_received_first`] through the pick
+/// path: a blocking channel, a blocking client (one connection, so the
+/// pick is tried on every call).
+#[test]
+fn a_pulse_before_the_picked_call_is_received_first() {
+    a_pulse_goes_first("pick/pulse", WaitMode::Blocking);
+}
+
+fn a_pulse_goes_first(name: &'static str, mode: WaitMode) {
     let _dog = common::watchdog(HANG);
     common::setup();
-    let name = "fast/pulse";
-    let ch = spin_channel(name).create().unwrap();
+    let ch = Channel::builder().name(name).wait_mode(mode).create().unwrap();
     const CALLS: i64 = 2000;
     let client = std::thread::spawn(move || {
-        let conn = spin_conn(name);
+        let conn = Connection::builder().no_share(true).wait_mode(mode).open(name).unwrap();
         let mut reply = [0u8; 16];
         for i in 0..CALLS {
             conn.send_pulse(CODE, i).unwrap();
