@@ -32,12 +32,12 @@ fn child() {
     common::child_main(&[("caller", caller), ("server", server)]);
 }
 
-fn spin_channel(name: &str) -> baton::ChannelBuilder {
-    Channel::builder().name(name).wait_mode(WaitMode::Spin)
+fn channel(name: &str, mode: WaitMode) -> baton::ChannelBuilder {
+    Channel::builder().name(name).wait_mode(mode)
 }
 
-fn spin_conn(name: &str) -> Connection {
-    Connection::builder().no_share(true).wait_mode(WaitMode::Spin).open(name).unwrap()
+fn connect(name: &str, mode: WaitMode) -> Connection {
+    Connection::builder().no_share(true).wait_mode(mode).open(name).unwrap()
 }
 
 /// Receives a message (panics on a pulse or an error); its bytes.
@@ -77,19 +77,19 @@ fn higher_priority_work_goes_ahead_of_the_picked_slot() {
 fn higher_priority_work_goes_first(name: &'static str, mode: WaitMode) {
     let _dog = common::watchdog(HANG);
     common::setup();
-    let ch = Channel::builder().name(name).wait_mode(mode).create().unwrap();
+    let ch = channel(name, mode).create().unwrap();
     const ROUNDS: u32 = 20;
     let (go_high, high_go) = mpsc::channel::<()>();
     let hot = std::thread::spawn(move || {
         nice(10);
-        let conn = Connection::builder().no_share(true).wait_mode(mode).open(name).unwrap();
+        let conn = connect(name, mode);
         let mut reply = [0u8; 16];
         for i in 0..=ROUNDS {
             conn.send(format!("hot{i}").as_bytes(), &mut reply).unwrap();
         }
     });
     let high = std::thread::spawn(move || {
-        let conn = Connection::builder().no_share(true).wait_mode(WaitMode::Blocking).open(name).unwrap();
+        let conn = connect(name, WaitMode::Blocking);
         let mut reply = [0u8; 16];
         while high_go.recv().is_ok() {
             conn.send(b"high", &mut reply).unwrap();
@@ -135,10 +135,10 @@ fn a_pulse_before_the_picked_call_is_received_first() {
 fn a_pulse_goes_first(name: &'static str, mode: WaitMode) {
     let _dog = common::watchdog(HANG);
     common::setup();
-    let ch = Channel::builder().name(name).wait_mode(mode).create().unwrap();
+    let ch = channel(name, mode).create().unwrap();
     const CALLS: i64 = 2000;
     let client = std::thread::spawn(move || {
-        let conn = Connection::builder().no_share(true).wait_mode(mode).open(name).unwrap();
+        let conn = connect(name, mode);
         let mut reply = [0u8; 16];
         for i in 0..CALLS {
             conn.send_pulse(CODE, i).unwrap();
@@ -168,12 +168,12 @@ fn reply_timeouts_on_the_fast_path() {
     common::setup();
     for unblock in [false, true] {
         let name = if unblock { "fast/unblock" } else { "fast/timeout" };
-        let ch = spin_channel(name).unblock(unblock).create().unwrap();
+        let ch = channel(name, WaitMode::Spin).unblock(unblock).create().unwrap();
         const CALLS: u32 = 1000;
         const EVERY: u32 = 50;
         let (timed_out, saw_timeout) = mpsc::channel::<u32>();
         let client = std::thread::spawn(move || {
-            let conn = spin_conn(name);
+            let conn = connect(name, WaitMode::Spin);
             let mut reply = [0u8; 16];
             for i in 0..CALLS {
                 let t = if i % EVERY == EVERY - 1 {
@@ -223,7 +223,7 @@ fn reply_timeouts_on_the_fast_path() {
 /// answering the count of calls made.
 fn caller() {
     let args = common::args();
-    let conn = spin_conn(&args[0]);
+    let conn = connect(&args[0], WaitMode::Spin);
     let mut reply = [0u8; 16];
     let mut i = 0u64;
     while conn.send(&i.to_le_bytes(), &mut reply).is_ok() {
@@ -239,7 +239,7 @@ fn a_client_killed_while_its_fast_request_is_held() {
     let _dog = common::watchdog(HANG);
     common::setup();
     let name = "fast/killed";
-    let ch = spin_channel(name).disconnect(true).create().unwrap();
+    let ch = channel(name, WaitMode::Spin).disconnect(true).create().unwrap();
     for round in 0..3 {
         let mut child = common::spawn("caller", &[name]);
         let mut held = None;
@@ -267,7 +267,7 @@ fn a_client_killed_while_its_fast_request_is_held() {
 /// A server process for `args[0]` in spin mode, answering every call.
 fn server() {
     let args = common::args();
-    let ch = spin_channel(&args[0]).create().unwrap();
+    let ch = channel(&args[0], WaitMode::Spin).create().unwrap();
     common::say("ready");
     let mut buf = [0u8; 64];
     loop {
@@ -290,7 +290,7 @@ fn a_server_killed_under_a_hot_loop() {
     let calls = Arc::new(AtomicU32::new(0));
     let counted = calls.clone();
     let client = std::thread::spawn(move || {
-        let conn = spin_conn(name);
+        let conn = connect(name, WaitMode::Spin);
         let mut reply = [0u8; 16];
         loop {
             let i = counted.load(Ordering::Relaxed);
