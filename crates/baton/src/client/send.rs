@@ -187,7 +187,8 @@ impl ClientConn {
         let spin_until = match opts.mode {
             WaitMode::Spin => Deadline::after(WaitMode::SPIN_LIMIT),
             // Spinning pays only while the server thread that will answer
-            // runs on another CPU.
+            // runs on another CPU; for as long as the copies of our message
+            // and of a reply filling our buffers could take.
             WaitMode::Adaptive if !pi && server_cpu.is_some_and(|cpu| my_cpu.is_some_and(|me| me != cpu)) => {
                 Deadline::after(WaitMode::adaptive_spin(total as u64 + cap as u64))
             }

@@ -88,8 +88,9 @@
 //!    next post looks at the state word first and, if that has not
 //!    happened yet, waits for it ([`client_settle`]). Before a post the
 //!    client makes sure the word does not already hold the new call's
-//!    number (a wrapped counter). A transition the bell announces that is not an
-//!    answer leaves the word alone, so the client then reads the state.
+//!    number (a wrapped counter). A transition the bell announces that is
+//!    not an answer leaves the word alone, so the client then reads the
+//!    state.
 
 use crate::sync::{fence, AtomicBool, AtomicU32};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};

@@ -353,9 +353,9 @@ impl ChannelShared {
             WaitMode::Adaptive if !crate::sys::thread::many_cpus() => return None,
             // Spinning pays only while a client we would watch runs on
             // another CPU: one on ours needs the CPU we would spin on
-            // (docs/DESIGN.md, "Wait modes", has the figures).
-            // Long enough for the client to copy the last reply out and
-            // its next request in, as big as the last call's.
+            // (docs/DESIGN.md, "Wait modes", has the figures). Long
+            // enough for such a client to copy the last reply out and its
+            // next request in, as big as its last call's.
             WaitMode::Adaptive => {
                 let me = crate::sys::thread::cpu().wrapping_add(1);
                 let bytes = st
