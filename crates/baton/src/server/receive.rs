@@ -93,12 +93,16 @@ impl ChannelShared {
             let mut took = self.take(&mut st, want);
             if matches!(took, Took::Nothing) && !st.hot.is_empty() {
                 if let Some((until, start)) = self.spin_until(&st) {
+                    // The fast path's request holds the channel: taken
+                    // now, the reference's locked increment is not between
+                    // the claim and the answer.
+                    let chan = self.clone();
                     let seen;
                     (st, seen) = match self.spin(st, until, start, &mut ready, want) {
                         Spun::Locked(st, seen) => (st, seen),
                         Spun::Taken(t) => {
                             // The fast path: no lock, no queue (`fast.rs`).
-                            if let Some(r) = Request::deliver(self.clone(), t.conn, t.slot, t.gen, t.sched, parts) {
+                            if let Some(r) = Request::deliver(chan, t.conn, t.slot, t.gen, t.sched, parts) {
                                 return Ok(Received::Message(r));
                             }
                             st = self.lock();
