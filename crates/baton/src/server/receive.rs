@@ -27,7 +27,7 @@ use crate::sys::time::Deadline;
 use crate::types::{chf, Pulse, WaitMode};
 use crate::wait::SlotFutex;
 use std::io::IoSliceMut;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, MutexGuard};
 
 /// What a receive accepts.
@@ -214,17 +214,17 @@ impl ChannelShared {
         if !st.serves(conn) {
             return false;
         }
-        if conn.promised.load(std::sync::atomic::Ordering::Relaxed) {
+        if conn.promised.load(Relaxed) {
             return true;
         }
-        conn.promised.store(true, std::sync::atomic::Ordering::Relaxed);
+        conn.promised.store(true, Relaxed);
         // The slot just answered is the one its client thread posts its
         // next call in: watched, it needs no bit.
         conn.set_watch(Some(slot));
         let polling = &conn.seg.header().doorbell.polling;
         doorbell::server_poll(polling, crate::sys::thread::cpu(), Some(slot));
         st.hot.push(conn.scoid);
-        self.hot_joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.hot_joins.fetch_add(1, Relaxed);
         true
     }
 
@@ -236,7 +236,7 @@ impl ChannelShared {
         } else {
             st.receivers -= 1;
         }
-        self.sleepers.store(st.receivers, std::sync::atomic::Ordering::Relaxed);
+        self.sleepers.store(st.receivers, Relaxed);
     }
 
     /// On entering receive: the promise this thread put off when it
@@ -253,7 +253,7 @@ impl ChannelShared {
             st.serving = st.serving.saturating_sub(1);
         }
         if let Some((chan, scoid, slot)) = PROMISE_LATER.take() {
-            if chan == me && !self.futex_sleeper.load(std::sync::atomic::Ordering::SeqCst) {
+            if chan == me && !self.futex_sleeper.load(SeqCst) {
                 if let Some(conn) = st.conns.get(&scoid).map(|e| e.conn.clone()) {
                     self.promise(st, &conn, slot);
                 }
@@ -310,12 +310,12 @@ impl ChannelShared {
 
     /// Whether the doorbells were last read more than [`STALE`] before `now`.
     pub(super) fn stale(&self, now: u64) -> bool {
-        now.saturating_sub(self.last_look.load(std::sync::atomic::Ordering::Relaxed)) > STALE.as_nanos() as u64
+        now.saturating_sub(self.last_look.load(Relaxed)) > STALE.as_nanos() as u64
     }
 
     /// Notes that the doorbells were read just now.
     pub(super) fn looked_now(&self) {
-        self.last_look.store(crate::sys::time::now_ns(), std::sync::atomic::Ordering::Relaxed);
+        self.last_look.store(crate::sys::time::now_ns(), Relaxed);
     }
 
     /// Reads the doorbells without waiting and moves what rang into the
@@ -327,7 +327,7 @@ impl ChannelShared {
     /// [`Self::peek_rung`], the clock read at `now` (just before).
     fn peek_rung_at(&self, st: &mut ChanState, ready: &mut [Ready], now: u64) {
         let n = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
-        self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
+        self.last_look.store(now, Relaxed);
         self.take_in_rung(st, &ready[..n]);
     }
 
@@ -422,8 +422,8 @@ impl ChannelShared {
             if i % LOOK_EVERY == 0 {
                 let now = seen;
                 rung = self.epoll.wait(ready, Deadline::IMMEDIATE).unwrap_or(0);
-                self.last_look.store(now, std::sync::atomic::Ordering::Relaxed);
-                let joined = self.hot_joins.load(std::sync::atomic::Ordering::Relaxed) != calm.joins;
+                self.last_look.store(now, Relaxed);
+                let joined = self.hot_joins.load(Relaxed) != calm.joins;
                 if rung > 0 || joined || until.as_monotonic_nanos().is_some_and(|u| now >= u) {
                     break;
                 }
@@ -580,9 +580,7 @@ fn take_picked(conn: Arc<super::ServerConn>, slot: u32, claim: Sched) -> Took {
 /// loads of the client's words, nothing written. The watched slot's state
 /// is read first: it is the word a call on the hot path changes.
 fn posted_since(conn: &super::ServerConn, read: u32, watch: Option<u32>) -> bool {
-    if watch
-        .is_some_and(|s| slot::phase(conn.seg.slot(s).state.load(std::sync::atomic::Ordering::Relaxed)) == slot::POSTED)
-    {
+    if watch.is_some_and(|s| slot::phase(conn.seg.slot(s).state.load(Relaxed)) == slot::POSTED) {
         return true;
     }
     posted_besides_watch(conn, read)
