@@ -1,0 +1,102 @@
+/* What touching memory costs a round trip on one CPU (docs/DESIGN.md,
+ * "Where the time goes"): the futex ping-pong of `baton bench`'s futex
+ * floor, two processes pinned to the first CPU, where each side, on
+ * waking, first runs K distinct 64-byte code lines (a chain of jumps, one
+ * a line) or reads K distinct data lines (the same ones every time);
+ * with `twice`, it does so twice, the second time with the lines warm.
+ * Prints the mean round trip in µs. Built and run by scripts/footprint.
+ * Usage: footprint code|data K once|twice [ROUND_TRIPS] */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LINES 1024
+
+/* MAX_LINES code lines, each a jump to the next; entered K lines before
+ * the end, it runs K lines and returns. */
+__asm__(".text\n.p2align 6\nchain:\n"
+        ".rept 1024\n jmp 1f\n .p2align 6\n1:\n.endr\n ret\n");
+extern char chain[];
+
+static volatile char *data;
+static int k, twice;
+static void (*code)(void);
+
+static void touch_code(void) {
+    code();
+    if (twice) code();
+}
+
+static void touch_data(void) {
+    for (int pass = 0; pass <= twice; pass++)
+        for (int i = 0; i < k; i++)
+            (void)data[i * 192]; /* three lines apart: no adjacent-line prefetch */
+}
+
+static void wait_while(atomic_uint *w, unsigned v) {
+    while (atomic_load(w) == v)
+        syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
+}
+
+static void post(atomic_uint *w, unsigned v) {
+    atomic_store(w, v);
+    syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4 || (strcmp(argv[1], "code") && strcmp(argv[1], "data")) ||
+        (strcmp(argv[3], "once") && strcmp(argv[3], "twice"))) {
+        fprintf(stderr, "usage: footprint code|data K once|twice [ROUND_TRIPS]\n");
+        return 2;
+    }
+    k = atoi(argv[2]);
+    twice = argv[3][0] == 't';
+    long n = argc > 4 ? atol(argv[4]) : 200000, warm = n / 10;
+    if (k < 0 || k > MAX_LINES || n < 1) {
+        fprintf(stderr, "footprint: K is 0 to %d, ROUND_TRIPS at least 1\n", MAX_LINES);
+        return 2;
+    }
+    void (*touch)(void) = argv[1][0] == 'c' ? touch_code : touch_data;
+    code = (void (*)(void))(chain + (MAX_LINES - k) * 64);
+    char *d = malloc((size_t)MAX_LINES * 192);
+    if (!d) return 1;
+    memset(d, 1, (size_t)MAX_LINES * 192);
+    data = d;
+    atomic_uint *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (w == MAP_FAILED) return 1;
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    CPU_SET(0, &cpus);
+    if (sched_setaffinity(0, sizeof cpus, &cpus)) return 1;
+    /* The word counts steps: the client posts 2i+1, the server 2i+2. */
+    pid_t server = fork();
+    if (server < 0) return 1;
+    if (server == 0) {
+        for (unsigned i = 0; i < (unsigned)(n + warm); i++) {
+            wait_while(w, 2 * i);
+            touch();
+            post(w, 2 * i + 2);
+        }
+        _exit(0);
+    }
+    struct timespec a, b;
+    for (unsigned i = 0; i < (unsigned)(n + warm); i++) {
+        if (i == (unsigned)warm) clock_gettime(CLOCK_MONOTONIC, &a);
+        touch();
+        post(w, 2 * i + 1);
+        wait_while(w, 2 * i + 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    waitpid(server, NULL, 0);
+    printf("%.3f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1000);
+    return 0;
+}
