@@ -569,6 +569,35 @@ fn pread_and_pwrite_through_the_mount() {
     w.stop_bridge();
 }
 
+/// A QNX-style C server whose read refuses every extended type (the
+/// `_IO_XTYPE_NONE` check of QNX's documentation: `ENOSYS` for a `pread`):
+/// the bridge falls back to moving the OCB's offset and reading there, so
+/// reads at any offset, in any order, mixed with reads at the descriptor's
+/// offset, give the file's bytes.
+#[test]
+fn pread_from_a_server_that_refuses_positions() {
+    if !fuse_available() {
+        return;
+    }
+    let mut w = World::new("no-pread");
+    w.c_server("textfile", &["/txt", "0123456789abcdefghij"]);
+    let _dog = watchdog(120, w.pids());
+    let f = w.at("txt");
+    let script = format!(
+        "import os\nfd = os.open('{f}', os.O_RDONLY)\n\
+         assert os.pread(fd, 4, 5) == b'5678'\nassert os.pread(fd, 3, 0) == b'012'\n\
+         assert os.pread(fd, 10, 15) == b'fghij'\nassert os.pread(fd, 4, 20) == b''\n\
+         assert os.read(fd, 6) == b'012345'\nassert os.pread(fd, 2, 1) == b'12'\n\
+         assert os.read(fd, 3) == b'678'\nos.close(fd)\nprint('ok')"
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sh_ok(&format!("cat {f}")), "0123456789abcdefghij");
+    assert_eq!(sh_ok(&format!("dd if={f} bs=1 skip=12 count=3 status=none")), "cde");
+    assert_eq!(sh_ok(&format!("stat -c '%s %F' {f}")).trim(), "20 regular file");
+    w.stop_bridge();
+}
+
 #[test]
 fn truncate_to_any_size_is_io_space() {
     if !fuse_available() {
