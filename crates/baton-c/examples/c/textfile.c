@@ -33,12 +33,13 @@ static int io_read(resmgr_context_t *ctp, io_read_t *msg, RESMGR_OCB_T *ocb) {
         return ENOSYS;
     off_t left = ocb->attr->nbytes > ocb->offset ? ocb->attr->nbytes - ocb->offset : 0;
     size_t n = (size_t)left < (size_t)msg->i.nbytes ? (size_t)left : (size_t)msg->i.nbytes;
-    SETIOV(ctp->iov, text + ocb->offset, n);
     _IO_SET_READ_NBYTES(ctp, n);
+    if (n == 0) /* at or past the end (lseek may go there) */
+        return _RESMGR_NPARTS(0);
+    SETIOV(ctp->iov, text + ocb->offset, n);
     ocb->offset += (off_t)n;
-    if (n > 0)
-        ocb->attr->flags |= IOFUNC_ATTR_ATIME;
-    return _RESMGR_NPARTS(n > 0 ? 1 : 0);
+    ocb->attr->flags |= IOFUNC_ATTR_ATIME;
+    return _RESMGR_NPARTS(1);
 }
 
 int main(int argc, char **argv) {
