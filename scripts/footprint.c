@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #define MAX_LINES 1024
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 /* MAX_LINES code lines, each a jump to the next; entered K lines before
  * the end, it runs K lines and returns. */
 __asm__(".text\n.p2align 6\nchain:\n"
-        ".rept 1024\n jmp 1f\n .p2align 6\n1:\n.endr\n ret\n");
+        ".rept " XSTR(MAX_LINES) "\n jmp 1f\n .p2align 6\n1:\n.endr\n ret\n");
 extern char chain[];
 
 static volatile char *data;

@@ -71,8 +71,8 @@ fn store_changed_u32(word: &AtomicU32, v: u32) {
 /// for a call that sends `total` bytes into `cap` bytes of reply buffers,
 /// the server having last replied `last_reply` bytes in the slot: the
 /// copies the answer cannot come before, ours and a reply like the last
-/// one. Not the buffers' room: a large buffer for a short reply from a slow
-/// server would spin up to 280 µs a call for nothing. `last_reply` is the
+/// one. Not the buffers' room: a 1 MiB buffer for a short reply from a slow
+/// server would spin 276 µs a call for nothing. `last_reply` is the
 /// server's word, so it counts for no more than `cap`.
 fn spin_bytes(total: usize, cap: usize, last_reply: u64) -> u64 {
     (total as u64).saturating_add(last_reply.min(cap as u64))
