@@ -1,6 +1,7 @@
 /* What touching memory costs a round trip on one CPU (docs/DESIGN.md,
- * "Where the time goes"): the futex ping-pong of `baton bench`'s futex
- * floor, two processes pinned to the first CPU, where each side, on
+ * "Where the time goes"): a futex ping-pong like `baton bench`'s futex
+ * floor (written here in C, so that the lines touched are placed by
+ * hand), two processes pinned to the first CPU, where each side, on
  * waking, first runs K distinct 64-byte code lines (a chain of jumps, one
  * a line) or reads K distinct data lines (the same ones every time);
  * with `twice`, it does so twice, the second time with the lines warm.
