@@ -10,7 +10,9 @@
 //!   calls blocked on it;
 //! - reads the event notices on connection sockets: performs the events
 //!   servers deliver to us, applies our clients' event registrations;
-//! - turns pulse timers' expiries into pulses;
+//! - turns pulse timers' expiries into pulses, at the highest real-time
+//!   priority of the live timers whose pulses claim one (as QNX's kernel
+//!   sends a timer's pulse at once, whatever runs);
 //! - once a peer process has exited, removes the runtime-directory entries
 //!   it left behind;
 //! - while a channel asks for thread-death pulses, watches every thread of
@@ -25,9 +27,10 @@ use crate::client::ClientConn;
 use crate::error::Error;
 use crate::server::{ChannelShared, ServerConn};
 use crate::sys::event::{Epoll, Ready};
+use crate::sys::sched::{self, Sched};
 use crate::sys::time::Deadline;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -73,6 +76,37 @@ struct Table {
     threads: HashSet<i32>,
 }
 
+/// What the runtime thread's priority follows: the real-time timers.
+#[derive(Debug, Default)]
+struct Raise {
+    /// The runtime thread's id and the scheduling it started with, once it
+    /// runs.
+    thread: Option<(i32, Sched)>,
+    /// Live timers whose pulses claim a real-time priority: level → count.
+    levels: BTreeMap<i32, usize>,
+}
+
+impl Raise {
+    /// Sets the runtime thread to the highest real-time level of the live
+    /// timers, or of its own start if higher, or back to how it started.
+    /// Best effort: without the permission (`EPERM`: no `CAP_SYS_NICE`,
+    /// `RLIMIT_RTPRIO` too low) it stays as it is, and the pulses are still
+    /// ranked at their priority once queued.
+    fn apply(&self) {
+        let Some((tid, start)) = self.thread else { return };
+        let _ = sched::set(tid, raised(start, self.levels.last_key_value().map(|(&level, _)| level)));
+    }
+}
+
+/// The scheduling of a runtime thread that started at `start`, for live
+/// real-time timers whose highest level is `highest`.
+fn raised(start: Sched, highest: Option<i32>) -> Sched {
+    match highest {
+        Some(level) if !start.is_realtime() || level > start.level => Sched { policy: libc::SCHED_FIFO, level },
+        _ => start,
+    }
+}
+
 /// The background thread's shared state.
 #[derive(Debug)]
 pub(crate) struct Runtime {
@@ -85,6 +119,8 @@ pub(crate) struct Runtime {
     tid: AtomicI32,
     /// Its thread has been started.
     running: AtomicBool,
+    /// Its priority, raised for real-time timers.
+    raise: Mutex<Raise>,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -111,6 +147,7 @@ impl Runtime {
                     thread_watchers: AtomicUsize::new(0),
                     tid: AtomicI32::new(0),
                     running: AtomicBool::new(false),
+                    raise: Mutex::new(Raise::default()),
                 };
                 rt.watch(&rt.wake, Watch::Wake)?;
                 RUNTIME.get_or_init(|| rt)
@@ -162,6 +199,28 @@ impl Runtime {
         }
         self.epoll.remove(fd);
         self.release(token);
+    }
+
+    /// A pulse timer whose pulses claim `claim` was created (`live`) or
+    /// deleted. While any timer claims a real-time priority, the runtime
+    /// thread runs at the highest such priority, so that its expiries are
+    /// not held up behind real-time work below them.
+    pub(crate) fn timer_priority(&self, claim: Sched, live: bool) {
+        // A forked child has no runtime thread: the id is the parent's.
+        if !claim.is_realtime() || crate::sys::thread::forked() {
+            return;
+        }
+        let mut r = self.raise.lock().unwrap_or_else(|e| e.into_inner());
+        let count = r.levels.entry(claim.level).or_default();
+        if live {
+            *count += 1;
+        } else {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                r.levels.remove(&claim.level);
+            }
+        }
+        r.apply();
     }
 
     /// Sweeps `pid`'s runtime-directory entries once it has exited
@@ -235,7 +294,16 @@ impl Runtime {
     }
 
     fn run(&self) {
-        self.tid.store(crate::sys::thread::tid(), Ordering::Relaxed);
+        let tid = crate::sys::thread::tid();
+        self.tid.store(tid, Ordering::Relaxed);
+        {
+            // Timers made before this thread ran are counted already.
+            let mut r = self.raise.lock().unwrap_or_else(|e| e.into_inner());
+            r.thread = Some((tid, sched::get(0).unwrap_or(Sched::NORMAL)));
+            if !r.levels.is_empty() {
+                r.apply();
+            }
+        }
         let mut ready = [Ready { token: 0 }; 32];
         loop {
             let scanning = self.thread_watchers.load(Ordering::SeqCst) > 0;
@@ -303,5 +371,23 @@ impl Runtime {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_thread_runs_at_the_highest_timer_level_or_its_own() {
+        let fifo = |level| Sched { policy: libc::SCHED_FIFO, level };
+        let nice = Sched { policy: libc::SCHED_OTHER, level: 5 };
+        assert_eq!(raised(nice, None), nice);
+        assert_eq!(raised(nice, Some(40)), fifo(40));
+        assert_eq!(raised(fifo(60), Some(40)), fifo(60), "started higher: stays");
+        assert_eq!(raised(fifo(30), Some(40)), fifo(40));
+        assert_eq!(raised(fifo(30), None), fifo(30));
+        let rr = Sched { policy: libc::SCHED_RR, level: 70 };
+        assert_eq!(raised(rr, Some(40)), rr);
     }
 }

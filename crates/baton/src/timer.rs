@@ -5,7 +5,10 @@
 //! Each timer is a `timerfd` watched by the process's runtime thread, which
 //! at each expiry writes one pulse into the connection's pulse ring, as
 //! `send_pulse` would, and rings its doorbell. See DESIGN.md, "Pulse
-//! timers", for why the runtime thread and not a thread per timer.
+//! timers", for why the runtime thread and not a thread per timer. While a
+//! timer's pulses claim a real-time priority, the runtime thread runs at
+//! the highest such priority (if it may), so that real-time work below it
+//! does not hold the pulses up.
 //!
 //! A pulse stands for one or more expiries, never more pulses than
 //! expiries: when the runtime thread finds several expiries at once (it
@@ -143,7 +146,9 @@ impl Timer {
             overruns: AtomicU64::new(0),
             deleted: Mutex::new(false),
         });
-        let token = Runtime::get().watch(&shared.fd, Watch::Timer(Arc::downgrade(&shared)))?;
+        let rt = Runtime::get();
+        let token = rt.watch(&shared.fd, Watch::Timer(Arc::downgrade(&shared)))?;
+        rt.timer_priority(claim, true);
         Ok(Timer { shared, token, clock })
     }
 
@@ -213,6 +218,8 @@ impl Drop for Timer {
         // An expiry the runtime thread is handling now finishes first.
         *self.shared.deleted.lock().unwrap_or_else(|e| e.into_inner()) = true;
         let _ = timerfd::set(&self.shared.fd, Duration::ZERO, Duration::ZERO, false);
-        Runtime::get().unwatch(&self.shared.fd, self.token);
+        let rt = Runtime::get();
+        rt.unwatch(&self.shared.fd, self.token);
+        rt.timer_priority(self.shared.claim, false);
     }
 }

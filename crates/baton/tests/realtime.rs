@@ -2,8 +2,9 @@
 //! (SEMANTICS.md, "Priorities"; issue 3): the ready queue's order by the
 //! senders' checked priorities, priority inheritance read back from the
 //! kernel (one server, a chain of three, none on a fixed-priority channel),
-//! the send-time boost, a priority inversion that inheritance resolves, and
-//! the priority of pulses.
+//! the send-time boost, a priority inversion that inheritance resolves, the
+//! priority of pulses, and the runtime thread's priority for real-time
+//! pulse timers.
 //!
 //! The kernel's view of a thread comes from `/proc/PID/task/TID/stat`
 //! (field 18: `-1 - p` while it runs at real-time priority p, its own or
@@ -20,7 +21,7 @@
 
 mod common;
 
-use baton::{Channel, Connection, Deadline, Policy, Received, Request, Timeout};
+use baton::{Channel, Clock, Connection, Deadline, Policy, Received, Request, Timeout, Timer};
 use common::{Child, Ended};
 use rustix::thread::CpuSet;
 use std::cmp::Reverse;
@@ -40,6 +41,10 @@ const SETTLE: Duration = Duration::from_millis(100);
 const PULSE: i8 = 7;
 /// Code of the pulse that lets a `holder` answer the call it holds.
 const RELEASE: i8 = 9;
+/// Code of the pulses of the timer tests.
+const TICK: i8 = 11;
+/// Period of the timer that runs while the hogs do.
+const PERIOD: Duration = Duration::from_millis(10);
 /// Priority of the CPU hogs of the inversion test.
 const HOG: i32 = 30;
 /// How long each hog spins (wall clock).
@@ -706,4 +711,105 @@ fn inheritance_resolves_a_priority_inversion() {
     common::note(format!("inversion on a fixed-priority channel: {}", fixed.describe()));
     assert_eq!((fixed.ended.errno, fixed.ended.text.as_str()), (0, "work"), "{fixed:?}");
     assert!(fixed.returned > fixed.first_stop(), "on a fixed-priority channel the call beat the hogs: {fixed:?}");
+}
+
+// ---- Timers ---------------------------------------------------------------------------
+
+/// The process's runtime thread, which sends the timers' pulses.
+fn runtime_thread() -> Task {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    let tid = tasks
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .find(|tid: &i32| Task::mine(*tid).read("comm").trim() == "baton-runtime");
+    Task::mine(tid.expect("no baton-runtime thread in this process"))
+}
+
+/// A channel of this process and a connection to it.
+fn own_channel() -> (Channel, Connection) {
+    let ch = Channel::builder().pulse_capacity(64).create().unwrap();
+    let conn = Connection::attach(0, ch.id()).unwrap();
+    (ch, conn)
+}
+
+/// While a timer's pulses claim a real-time priority, the runtime thread
+/// that sends them runs at the highest such priority; a normal timer
+/// changes nothing, and once the last real-time timer is deleted the
+/// thread is back where it was.
+#[test]
+fn realtime_timers_raise_the_thread_that_sends_their_pulses() {
+    let Some(_run) = begin("timer priority", shared()) else { return };
+    let (_ch, conn) = own_channel();
+    let runtime = runtime_thread();
+    let normal = runtime.priority();
+    assert!(normal >= 0, "the runtime thread should start at a normal priority: {normal}");
+    let at_40 = Timer::new(&conn, Clock::Monotonic, 40, TICK, 0).unwrap();
+    runtime.await_priority(-1 - 40);
+    let at_60 = Timer::new(&conn, Clock::Monotonic, 60, TICK, 0).unwrap();
+    runtime.await_priority(-1 - 60);
+    let plain = Timer::new(&conn, Clock::Monotonic, 0, TICK, 0).unwrap();
+    let another_40 = Timer::new(&conn, Clock::Monotonic, 40, TICK, 0).unwrap();
+    assert_eq!(runtime.priority(), -1 - 60, "a lower or normal timer lowered it");
+    drop(at_60);
+    runtime.await_priority(-1 - 40);
+    drop(at_40);
+    assert_eq!(runtime.priority(), -1 - 40, "with one timer at 40 left");
+    // The creating thread's priority (`-1`): from a `SCHED_FIFO` 50 thread.
+    let inherited = std::thread::spawn(move || {
+        baton::set_thread_priority(Policy::Fifo, 50).unwrap();
+        Timer::new(&conn, Clock::Monotonic, -1, TICK, 0).unwrap()
+    })
+    .join()
+    .unwrap();
+    runtime.await_priority(-1 - 50);
+    drop(another_40);
+    drop(inherited);
+    runtime.await_priority(normal);
+    drop(plain);
+}
+
+/// A real-time timer's pulses keep coming while `SCHED_FIFO` hogs below
+/// them hold every CPU: the runtime thread runs above the hogs (at a normal
+/// priority it would get only what RT throttling leaves, 5% of each CPU).
+#[test]
+fn realtime_timer_pulses_leave_while_hogs_hold_every_cpu() {
+    let Some(_run) = begin("timer under load", alone()) else { return };
+    let (ch, conn) = own_channel();
+    let timer = Timer::new(&conn, Clock::Monotonic, 50, TICK, 0).unwrap();
+    // This thread starves while the hogs run; the receiver, above them,
+    // counts the pulses that arrive before the first hog stops.
+    let (got, window, hogs_stopped) = std::thread::scope(|s| {
+        s.spawn(|| {
+            baton::set_thread_priority(Policy::Fifo, CLIENT).unwrap();
+            timer.periodic(PERIOD, PERIOD).unwrap();
+            let hogs = start_hogs();
+            let start = Instant::now();
+            // Well inside the hogs' time, which started just before.
+            let end = start + HOG_TIME - Duration::from_millis(500);
+            let mut got = 0u32;
+            while Instant::now() < end {
+                match ch.receive_pulse(Deadline::after(end - Instant::now())) {
+                    Ok(p) if p.code == TICK => got += 1,
+                    Ok(p) => panic!("unexpected pulse {p:?}"),
+                    Err(e) if e.is_timeout() => break,
+                    Err(e) => panic!("receive_pulse: {e}"),
+                }
+            }
+            let window = Instant::now() - start;
+            let stopped: Vec<Instant> = hogs.into_iter().map(|h| h.join().unwrap()).collect();
+            (got, window, stopped.into_iter().min().unwrap() - start)
+        })
+        .join()
+        .unwrap()
+    });
+    timer.disarm().unwrap();
+    let expiries = (window.as_micros() / PERIOD.as_micros()) as u32;
+    common::note(format!(
+        "timer under load: {got} pulses in {} ms ({expiries} expiries; the first hog stopped at {} ms)",
+        window.as_millis(),
+        hogs_stopped.as_millis()
+    ));
+    assert!(window < hogs_stopped, "the hogs stopped before the count ended");
+    // Above the hogs nearly every expiry gets its pulse (339 of 350 here);
+    // at a normal priority 131 of 350 did (RT throttling's share).
+    assert!(got * 5 >= expiries * 4, "{got} pulses for {expiries} expiries while the hogs ran");
 }

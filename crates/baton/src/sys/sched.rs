@@ -56,6 +56,11 @@ pub(crate) fn get(tid: i32) -> Result<Sched, Errno> {
 /// Sets the calling thread's policy and level (real-time priority, or nice
 /// value for `SCHED_OTHER`/`SCHED_BATCH`).
 pub(crate) fn set_own(s: Sched) -> Result<(), Errno> {
+    set(0, s)
+}
+
+/// Sets thread `tid`'s policy and level (0: the caller), as [`set_own`].
+pub(crate) fn set(tid: i32, s: Sched) -> Result<(), Errno> {
     // SAFETY: as in `get`.
     let mut attr: libc::sched_attr = unsafe { std::mem::zeroed() };
     attr.size = std::mem::size_of::<libc::sched_attr>() as u32;
@@ -67,7 +72,7 @@ pub(crate) fn set_own(s: Sched) -> Result<(), Errno> {
     }
     // SAFETY: `attr` is a valid, initialised `sched_attr` of the size given
     // in its `size` field; tid 0 is the calling thread.
-    let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const libc::sched_attr, 0) };
+    let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, tid, &attr as *const libc::sched_attr, 0) };
     if rc < 0 {
         return Err(errno());
     }
