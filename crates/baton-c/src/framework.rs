@@ -50,6 +50,9 @@ reexport! {
     message_detach = __baton_message_detach(dpp: P, low: c_int, high: c_int, flags: c_int) -> c_int;
     pulse_attach = __baton_pulse_attach(dpp: P, flags: c_int, code: c_int, func: P, handle: P) -> c_int;
     pulse_detach = __baton_pulse_detach(dpp: P, code: c_int, flags: c_int) -> c_int;
+    select_attach = __baton_select_attach(dpp: P, attr: P, fd: c_int, flags: c_uint, func: P, handle: P) -> c_int;
+    select_detach = __baton_select_detach(dpp: P, fd: c_int) -> c_int;
+    select_query = __baton_select_query(ctp: P, fd: P, flags: P, func: P, handle: P) -> c_int;
     thread_pool_create = __baton_thread_pool_create(attr: P, flags: c_uint) -> P;
     thread_pool_start = __baton_thread_pool_start(pool: P) -> c_int;
     thread_pool_destroy = __baton_thread_pool_destroy(pool: P) -> c_int;

@@ -323,6 +323,11 @@ fn pulse_timers_and_glibc_timers() {
 /// ConnectDetach from another thread wakes the threads blocked on the
 /// coid with EBADF.
 #[test]
+fn select_attach_calls_back_when_a_descriptor_is_ready() {
+    build_and_run("select");
+}
+
+#[test]
 fn connect_detach_wakes_blocked_threads_with_ebadf() {
     build_and_run("detach");
 }

@@ -12,6 +12,15 @@
  *   <sys/resmgr.h>), message-type ranges (message_attach) and pulse codes
  *   (pulse_attach) share; a loop of dispatch_block() and
  *   dispatch_handler(), or a thread pool (thread_pool_*), serves it.
+ * - select_attach() watches any Linux descriptor (a pipe, a socket, a tty,
+ *   an eventfd; not a regular file: EPERM) for the dispatch: a thread of
+ *   the dispatch's own waits in epoll and sends the channel a pulse when
+ *   the descriptor is ready, and dispatch_handler() calls the function
+ *   with what is ready now (SELECT_FLAG_READ/WRITE/EXCEPT, SRVEXCEPT for a
+ *   hang-up or an error if asked for). Re-armed after each call unless
+ *   SELECT_FLAG_NOREARM (then select_attach() again re-arms it);
+ *   select_attach() of an attached descriptor replaces its flags and
+ *   function.
  */
 #ifndef _BATON_SYS_DISPATCH_H
 #define _BATON_SYS_DISPATCH_H
@@ -64,14 +73,16 @@ int name_close(int __coid);
 extern "C" {
 #endif
 
-/* A message_attach() / pulse_attach() handler's context: the same as a
- * resource manager's. */
+/* A message_attach() / pulse_attach() / select_attach() handler's
+ * context: the same as a resource manager's. */
 typedef struct _resmgr_context message_context_t;
+typedef struct _resmgr_context select_context_t;
 
 /* What dispatch_block() fills and dispatch_handler() serves. */
 typedef union _dispatch_context {
     resmgr_context_t resmgr_context;
     message_context_t message_context;
+    select_context_t select_context;
 } dispatch_context_t;
 
 /* dispatch_create_channel() flags. */
@@ -124,6 +135,35 @@ int pulse_attach(dispatch_t *__dpp, int __flags, int __code,
                  int (*__func)(message_context_t *__ctp, int __code, unsigned __flags, void *__handle),
                  void *__handle);
 int pulse_detach(dispatch_t *__dpp, int __code, int __flags);
+
+/* select_attach() conditions (what is asked for, and what func is told
+ * is ready) and flags. */
+#define SELECT_FLAG_READ      _NOTIFY_COND_INPUT
+#define SELECT_FLAG_WRITE     _NOTIFY_COND_OUTPUT
+#define SELECT_FLAG_EXCEPT    _NOTIFY_COND_OBAND
+#define SELECT_FLAG_REARM     0x00000001 /* the default */
+#define SELECT_FLAG_SRVEXCEPT 0x00000002 /* hang-up or error */
+#define SELECT_FLAG_NOREARM   0x00000004 /* one call, then disarmed */
+
+typedef struct _select_attr {
+    unsigned flags; /* none defined; attr may be NULL */
+    unsigned reserved[3];
+} select_attr_t;
+
+/* Calls func(ctp, fd, ready, handle) from dispatch_handler() when fd is
+ * ready for what flags ask (0, or -1 and errno: EINVAL, EBADF, EPERM for
+ * a descriptor epoll cannot watch). */
+int select_attach(void *__dpp, select_attr_t *__attr, int __fd, unsigned __flags,
+                  int (*__func)(select_context_t *__ctp, int __fd, unsigned __flags, void *__handle),
+                  void *__handle);
+/* Stops watching fd (EINVAL if it is not attached). */
+int select_detach(void *__dpp, int __fd);
+/* Whether ctp holds a select event (from dispatch_block()): 0 and the
+ * descriptor, what is ready, its function and handle; -1 and EINVAL if
+ * ctp holds anything else. Any pointer may be NULL. */
+int select_query(select_context_t *__ctp, int *__fd, unsigned *__flags,
+                 int (**__func)(select_context_t *__ctp, int __fd, unsigned __flags, void *__handle),
+                 void **__handle);
 
 /* Thread pools: between lo_water and hi_water threads wait in block_func;
  * when fewer wait, increment more start (up to maximum); when more, the

@@ -1,7 +1,7 @@
 /*
  * The dispatch layer and the resource-manager core: a dispatch's channel
  * and what is attached to it (paths with their handler tables, message
- * type ranges, pulse codes), the receive loop's two halves
+ * type ranges, pulse codes, watched descriptors), the receive loop's two halves
  * (dispatch_block, dispatch_handler), and the OCB bindings: which open
  * state belongs to which client connection (docs/RESMGR.md, section 2).
  *
@@ -14,9 +14,15 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 /* A resmgr_attach(). */
 struct link {
@@ -53,6 +59,31 @@ struct pulse_code {
     void *handle;
 };
 
+typedef int (*select_func_t)(select_context_t *, int, unsigned, void *);
+
+/* A select_attach(). */
+struct select_fd {
+    int fd;
+    unsigned flags;
+    select_func_t func;
+    void *handle;
+    unsigned gen; /* changes at each attach: a late re-arm of an older one is dropped */
+};
+
+/* The descriptors select_attach() watches: an epoll set (one-shot
+ * entries, re-armed after each call) that a thread of the dispatch's own
+ * waits on, telling the channel with a pulse of `code` whose value is
+ * the descriptor. */
+struct selects {
+    pthread_mutex_t lock;
+    struct select_fd *fds;
+    int nfds;
+    unsigned next_gen;
+    int epoll, stop; /* -1 until the first attach */
+    int coid, code;
+    pthread_t thread;
+};
+
 #define BUCKETS 64
 
 struct _dispatch {
@@ -72,7 +103,10 @@ struct _dispatch {
     /* dispatch_unblock's pulse: a connection to the channel and a code. */
     int self_coid;
     int wake_code;
+    struct selects sel;
 };
+
+static void select_stop(dispatch_t *dpp);
 
 /* The smallest receive buffer: any fixed-size I/O message fits. */
 #define MIN_MSG_SIZE 2048
@@ -112,6 +146,8 @@ dispatch_t *dispatch_create_channel(int chid, unsigned flags) {
     dpp->nparts_max = 1;
     dpp->self_coid = -1;
     dpp->wake_code = -1;
+    pthread_mutex_init(&dpp->sel.lock, NULL);
+    dpp->sel.epoll = dpp->sel.stop = dpp->sel.coid = dpp->sel.code = -1;
     return dpp;
 }
 
@@ -128,6 +164,7 @@ int dispatch_destroy(dispatch_t *dpp) {
         errno = EINVAL;
         return -1;
     }
+    select_stop(dpp);
     for (int i = 0; i < dpp->nlinks; i++) __baton_path_detach(dpp->links[i].path);
     for (int b = 0; b < BUCKETS; b++) {
         while (dpp->bindings[b] != NULL) {
@@ -139,6 +176,8 @@ int dispatch_destroy(dispatch_t *dpp) {
     if (dpp->self_coid != -1) ConnectDetach(dpp->self_coid);
     if (dpp->own_chid) ChannelDestroy(dpp->chid);
     pthread_mutex_destroy(&dpp->lock);
+    pthread_mutex_destroy(&dpp->sel.lock);
+    free(dpp->sel.fds);
     free(dpp->links);
     free(dpp->ranges);
     free(dpp->pulses);
@@ -386,6 +425,237 @@ void dispatch_unblock(dispatch_context_t *dctp) {
     }
     pthread_mutex_unlock(&dpp->lock);
     if (coid != -1) MsgSendPulse(coid, -1, code, 0);
+}
+
+/* ---- Watched descriptors (select_attach). ---- */
+
+#define SELECT_CONDS (SELECT_FLAG_READ | SELECT_FLAG_WRITE | SELECT_FLAG_EXCEPT | SELECT_FLAG_SRVEXCEPT)
+/* The stop eventfd's key in the epoll set (descriptors are keyed by
+ * their number). */
+#define SELECT_STOP UINT64_MAX
+
+/* What epoll and poll are asked for (hang-up and error always come). */
+static uint32_t poll_events(unsigned flags) {
+    uint32_t e = 0;
+    if (flags & SELECT_FLAG_READ) e |= POLLIN | POLLRDHUP;
+    if (flags & SELECT_FLAG_WRITE) e |= POLLOUT;
+    if (flags & SELECT_FLAG_EXCEPT) e |= POLLPRI;
+    return e;
+}
+
+/* What of `flags` poll's revents say is ready: a hang-up or an error
+ * makes a read or write not block (it returns at once), and is
+ * SELECT_FLAG_SRVEXCEPT if that was asked for. */
+static unsigned ready_flags(unsigned flags, short revents) {
+    unsigned r = 0;
+    int broken = (revents & (POLLERR | POLLHUP)) != 0;
+    if ((flags & SELECT_FLAG_READ) && (revents & (POLLIN | POLLRDHUP) || broken)) r |= SELECT_FLAG_READ;
+    if ((flags & SELECT_FLAG_WRITE) && (revents & POLLOUT || broken)) r |= SELECT_FLAG_WRITE;
+    if ((flags & SELECT_FLAG_EXCEPT) && (revents & POLLPRI)) r |= SELECT_FLAG_EXCEPT;
+    if ((flags & SELECT_FLAG_SRVEXCEPT) && broken) r |= SELECT_FLAG_SRVEXCEPT;
+    return r;
+}
+
+/* The entry of fd (the caller holds sel.lock); NULL if none. */
+static struct select_fd *select_find(struct selects *s, int fd) {
+    for (int i = 0; i < s->nfds; i++)
+        if (s->fds[i].fd == fd) return &s->fds[i];
+    return NULL;
+}
+
+/* Arms fd's one-shot epoll entry (the caller holds sel.lock). */
+static int select_arm(struct selects *s, int fd, unsigned flags, int op) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = poll_events(flags) | EPOLLONESHOT;
+    ev.data.u64 = (uint64_t)(unsigned)fd;
+    return epoll_ctl(s->epoll, op, fd, &ev);
+}
+
+/* The watcher thread: a ready descriptor becomes a pulse to the channel.
+ * A pulse the connection has no room for now (more descriptors ready at
+ * once than the channel takes pulses) is sent again a millisecond later;
+ * its entry stays disarmed meanwhile, so nothing is lost or repeated. */
+static void *select_watch(void *arg) {
+    dispatch_t *dpp = (dispatch_t *)arg;
+    struct selects *s = &dpp->sel;
+    int *pending = NULL, npending = 0;
+    for (;;) {
+        struct epoll_event ev[16];
+        int n = epoll_wait(s->epoll, ev, 16, npending > 0 ? 1 : -1);
+        if (n == -1 && errno != EINTR) break;
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.u64 == SELECT_STOP) goto out;
+            /* At most one entry per attached descriptor (one-shot). */
+            if (grow((void **)&pending, npending, sizeof *pending) == -1) goto out;
+            pending[npending++] = (int)ev[i].data.u64;
+        }
+        int kept = 0;
+        for (int i = 0; i < npending; i++) {
+            if (MsgSendPulse(s->coid, -1, s->code, pending[i]) == 0) continue;
+            if (errno != EAGAIN) goto out; /* the channel is gone */
+            pending[kept++] = pending[i];
+        }
+        npending = kept;
+    }
+out:
+    free(pending);
+    return NULL;
+}
+
+/* The pulse of a ready descriptor: calls its function with what is ready
+ * now, then re-arms it unless it is one-shot. */
+static int select_fired(message_context_t *ctp, int code, unsigned flags, void *handle) {
+    (void)code, (void)flags;
+    struct selects *s = &((dispatch_t *)handle)->sel;
+    int fd = ctp->msg->pulse.value.sival_int;
+    pthread_mutex_lock(&s->lock);
+    struct select_fd *e = select_find(s, fd);
+    struct select_fd copy;
+    if (e != NULL) copy = *e;
+    pthread_mutex_unlock(&s->lock);
+    if (e == NULL) return 0; /* detached meanwhile */
+    struct pollfd p = {fd, (short)poll_events(copy.flags), 0};
+    unsigned ready = poll(&p, 1, 0) == 1 ? ready_flags(copy.flags, p.revents) : 0;
+    if (p.revents & POLLNVAL) { /* closed without select_detach: forget it */
+        select_detach(handle, fd);
+        return 0;
+    }
+    if (ready != 0) copy.func((select_context_t *)ctp, fd, ready, copy.handle);
+    if (ready != 0 && (copy.flags & SELECT_FLAG_NOREARM)) return 0;
+    pthread_mutex_lock(&s->lock);
+    e = select_find(s, fd);
+    /* Unless func detached it, or attached it again (which armed it). */
+    if (e != NULL && e->gen == copy.gen) select_arm(s, fd, e->flags, EPOLL_CTL_MOD);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+/* Sets the watcher up at the first attach (the caller holds sel.lock). */
+static int select_start(dispatch_t *dpp) {
+    struct selects *s = &dpp->sel;
+    if (s->epoll != -1) return 0;
+    int code = pulse_attach(dpp, MSG_FLAG_ALLOC_PULSE, 0, select_fired, dpp);
+    if (code == -1) return -1;
+    int coid = ConnectAttach(ND_LOCAL_NODE, 0, dpp->chid, _NTO_SIDE_CHANNEL, 0);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int stop = eventfd(0, EFD_CLOEXEC);
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = SELECT_STOP;
+    int e = 0;
+    if (coid == -1 || ep == -1 || stop == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, stop, &ev) == -1) e = errno;
+    if (e == 0) {
+        s->epoll = ep, s->stop = stop, s->coid = coid, s->code = code;
+        /* The watcher takes no signals: they are the program's threads'. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        e = pthread_create(&s->thread, NULL, select_watch, dpp);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (e == 0) return 0;
+        s->epoll = s->stop = s->coid = s->code = -1;
+    }
+    if (stop != -1) close(stop);
+    if (ep != -1) close(ep);
+    if (coid != -1) ConnectDetach(coid);
+    pulse_detach(dpp, code, 0);
+    errno = e;
+    return -1;
+}
+
+/* Ends the watcher (dispatch_destroy). */
+static void select_stop(dispatch_t *dpp) {
+    struct selects *s = &dpp->sel;
+    if (s->epoll == -1) return;
+    uint64_t one = 1;
+    if (write(s->stop, &one, sizeof one) == (ssize_t)sizeof one) pthread_join(s->thread, NULL);
+    close(s->stop);
+    close(s->epoll);
+    ConnectDetach(s->coid);
+    s->epoll = s->stop = s->coid = -1;
+}
+
+int select_attach(void *dp, select_attr_t *attr, int fd, unsigned flags, select_func_t func, void *handle) {
+    (void)attr; /* no attribute flags are defined */
+    dispatch_t *dpp = (dispatch_t *)dp;
+    if (dpp == NULL || func == NULL || fd < 0 || (flags & SELECT_CONDS) == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct selects *s = &dpp->sel;
+    pthread_mutex_lock(&s->lock);
+    if (select_start(dpp) == -1) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    struct select_fd *e = select_find(s, fd);
+    int op = e != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (select_arm(s, fd, flags, op) == -1) {
+        int err = errno;
+        pthread_mutex_unlock(&s->lock);
+        errno = err;
+        return -1;
+    }
+    if (e == NULL) {
+        if (grow((void **)&s->fds, s->nfds, sizeof *s->fds) == -1) {
+            epoll_ctl(s->epoll, EPOLL_CTL_DEL, fd, NULL);
+            pthread_mutex_unlock(&s->lock);
+            errno = ENOMEM;
+            return -1;
+        }
+        e = &s->fds[s->nfds++];
+    }
+    e->fd = fd;
+    e->flags = flags;
+    e->func = func;
+    e->handle = handle;
+    e->gen = ++s->next_gen;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+int select_detach(void *dp, int fd) {
+    dispatch_t *dpp = (dispatch_t *)dp;
+    if (dpp == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct selects *s = &dpp->sel;
+    pthread_mutex_lock(&s->lock);
+    struct select_fd *e = select_find(s, fd);
+    if (e == NULL) {
+        pthread_mutex_unlock(&s->lock);
+        errno = EINVAL;
+        return -1;
+    }
+    epoll_ctl(s->epoll, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if fd was closed */
+    *e = s->fds[--s->nfds];
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+int select_query(select_context_t *ctp, int *fd, unsigned *flags, select_func_t *func, void **handle) {
+    struct selects *s = &ctp->dpp->sel;
+    int found = 0;
+    struct select_fd copy;
+    pthread_mutex_lock(&s->lock);
+    if (ctp->rcvid == 0 && s->code != -1 && ctp->msg->pulse.code == s->code) {
+        struct select_fd *e = select_find(s, ctp->msg->pulse.value.sival_int);
+        if (e != NULL) copy = *e, found = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!found) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct pollfd p = {copy.fd, (short)poll_events(copy.flags), 0};
+    if (fd != NULL) *fd = copy.fd;
+    if (flags != NULL) *flags = poll(&p, 1, 0) == 1 ? ready_flags(copy.flags, p.revents) : 0;
+    if (func != NULL) *func = copy.func;
+    if (handle != NULL) *handle = copy.handle;
+    return 0;
 }
 
 /* ---- Bindings. ---- */
@@ -709,7 +979,7 @@ static int find_pulse(dispatch_t *dpp, int code, struct pulse_code *out) {
 
 static int pulse(resmgr_context_t *ctp) {
     struct _pulse *p = &ctp->msg->pulse;
-    struct pulse_code h;
+    struct pulse_code h = {0, NULL, NULL};
     int handled = find_pulse(ctp->dpp, p->code, &h);
     if (p->code == _PULSE_CODE_DISCONNECT) {
         disconnect(ctp, p->scoid);

@@ -25,6 +25,9 @@
 #define message_detach __baton_message_detach
 #define pulse_attach __baton_pulse_attach
 #define pulse_detach __baton_pulse_detach
+#define select_attach __baton_select_attach
+#define select_detach __baton_select_detach
+#define select_query __baton_select_query
 #define thread_pool_create __baton_thread_pool_create
 #define thread_pool_start __baton_thread_pool_start
 #define thread_pool_destroy __baton_thread_pool_destroy

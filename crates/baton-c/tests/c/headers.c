@@ -96,6 +96,14 @@ static int resmgr_checks(void) {
         int (*dev)(int, int, void *, size_t, int *) = devctl;
         int (*op)(const char *, int, ...) = baton_open;
         CHECK(attach != NULL && pa_fn != NULL && dev != NULL && op != NULL);
+        select_context_t *sc = &dc.select_context;
+        int (*sa)(void *, select_attr_t *, int, unsigned, int (*)(select_context_t *, int, unsigned, void *), void *) =
+            select_attach;
+        int (*sd)(void *, int) = select_detach;
+        CHECK(sc == &dc.resmgr_context && sa != NULL && sd != NULL && select_query != NULL);
+        /* QNX's values: the conditions are ionotify's, the flags below them. */
+        CHECK(SELECT_FLAG_REARM == 1 && SELECT_FLAG_SRVEXCEPT == 2 && SELECT_FLAG_NOREARM == 4);
+        CHECK(SELECT_FLAG_READ == 0x10000000u && SELECT_FLAG_WRITE == 0x40000000u && SELECT_FLAG_EXCEPT == 0x80000000u);
     }
     return 0;
 }
