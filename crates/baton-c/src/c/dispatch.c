@@ -479,7 +479,7 @@ static int select_arm(struct selects *s, int fd, unsigned flags, int op) {
 static void *select_watch(void *arg) {
     dispatch_t *dpp = (dispatch_t *)arg;
     struct selects *s = &dpp->sel;
-    int *pending = NULL, npending = 0;
+    int *pending = NULL, npending = 0, room = 0;
     for (;;) {
         struct epoll_event ev[16];
         int n = epoll_wait(s->epoll, ev, 16, npending > 0 ? 1 : -1);
@@ -487,7 +487,11 @@ static void *select_watch(void *arg) {
         for (int i = 0; i < n; i++) {
             if (ev[i].data.u64 == SELECT_STOP) goto out;
             /* At most one entry per attached descriptor (one-shot). */
-            if (grow((void **)&pending, npending, sizeof *pending) == -1) goto out;
+            if (npending == room) {
+                int *p = (int *)realloc(pending, (size_t)(room * 2 + 16) * sizeof *pending);
+                if (p == NULL) goto out;
+                pending = p, room = room * 2 + 16;
+            }
             pending[npending++] = (int)ev[i].data.u64;
         }
         int kept = 0;
