@@ -456,6 +456,15 @@ static unsigned ready_flags(unsigned flags, short revents) {
     return r;
 }
 
+/* What of `flags` fd is ready for now (poll, no wait); *revents gets
+ * poll's answer (POLLNVAL: fd is not open). */
+static unsigned ready_now(int fd, unsigned flags, short *revents) {
+    struct pollfd p = {fd, (short)poll_events(flags), 0};
+    int n = poll(&p, 1, 0);
+    *revents = n == 1 ? p.revents : 0;
+    return n == 1 ? ready_flags(flags, p.revents) : 0;
+}
+
 /* The entry of fd (the caller holds sel.lock); NULL if none. */
 static struct select_fd *select_find(struct selects *s, int fd) {
     for (int i = 0; i < s->nfds; i++)
@@ -519,9 +528,9 @@ static int select_fired(message_context_t *ctp, int code, unsigned flags, void *
     if (e != NULL) copy = *e;
     pthread_mutex_unlock(&s->lock);
     if (e == NULL) return 0; /* detached meanwhile */
-    struct pollfd p = {fd, (short)poll_events(copy.flags), 0};
-    unsigned ready = poll(&p, 1, 0) == 1 ? ready_flags(copy.flags, p.revents) : 0;
-    if (p.revents & POLLNVAL) { /* closed without select_detach: forget it */
+    short revents;
+    unsigned ready = ready_now(fd, copy.flags, &revents);
+    if (revents & POLLNVAL) { /* closed without select_detach: forget it */
         select_detach(handle, fd);
         return 0;
     }
@@ -654,9 +663,9 @@ int select_query(select_context_t *ctp, int *fd, unsigned *flags, select_func_t 
         errno = EINVAL;
         return -1;
     }
-    struct pollfd p = {copy.fd, (short)poll_events(copy.flags), 0};
+    short revents;
     if (fd != NULL) *fd = copy.fd;
-    if (flags != NULL) *flags = poll(&p, 1, 0) == 1 ? ready_flags(copy.flags, p.revents) : 0;
+    if (flags != NULL) *flags = ready_now(copy.fd, copy.flags, &revents);
     if (func != NULL) *func = copy.func;
     if (handle != NULL) *handle = copy.handle;
     return 0;
