@@ -120,12 +120,16 @@ unsafe fn iov_array<'a>(iov: *const libc::iovec, parts: usize) -> CResult<&'a [l
 /// # Safety
 ///
 /// As for [`iov_array`], the buffers valid for reads.
-pub(crate) unsafe fn iov_read<'a>(iov: *const libc::iovec, parts: usize) -> CResult<Vec<IoSlice<'a>>> {
+pub(crate) unsafe fn iov_read<'a>(iov: *const libc::iovec, parts: usize) -> CResult<Parts<IoSlice<'a>>> {
     // SAFETY: per the function's contract.
     let v = unsafe { iov_array(iov, parts)? };
     // SAFETY: each buffer is valid for reads of its length (contract; null
     // ones have length 0 and become empty slices).
-    Ok(v.iter().map(|e| IoSlice::new(unsafe { bytes(e.iov_base, e.iov_len) }.unwrap_or(&[]))).collect())
+    Ok(Parts::collect(
+        v.len(),
+        || IoSlice::new(&[]),
+        |i| IoSlice::new(unsafe { bytes(v[i].iov_base, v[i].iov_len) }.unwrap_or(&[])),
+    ))
 }
 
 /// The buffers of `iov[..parts]`, to write into.
@@ -133,12 +137,58 @@ pub(crate) unsafe fn iov_read<'a>(iov: *const libc::iovec, parts: usize) -> CRes
 /// # Safety
 ///
 /// As for [`iov_array`], the buffers valid for writes and not overlapping.
-pub(crate) unsafe fn iov_write<'a>(iov: *const libc::iovec, parts: usize) -> CResult<Vec<IoSliceMut<'a>>> {
+pub(crate) unsafe fn iov_write<'a>(iov: *const libc::iovec, parts: usize) -> CResult<Parts<IoSliceMut<'a>>> {
     // SAFETY: per the function's contract.
     let v = unsafe { iov_array(iov, parts)? };
     // SAFETY: each buffer is valid for writes of its length and not
     // aliased (contract; null ones have length 0).
-    Ok(v.iter().map(|e| IoSliceMut::new(unsafe { bytes_mut(e.iov_base, e.iov_len) }.unwrap_or(&mut []))).collect())
+    Ok(Parts::collect(
+        v.len(),
+        || IoSliceMut::new(&mut []),
+        |i| IoSliceMut::new(unsafe { bytes_mut(v[i].iov_base, v[i].iov_len) }.unwrap_or(&mut [])),
+    ))
+}
+
+/// How many parts of an `iov_t` array are kept on the stack; more go to
+/// the heap.
+const STACK_PARTS: usize = 8;
+
+/// An `iov_t` array's buffers as `IoSlice`s or `IoSliceMut`s: on the stack
+/// for up to [`STACK_PARTS`] parts, so that the vectored calls of a
+/// message (`MsgSendv`, `MsgReceivev`, `MsgReplyv`, `MsgReadv`,
+/// `MsgWritev`) allocate nothing in the usual case.
+pub(crate) enum Parts<T> {
+    Stack([T; STACK_PARTS], usize),
+    Heap(Vec<T>),
+}
+
+impl<T> Parts<T> {
+    /// `item(0..n)`; `empty` fills the unused stack entries.
+    fn collect(n: usize, empty: impl Fn() -> T, item: impl Fn(usize) -> T) -> Parts<T> {
+        if n > STACK_PARTS {
+            return Parts::Heap((0..n).map(item).collect());
+        }
+        Parts::Stack(std::array::from_fn(|i| if i < n { item(i) } else { empty() }), n)
+    }
+}
+
+impl<T> std::ops::Deref for Parts<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Parts::Stack(a, n) => &a[..*n],
+            Parts::Heap(v) => v,
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for Parts<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Parts::Stack(a, n) => &mut a[..*n],
+            Parts::Heap(v) => v,
+        }
+    }
 }
 
 /// Writes `value` to `p` if it is not null.

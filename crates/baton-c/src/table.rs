@@ -6,7 +6,10 @@
 //! until it receives again), as on QNX. Messages of a client that
 //! disconnected, or of a destroyed channel, are dropped when the
 //! disconnect pulse is received or the channel destroyed (replies to them
-//! fail with `ESRCH` either way).
+//! fail with `ESRCH` either way). They are kept in [`HELD_SHARDS`] maps by
+//! their rcvid's connection and slot, so that a pool's threads receiving
+//! and replying at once seldom meet on one lock, and nothing is allocated
+//! per message once a map has grown.
 
 use crate::abi::FIRST_SIDE_COID;
 use crate::ffi::CResult;
@@ -29,16 +32,27 @@ pub(crate) struct Coid {
 pub(crate) struct Held {
     pub chid: u32,
     pub scoid: u32,
-    /// `None` once answered (a concurrent call then finds it gone).
-    pub req: Mutex<Option<Request>>,
+    req: Request,
 }
+
+/// How many maps the held messages are spread over.
+const HELD_SHARDS: usize = 32;
+
+type HeldMap = HashMap<i32, Held, foldhash::fast::FixedState>;
 
 #[derive(Debug, Default)]
 struct Tables {
     channels: RwLock<HashMap<i32, Arc<Channel>>>,
     coids: RwLock<HashMap<i32, Arc<Coid>>>,
-    held: Mutex<HashMap<i32, Arc<Held>>>,
+    held: [Mutex<HeldMap>; HELD_SHARDS],
     next_side: Mutex<i32>,
+}
+
+/// The map of held message `rcvid`: by its connection and slot (bits
+/// 0..16 and 16..24), which differ between messages held at once.
+fn held_shard(rcvid: i32) -> MutexGuard<'static, HeldMap> {
+    let raw = rcvid as u32;
+    lock(&TABLES.held[((raw ^ (raw >> 16)) as usize) % HELD_SHARDS])
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(Tables::default);
@@ -106,40 +120,37 @@ pub(crate) fn alloc_side_coid() -> CResult<i32> {
 pub(crate) fn hold(req: Request) -> i32 {
     let info = req.info();
     let id = req.id().as_raw();
-    let h = Arc::new(Held { chid: info.chid, scoid: info.scoid, req: Mutex::new(Some(req)) });
     // A message still here under the same rcvid belongs to a client that
     // is gone (baton reuses an id only once its message is answered or its
-    // client gone): it is dropped, after the lock.
-    let old = lock(&TABLES.held).insert(id, h);
+    // client gone): it is dropped (answered), after the lock.
+    let old = held_shard(id).insert(id, Held { chid: info.chid, scoid: info.scoid, req });
     drop(old);
     id
 }
 
-/// The message `rcvid`, still held; `ESRCH` if there is none.
-pub(crate) fn held(rcvid: i32) -> CResult<Arc<Held>> {
-    lock(&TABLES.held).get(&rcvid).cloned().ok_or(libc::ESRCH)
-}
-
-/// Takes message `rcvid` out, to answer it; `ESRCH` if there is none.
+/// Takes message `rcvid` out, to answer it; `ESRCH` if there is none. A
+/// call working on it ([`with_held`]) finishes first.
 pub(crate) fn take(rcvid: i32) -> CResult<Request> {
-    let h = lock(&TABLES.held).remove(&rcvid).ok_or(libc::ESRCH)?;
-    let req = lock(&h.req).take();
-    req.ok_or(libc::ESRCH)
+    let h = held_shard(rcvid).remove(&rcvid).ok_or(libc::ESRCH)?;
+    Ok(h.req)
 }
 
-/// Runs `f` on held message `rcvid` (serialised with other calls on it).
+/// Runs `f` on held message `rcvid`, under its map's lock (`f` must not
+/// come back to this table).
 pub(crate) fn with_held<T>(rcvid: i32, f: impl FnOnce(&mut Request) -> CResult<T>) -> CResult<T> {
-    let h = held(rcvid)?;
-    let mut g = lock(&h.req);
-    f(g.as_mut().ok_or(libc::ESRCH)?)
+    let mut m = held_shard(rcvid);
+    f(&mut m.get_mut(&rcvid).ok_or(libc::ESRCH)?.req)
 }
 
-/// Drops the held messages that match (their client or channel is gone).
+/// Drops the held messages that match (their client or channel is gone):
+/// answered, each map's after its lock.
 pub(crate) fn drop_held(matches: impl Fn(&Held) -> bool) {
-    let gone: Vec<Arc<Held>> = {
-        let mut m = lock(&TABLES.held);
-        let ids: Vec<i32> = m.iter().filter(|(_, h)| matches(h)).map(|(id, _)| *id).collect();
-        ids.iter().filter_map(|id| m.remove(id)).collect()
-    };
-    drop(gone);
+    for shard in &TABLES.held {
+        let gone: Vec<Held> = {
+            let mut m = lock(shard);
+            let ids: Vec<i32> = m.iter().filter(|(_, h)| matches(h)).map(|(id, _)| *id).collect();
+            ids.iter().filter_map(|id| m.remove(id)).collect()
+        };
+        drop(gone);
+    }
 }

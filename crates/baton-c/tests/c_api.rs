@@ -322,6 +322,13 @@ fn pulse_timers_and_glibc_timers() {
 
 /// ConnectDetach from another thread wakes the threads blocked on the
 /// coid with EBADF.
+/// No allocation per message on the C path (the program counts every
+/// `malloc`, `calloc` and `realloc` of the process).
+#[test]
+fn send_receive_reply_allocate_nothing() {
+    build_and_run("noalloc");
+}
+
 #[test]
 fn select_attach_calls_back_when_a_descriptor_is_ready() {
     build_and_run("select");
