@@ -8,8 +8,9 @@
 //! disconnect pulse is received or the channel destroyed (replies to them
 //! fail with `ESRCH` either way). They are kept in [`HELD_SHARDS`] maps by
 //! their rcvid's connection and slot, so that a pool's threads receiving
-//! and replying at once seldom meet on one lock, and nothing is allocated
-//! per message once a map has grown.
+//! and replying at once seldom meet on one lock; each map keeps a few
+//! answered entries for the next messages, so that nothing is allocated
+//! per message once it has grown.
 
 use crate::abi::FIRST_SIDE_COID;
 use crate::ffi::CResult;
@@ -32,25 +33,34 @@ pub(crate) struct Coid {
 pub(crate) struct Held {
     pub chid: u32,
     pub scoid: u32,
-    req: Request,
+    /// `None` once answered (a concurrent call then finds it gone). Its own
+    /// lock, so that a `MsgRead` that waits (a client-assisted copy) holds
+    /// up only calls on this message.
+    req: Mutex<Option<Request>>,
 }
 
 /// How many maps the held messages are spread over.
 const HELD_SHARDS: usize = 32;
+/// Answered entries a map keeps for reuse.
+const SPARES: usize = 8;
 
-type HeldMap = HashMap<i32, Held, foldhash::fast::FixedState>;
+#[derive(Debug, Default)]
+struct HeldShard {
+    map: HashMap<i32, Arc<Held>, foldhash::fast::FixedState>,
+    spare: Vec<Arc<Held>>,
+}
 
 #[derive(Debug, Default)]
 struct Tables {
     channels: RwLock<HashMap<i32, Arc<Channel>>>,
     coids: RwLock<HashMap<i32, Arc<Coid>>>,
-    held: [Mutex<HeldMap>; HELD_SHARDS],
+    held: [Mutex<HeldShard>; HELD_SHARDS],
     next_side: Mutex<i32>,
 }
 
 /// The map of held message `rcvid`: by its connection and slot (bits
 /// 0..16 and 16..24), which differ between messages held at once.
-fn held_shard(rcvid: i32) -> MutexGuard<'static, HeldMap> {
+fn held_shard(rcvid: i32) -> MutexGuard<'static, HeldShard> {
     let raw = rcvid as u32;
     lock(&TABLES.held[((raw ^ (raw >> 16)) as usize) % HELD_SHARDS])
 }
@@ -120,10 +130,22 @@ pub(crate) fn alloc_side_coid() -> CResult<i32> {
 pub(crate) fn hold(req: Request) -> i32 {
     let info = req.info();
     let id = req.id().as_raw();
+    let mut shard = held_shard(id);
+    let h = match shard.spare.pop() {
+        Some(mut h) => {
+            // A spare is in no map and no call holds it (`take`).
+            let e = Arc::get_mut(&mut h).expect("a spare entry is not shared");
+            (e.chid, e.scoid) = (info.chid, info.scoid);
+            *e.req.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(req);
+            h
+        }
+        None => Arc::new(Held { chid: info.chid, scoid: info.scoid, req: Mutex::new(Some(req)) }),
+    };
     // A message still here under the same rcvid belongs to a client that
     // is gone (baton reuses an id only once its message is answered or its
     // client gone): it is dropped (answered), after the lock.
-    let old = held_shard(id).insert(id, Held { chid: info.chid, scoid: info.scoid, req });
+    let old = shard.map.insert(id, h);
+    drop(shard);
     drop(old);
     id
 }
@@ -131,25 +153,34 @@ pub(crate) fn hold(req: Request) -> i32 {
 /// Takes message `rcvid` out, to answer it; `ESRCH` if there is none. A
 /// call working on it ([`with_held`]) finishes first.
 pub(crate) fn take(rcvid: i32) -> CResult<Request> {
-    let h = held_shard(rcvid).remove(&rcvid).ok_or(libc::ESRCH)?;
-    Ok(h.req)
+    let h = held_shard(rcvid).map.remove(&rcvid).ok_or(libc::ESRCH)?;
+    let req = lock(&h.req).take();
+    // Out of the map, it is shared only by a call still finishing on it;
+    // if none, it serves a later message.
+    if Arc::strong_count(&h) == 1 {
+        let mut shard = held_shard(rcvid);
+        if shard.spare.len() < SPARES {
+            shard.spare.push(h);
+        }
+    }
+    req.ok_or(libc::ESRCH)
 }
 
-/// Runs `f` on held message `rcvid`, under its map's lock (`f` must not
-/// come back to this table).
+/// Runs `f` on held message `rcvid` (serialised with other calls on it).
 pub(crate) fn with_held<T>(rcvid: i32, f: impl FnOnce(&mut Request) -> CResult<T>) -> CResult<T> {
-    let mut m = held_shard(rcvid);
-    f(&mut m.get_mut(&rcvid).ok_or(libc::ESRCH)?.req)
+    let h = held_shard(rcvid).map.get(&rcvid).cloned().ok_or(libc::ESRCH)?;
+    let mut g = lock(&h.req);
+    f(g.as_mut().ok_or(libc::ESRCH)?)
 }
 
 /// Drops the held messages that match (their client or channel is gone):
 /// answered, each map's after its lock.
 pub(crate) fn drop_held(matches: impl Fn(&Held) -> bool) {
     for shard in &TABLES.held {
-        let gone: Vec<Held> = {
+        let gone: Vec<Arc<Held>> = {
             let mut m = lock(shard);
-            let ids: Vec<i32> = m.iter().filter(|(_, h)| matches(h)).map(|(id, _)| *id).collect();
-            ids.iter().filter_map(|id| m.remove(id)).collect()
+            let ids: Vec<i32> = m.map.iter().filter(|(_, h)| matches(h)).map(|(id, _)| *id).collect();
+            ids.iter().filter_map(|id| m.map.remove(id)).collect()
         };
         drop(gone);
     }
