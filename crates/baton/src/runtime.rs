@@ -79,9 +79,9 @@ struct Table {
 /// What the runtime thread's priority follows: the real-time timers.
 #[derive(Debug, Default)]
 struct Raise {
-    /// The runtime thread's id and the scheduling it started with, once it
-    /// runs.
-    thread: Option<(i32, Sched)>,
+    /// The scheduling the runtime thread started with, once it runs (its
+    /// id is [`Runtime::tid`] by then).
+    start: Option<Sched>,
     /// Live timers whose pulses claim a real-time priority: level → count.
     levels: BTreeMap<i32, usize>,
 }
@@ -92,8 +92,8 @@ impl Raise {
     /// Best effort: without the permission (`EPERM`: no `CAP_SYS_NICE`,
     /// `RLIMIT_RTPRIO` too low) it stays as it is, and the pulses are still
     /// ranked at their priority once queued.
-    fn apply(&self) {
-        let Some((tid, start)) = self.thread else { return };
+    fn apply(&self, tid: i32) {
+        let Some(start) = self.start else { return };
         let _ = sched::set(tid, raised(start, self.levels.last_key_value().map(|(&level, _)| level)));
     }
 }
@@ -220,7 +220,7 @@ impl Runtime {
                 r.levels.remove(&claim.level);
             }
         }
-        r.apply();
+        r.apply(self.tid.load(Ordering::Relaxed));
     }
 
     /// Sweeps `pid`'s runtime-directory entries once it has exited
@@ -299,9 +299,9 @@ impl Runtime {
         {
             // Timers made before this thread ran are counted already.
             let mut r = self.raise.lock().unwrap_or_else(|e| e.into_inner());
-            r.thread = Some((tid, sched::get(0).unwrap_or(Sched::NORMAL)));
+            r.start = Some(sched::get(0).unwrap_or(Sched::NORMAL));
             if !r.levels.is_empty() {
-                r.apply();
+                r.apply(tid);
             }
         }
         let mut ready = [Ready { token: 0 }; 32];
