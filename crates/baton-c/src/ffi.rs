@@ -123,11 +123,11 @@ unsafe fn iov_array<'a>(iov: *const libc::iovec, parts: usize) -> CResult<&'a [l
 pub(crate) unsafe fn iov_read<'a>(iov: *const libc::iovec, parts: usize) -> CResult<Parts<IoSlice<'a>>> {
     // SAFETY: per the function's contract.
     let v = unsafe { iov_array(iov, parts)? };
-    // SAFETY: each buffer is valid for reads of its length (contract; null
-    // ones have length 0 and become empty slices).
     Ok(Parts::collect(
         v.len(),
         || IoSlice::new(&[]),
+        // SAFETY: each buffer is valid for reads of its length (contract;
+        // null ones have length 0 and become empty slices).
         |i| IoSlice::new(unsafe { bytes(v[i].iov_base, v[i].iov_len) }.unwrap_or(&[])),
     ))
 }
@@ -140,11 +140,11 @@ pub(crate) unsafe fn iov_read<'a>(iov: *const libc::iovec, parts: usize) -> CRes
 pub(crate) unsafe fn iov_write<'a>(iov: *const libc::iovec, parts: usize) -> CResult<Parts<IoSliceMut<'a>>> {
     // SAFETY: per the function's contract.
     let v = unsafe { iov_array(iov, parts)? };
-    // SAFETY: each buffer is valid for writes of its length and not
-    // aliased (contract; null ones have length 0).
     Ok(Parts::collect(
         v.len(),
         || IoSliceMut::new(&mut []),
+        // SAFETY: each buffer is valid for writes of its length and not
+        // aliased (contract; null ones have length 0).
         |i| IoSliceMut::new(unsafe { bytes_mut(v[i].iov_base, v[i].iov_len) }.unwrap_or(&mut [])),
     ))
 }
