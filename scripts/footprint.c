@@ -3,10 +3,12 @@
  * floor (written here in C, so that the lines touched are placed by
  * hand), two processes pinned to the first CPU, where each side, on
  * waking, first runs K distinct 64-byte code lines (a chain of jumps, one
- * a line) or reads K distinct data lines (the same ones every time);
- * with `twice`, it does so twice, the second time with the lines warm.
+ * a line), reads K distinct data lines (the same ones every time), or
+ * runs K conditional branches (16 bytes apart) that are all taken
+ * (`taken`) or all fall through (`fall`), on a register the branches
+ * cannot know; with `twice`, it does so twice, the second time warm.
  * Prints the mean round trip in µs. Built and run by scripts/footprint.
- * Usage: footprint code|data K once|twice [ROUND_TRIPS] */
+ * Usage: footprint code|data|taken|fall K once|twice [ROUND_TRIPS] */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <sched.h>
@@ -30,13 +32,25 @@ __asm__(".text\n.p2align 6\nchain:\n"
         ".rept " XSTR(MAX_LINES) "\n jmp 1f\n .p2align 6\n1:\n.endr\n ret\n");
 extern char chain[];
 
+/* MAX_LINES conditional branches on the first argument, each to the next
+ * (taken if it is not zero, fallen through if it is), 16 bytes apart. */
+__asm__(".text\n.p2align 6\nbranches:\n"
+        ".rept " XSTR(MAX_LINES) "\n test %edi, %edi\n jnz 1f\n1:\n .p2align 4\n.endr\n ret\n");
+extern char branches[];
+
 static volatile char *data;
-static int k, twice;
+static int k, twice, taken;
 static void (*code)(void);
+static void (*branch)(int);
 
 static void touch_code(void) {
     code();
     if (twice) code();
+}
+
+static void touch_branches(void) {
+    branch(taken);
+    if (twice) branch(taken);
 }
 
 static void touch_data(void) {
@@ -56,9 +70,11 @@ static void post(atomic_uint *w, unsigned v) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 4 || (strcmp(argv[1], "code") && strcmp(argv[1], "data")) ||
+    const char *kind = argc > 1 ? argv[1] : "";
+    int is_branch = !strcmp(kind, "taken") || !strcmp(kind, "fall");
+    if (argc < 4 || (strcmp(kind, "code") && strcmp(kind, "data") && !is_branch) ||
         (strcmp(argv[3], "once") && strcmp(argv[3], "twice"))) {
-        fprintf(stderr, "usage: footprint code|data K once|twice [ROUND_TRIPS]\n");
+        fprintf(stderr, "usage: footprint code|data|taken|fall K once|twice [ROUND_TRIPS]\n");
         return 2;
     }
     k = atoi(argv[2]);
@@ -68,8 +84,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "footprint: K is 0 to %d, ROUND_TRIPS at least 1\n", MAX_LINES);
         return 2;
     }
-    void (*touch)(void) = argv[1][0] == 'c' ? touch_code : touch_data;
+    void (*touch)(void) = is_branch ? touch_branches : kind[0] == 'c' ? touch_code : touch_data;
     code = (void (*)(void))(chain + (MAX_LINES - k) * 64);
+    branch = (void (*)(int))(branches + (MAX_LINES - k) * 16);
+    taken = !strcmp(kind, "taken");
     char *d = malloc((size_t)MAX_LINES * 192);
     if (!d) return 1;
     memset(d, 1, (size_t)MAX_LINES * 192);
