@@ -1,7 +1,7 @@
 //! A received message and the obligation to answer it.
 
 use super::inherit;
-use super::transfer::{self, Ranges};
+use super::transfer::{self, PartLists};
 use super::{ChannelShared, ServerConn};
 use crate::error::{Error, Result};
 use crate::proto::rcvid::Rcvid;
@@ -120,8 +120,9 @@ pub struct Request {
     /// The client's send and reply part lists, read by the first copy
     /// that needs them (large messages). Boxed, so that a `Request` stays
     /// small enough to move without a call to `memcpy` (it is moved from
-    /// the receive to the handler on every message).
-    ranges: Option<Box<[Option<Ranges>; 2]>>,
+    /// the receive to the handler on every message); the box is the
+    /// thread's spare, handed back when the request goes.
+    lists: Option<Box<PartLists>>,
     answered: bool,
 }
 
@@ -172,7 +173,7 @@ impl Request {
             inline_len: hdr.inline_len,
             info,
             inline_stale: false,
-            ranges: None,
+            lists: None,
             answered: false,
         };
         // The overflow area is looked at (one `fstat` the first time) only
@@ -231,7 +232,7 @@ impl Request {
                 &self.conn,
                 self.slot,
                 transfer::Parts::Send,
-                &mut self.ranges.get_or_insert_with(Default::default)[0],
+                self.lists.get_or_insert_with(PartLists::take),
                 (offset + done) as u64,
                 &mut p[skip..skip + n],
             )?;
@@ -382,7 +383,7 @@ impl Request {
                 &self.conn,
                 self.slot,
                 transfer::Parts::Reply,
-                &mut self.ranges.get_or_insert_with(Default::default)[1],
+                self.lists.get_or_insert_with(PartLists::take),
                 off as u64,
                 &p[..n],
             )?;
@@ -556,6 +557,9 @@ impl Drop for Request {
     fn drop(&mut self) {
         if !self.answered {
             let _ = self.answer(Answer::Error(libc::EIO));
+        }
+        if let Some(lists) = self.lists.take() {
+            PartLists::keep(lists);
         }
     }
 }

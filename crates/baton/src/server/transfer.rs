@@ -25,16 +25,50 @@ use std::io::{IoSlice, IoSliceMut};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
-/// A client's scatter/gather list: (address, length) in its address space.
-pub(crate) type Ranges = Vec<(u64, u64)>;
+/// The client's part lists of one message, for direct copies: each read
+/// from its memory by the first copy that needs it. A request holds one
+/// only once it needs it (large messages), and hands it back to its
+/// thread's spare when it goes ([`PartLists::take`], [`PartLists::keep`]),
+/// so that copies allocate nothing once a thread has had one.
+#[derive(Debug, Default)]
+pub(crate) struct PartLists {
+    /// By [`Parts`]: the send parts, the reply parts.
+    lists: [Vec<RemoteRange>; 2],
+    read: [bool; 2],
+}
+
+/// Entries of a spare's list kept for the next message; longer lists are
+/// freed.
+const SPARE_RANGES: usize = 64;
+
+std::thread_local! {
+    static SPARE: std::cell::Cell<Option<Box<PartLists>>> = const { std::cell::Cell::new(None) };
+}
+
+impl PartLists {
+    /// Empty lists: the thread's spare, or new ones.
+    pub(crate) fn take() -> Box<PartLists> {
+        SPARE.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps `lists` as the thread's spare (emptied).
+    pub(crate) fn keep(mut lists: Box<PartLists>) {
+        lists.read = [false; 2];
+        for l in &mut lists.lists {
+            l.clear();
+            l.shrink_to(SPARE_RANGES);
+        }
+        let _ = SPARE.try_with(|s| s.set(Some(lists)));
+    }
+}
 
 /// Which of the client's part lists a transfer uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Parts {
     /// The message it sends.
-    Send,
+    Send = 0,
     /// The buffers its reply goes to.
-    Reply,
+    Reply = 1,
 }
 
 /// Most scatter/gather parts a client may describe (`IOV_MAX`).
@@ -51,13 +85,12 @@ pub(crate) fn read(
     conn: &ServerConn,
     slot: u32,
     iov: Parts,
-    cache: &mut Option<Ranges>,
+    lists: &mut PartLists,
     offset: u64,
     dst: &mut [u8],
 ) -> Result<usize, i32> {
-    if let Some(ranges) = direct_ranges(conn, slot, iov, cache)? {
-        let win: Vec<RemoteRange> = to_remote(parts::window(ranges, offset, dst.len() as u64));
-        match remote::read(conn.cred.pid, &win, dst) {
+    if let Some(ranges) = direct_ranges(conn, slot, iov, lists)? {
+        match remote::read(conn.cred.pid, parts::window(ranges, offset, dst.len() as u64), dst) {
             Ok(n) => return Ok(n),
             Err(e) if e.raw_os_error() == libc::EPERM => conn.remote.store(REMOTE_DENIED, Relaxed),
             Err(e) => return Err(e.raw_os_error()),
@@ -72,13 +105,12 @@ pub(crate) fn write(
     conn: &ServerConn,
     slot: u32,
     iov: Parts,
-    cache: &mut Option<Ranges>,
+    lists: &mut PartLists,
     offset: u64,
     src: &[u8],
 ) -> Result<usize, i32> {
-    if let Some(ranges) = direct_ranges(conn, slot, iov, cache)? {
-        let win: Vec<RemoteRange> = to_remote(parts::window(ranges, offset, src.len() as u64));
-        match remote::write(conn.cred.pid, &win, src) {
+    if let Some(ranges) = direct_ranges(conn, slot, iov, lists)? {
+        match remote::write(conn.cred.pid, parts::window(ranges, offset, src.len() as u64), src) {
             Ok(n) => return Ok(n),
             Err(e) if e.raw_os_error() == libc::EPERM => conn.remote.store(REMOTE_DENIED, Relaxed),
             Err(e) => return Err(e.raw_os_error()),
@@ -87,25 +119,22 @@ pub(crate) fn write(
     assisted(conn, slot, XFER_WRITE, offset, Buf::Write(src))
 }
 
-fn to_remote(v: Vec<(u64, u64)>) -> Vec<RemoteRange> {
-    v.into_iter().map(|(addr, len)| RemoteRange { addr, len }).collect()
-}
-
-/// The client's part list for direct copies, fetched once; `None` when
+/// The client's part list for direct copies, read once; `None` when
 /// direct copies are not possible for this connection.
-fn direct_ranges<'c>(
+fn direct_ranges<'l>(
     conn: &ServerConn,
     slot: u32,
     which: Parts,
-    cache: &'c mut Option<Ranges>,
-) -> Result<Option<&'c Ranges>, i32> {
+    lists: &'l mut PartLists,
+) -> Result<Option<&'l [RemoteRange]>, i32> {
     if conn.is_dead() || conn.pidfd().is_some_and(|p| !thread::pidfd_alive(p)) {
         return Err(libc::ESRCH);
     }
     if conn.remote.load(Relaxed) == REMOTE_DENIED {
         return Ok(None);
     }
-    if cache.is_none() {
+    let i = which as usize;
+    if !lists.read[i] {
         let h = conn.seg.slot(slot);
         let (addr, count) = match which {
             Parts::Send => (h.send_iov.load(Relaxed), h.send_parts.load(Relaxed)),
@@ -114,30 +143,19 @@ fn direct_ranges<'c>(
         if count > MAX_PARTS {
             return Err(libc::EINVAL);
         }
-        let mut raw = vec![0u8; count as usize * 16];
-        let n = match remote::read(conn.cred.pid, &[RemoteRange { addr, len: raw.len() as u64 }], &mut raw) {
-            Ok(n) => n,
+        match remote::read_ranges(conn.cred.pid, addr, count as usize, &mut lists.lists[i]) {
+            Ok(true) => {}
+            Ok(false) => return Err(libc::EFAULT),
             Err(e) if e.raw_os_error() == libc::EPERM => {
                 conn.remote.store(REMOTE_DENIED, Relaxed);
                 return Ok(None);
             }
             Err(e) => return Err(e.raw_os_error()),
-        };
-        if n < raw.len() {
-            return Err(libc::EFAULT);
         }
         conn.remote.store(REMOTE_OK, Relaxed);
-        let ranges = raw
-            .chunks_exact(16)
-            .map(|c| {
-                let a = u64::from_ne_bytes(c[..8].try_into().expect("8 bytes"));
-                let l = u64::from_ne_bytes(c[8..].try_into().expect("8 bytes"));
-                (a, l)
-            })
-            .collect();
-        *cache = Some(ranges);
+        lists.read[i] = true;
     }
-    Ok(cache.as_ref())
+    Ok(Some(&lists.lists[i]))
 }
 
 enum Buf<'a> {

@@ -8,15 +8,17 @@
 
 use rustix::io::Errno;
 
-/// One range of the peer's address space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One range of the peer's address space: as a client publishes its part
+/// lists (address, then length, native-endian).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct RemoteRange {
     pub addr: u64,
     pub len: u64,
 }
 
-/// The most ranges one system call takes (`IOV_MAX`).
-const IOV_MAX: usize = 1024;
+/// The most ranges one system call is given: on the stack.
+const BATCH: usize = 64;
 
 fn to_iovec(r: &RemoteRange) -> libc::iovec {
     libc::iovec { iov_base: r.addr as usize as *mut libc::c_void, iov_len: r.len as usize }
@@ -24,24 +26,56 @@ fn to_iovec(r: &RemoteRange) -> libc::iovec {
 
 /// Reads the concatenation of `remote` (in `pid`) into `local`.
 /// Returns the number of bytes read (short if the peer's memory ends early).
-pub(crate) fn read(pid: i32, remote: &[RemoteRange], local: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn read(pid: i32, remote: impl IntoIterator<Item = RemoteRange>, local: &mut [u8]) -> Result<usize, Errno> {
     transfer(pid, remote, local.as_mut_ptr(), local.len(), false)
 }
 
 /// Writes `local` over the concatenation of `remote` (in `pid`).
-pub(crate) fn write(pid: i32, remote: &[RemoteRange], local: &[u8]) -> Result<usize, Errno> {
+pub(crate) fn write(pid: i32, remote: impl IntoIterator<Item = RemoteRange>, local: &[u8]) -> Result<usize, Errno> {
     transfer(pid, remote, local.as_ptr().cast_mut(), local.len(), true)
 }
 
-fn transfer(pid: i32, remote: &[RemoteRange], local: *mut u8, len: usize, to_remote: bool) -> Result<usize, Errno> {
+/// Reads `count` ranges published at `addr` in `pid` (a client's part
+/// list) into `out`, replacing what it held. `Ok(false)` if the list
+/// ends early in the peer's memory.
+pub(crate) fn read_ranges(pid: i32, addr: u64, count: usize, out: &mut Vec<RemoteRange>) -> Result<bool, Errno> {
+    out.clear();
+    out.resize(count, RemoteRange::default());
+    let bytes = std::mem::size_of_val(out.as_slice());
+    // SAFETY: `RemoteRange` is two `u64`s, `repr(C)` without padding, so
+    // its `count` elements are `bytes` initialised bytes that any values
+    // written into them leave valid; the slice is dropped before `out` is
+    // used again.
+    let raw = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), bytes) };
+    Ok(read(pid, [RemoteRange { addr, len: bytes as u64 }], raw)? == bytes)
+}
+
+fn transfer(
+    pid: i32,
+    remote: impl IntoIterator<Item = RemoteRange>,
+    local: *mut u8,
+    len: usize,
+    to_remote: bool,
+) -> Result<usize, Errno> {
+    let mut remote = remote.into_iter();
+    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH];
     let mut done = 0usize;
-    for chunk in remote.chunks(IOV_MAX) {
-        let want: usize = chunk.iter().map(|r| r.len as usize).sum();
+    loop {
+        // The next ranges, no more than what is left of `local` needs.
+        let (mut k, mut want) = (0, 0usize);
+        while k < BATCH && want < len - done {
+            let Some(r) = remote.next() else { break };
+            if r.len == 0 {
+                continue;
+            }
+            iov[k] = to_iovec(&r);
+            want = want.saturating_add(r.len as usize);
+            k += 1;
+        }
         let want = want.min(len - done);
         if want == 0 {
             break;
         }
-        let iov: Vec<libc::iovec> = chunk.iter().map(to_iovec).collect();
         let local_iov = libc::iovec {
             // SAFETY: `done < len`, so the offset stays inside `local`.
             iov_base: unsafe { local.add(done) }.cast(),
@@ -49,13 +83,13 @@ fn transfer(pid: i32, remote: &[RemoteRange], local: *mut u8, len: usize, to_rem
         };
         // SAFETY: `local_iov` describes `want` bytes of the caller's buffer
         // (readable for writes to the peer, writable for reads from it);
-        // `iov` describes the peer's memory, which the kernel checks and
-        // which never aliases ours.
+        // `iov[..k]` describes the peer's memory, which the kernel checks
+        // and which never aliases ours.
         let n = unsafe {
             if to_remote {
-                libc::process_vm_writev(pid, &local_iov, 1, iov.as_ptr(), iov.len() as libc::c_ulong, 0)
+                libc::process_vm_writev(pid, &local_iov, 1, iov.as_ptr(), k as libc::c_ulong, 0)
             } else {
-                libc::process_vm_readv(pid, &local_iov, 1, iov.as_ptr(), iov.len() as libc::c_ulong, 0)
+                libc::process_vm_readv(pid, &local_iov, 1, iov.as_ptr(), k as libc::c_ulong, 0)
             }
         };
         if n < 0 {
@@ -83,19 +117,55 @@ mod tests {
         let ranges =
             [RemoteRange { addr: src.as_ptr() as u64, len: 5 }, RemoteRange { addr: src.as_ptr() as u64 + 7, len: 6 }];
         let mut out = [0u8; 11];
-        let n = read(std::process::id() as i32, &ranges, &mut out).unwrap();
+        let n = read(std::process::id() as i32, ranges, &mut out).unwrap();
         assert_eq!(n, 11);
         assert_eq!(&out, b"helloremote");
         let mut dst = vec![0u8; 4];
         let r = [RemoteRange { addr: dst.as_mut_ptr() as u64, len: 4 }];
-        assert_eq!(write(std::process::id() as i32, &r, b"abcdef").unwrap(), 4);
+        assert_eq!(write(std::process::id() as i32, r, b"abcdef").unwrap(), 4);
         assert_eq!(&dst, b"abcd");
+    }
+
+    #[test]
+    fn more_ranges_than_one_call_takes() {
+        let src: Vec<u8> = (0..=255).collect();
+        let pid = std::process::id() as i32;
+        // Every other byte, with empty ranges between: 128 + 3 * 64 ranges.
+        let ranges: Vec<RemoteRange> = (0..128u64)
+            .flat_map(|i| {
+                let r = RemoteRange { addr: src.as_ptr() as u64 + 2 * i, len: 1 };
+                let empty = RemoteRange { addr: 8, len: 0 };
+                if i % 2 == 0 {
+                    vec![r, empty, empty, empty]
+                } else {
+                    vec![r]
+                }
+            })
+            .collect();
+        let mut out = [0u8; 128];
+        assert_eq!(read(pid, ranges.iter().copied(), &mut out).unwrap(), 128);
+        assert!(out.iter().enumerate().all(|(i, &b)| b as usize == 2 * i));
+        // A shorter local buffer stops early.
+        let mut short = [0u8; 100];
+        assert_eq!(read(pid, ranges.iter().copied(), &mut short).unwrap(), 100);
+        assert_eq!(short[99], 198);
+    }
+
+    #[test]
+    fn reads_a_published_part_list() {
+        let list: [u64; 6] = [0x1000, 10, 0x2000, 20, 0x3000, 30];
+        let pid = std::process::id() as i32;
+        let mut out = vec![RemoteRange::default(); 9];
+        assert!(read_ranges(pid, list.as_ptr() as u64, 3, &mut out).unwrap());
+        let want: Vec<RemoteRange> = list.chunks(2).map(|c| RemoteRange { addr: c[0], len: c[1] }).collect();
+        assert_eq!(out, want);
+        assert_eq!(read_ranges(pid, 8, 3, &mut out), Err(Errno::FAULT));
     }
 
     #[test]
     fn bad_address_is_efault() {
         let r = [RemoteRange { addr: 8, len: 4 }];
         let mut out = [0u8; 4];
-        assert_eq!(read(std::process::id() as i32, &r, &mut out), Err(Errno::FAULT));
+        assert_eq!(read(std::process::id() as i32, r, &mut out), Err(Errno::FAULT));
     }
 }
