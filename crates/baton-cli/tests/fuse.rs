@@ -645,6 +645,16 @@ fn await_mounted(dir: &Path, want: bool) {
     }
 }
 
+/// How many processes have `path` among their arguments.
+fn processes_naming(path: &Path) -> usize {
+    let want = path.as_os_str().as_encoded_bytes();
+    let procs = std::fs::read_dir("/proc").unwrap();
+    procs
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmd| cmd.split(|&b| b == 0).any(|arg| arg == want))
+        .count()
+}
+
 /// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
 fn ended(pid: u32) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -695,6 +705,49 @@ fn bridge_with_die_with_parent_unmounts_when_its_parent_is_killed() {
         std::thread::sleep(Duration::from_millis(10));
     }
     clean(&dir, &mount);
+}
+
+/// A bridge whose parent died before it could ask to be told (the bench
+/// killed as it starts one): it is an orphan by then, and no death signal
+/// would come, so it must see that its parent is not the one named and
+/// exit without mounting.
+#[test]
+fn bridge_whose_parent_died_before_it_started_exits_without_mounting() {
+    if !fuse_available() {
+        return;
+    }
+    let (dir, mount) = scratch("orphaned-early");
+    // The shell starts a subshell that becomes the bridge, naming the
+    // shell, 0.2 s later; the shell exits at once.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "(sleep 0.2; exec {BATON} fuse {} --foreground --die-with-parent=$$) </dev/null >/dev/null & echo $!",
+            mount.display()
+        ))
+        .env("BATON_RUNTIME_DIR", dir.join("run"))
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let bridge: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let _dog = watchdog(120, vec![bridge]);
+    // It ends and leaves no mount. (Had the machine been so slow that the
+    // shell was still there when the bridge looked, the bridge would have
+    // mounted, then unmounted on the shell's death: the same end.)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ended(bridge) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let failed = if !ended(bridge) {
+        Some("the orphaned bridge is still running")
+    } else {
+        mounted(&mount).then_some("the orphaned bridge left its mount")
+    };
+    if failed.is_some() {
+        kill(bridge, rustix::process::Signal::TERM);
+    }
+    clean(&dir, &mount);
+    assert_eq!(failed, None);
 }
 
 #[test]
@@ -778,6 +831,16 @@ fn bench_killed_mid_read_section_leaves_no_bridge_and_no_mount() {
     wait(&mut bench);
     // The bridge got SIGTERM from the kernel and unmounted.
     await_mounted(&mount, false);
+    // The floor's bridge, which the bench was starting as it was killed:
+    // it exits, whether it had begun to watch its parent (SIGTERM) or not
+    // (its parent already gone), and leaves no mount.
+    let floor = std::env::temp_dir().join(format!("baton-bench-fusefloor-{}", bench.id()));
+    let deadline = Instant::now() + WAIT;
+    while processes_naming(&floor) > 0 {
+        assert!(Instant::now() < deadline, "the floor's bridge outlived the bench");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!mounted(&floor), "{} is left mounted", floor.display());
     // The next bench removes the empty mount point and the tmpfs file.
     let out = Command::new(BATON)
         .args(["bench", "--section", "read", "--quick", "--runs", "1", "-n", "100"])

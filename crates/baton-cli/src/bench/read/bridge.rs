@@ -54,7 +54,8 @@ impl Bridge {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
         // It unmounts and exits if the bench dies without stopping it.
-        cmd.arg("fuse").arg(&mount).args(["--foreground", "--die-with-parent"]).args(extra);
+        let parent = format!("--die-with-parent={}", std::process::id());
+        cmd.arg("fuse").arg(&mount).args(["--foreground", &parent]).args(extra);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         if let Some(dir) = runtime_dir {
             cmd.env("BATON_RUNTIME_DIR", dir);
