@@ -6,9 +6,10 @@
  * a line), reads K distinct data lines (the same ones every time), or
  * runs K conditional branches (16 bytes apart) that are all taken
  * (`taken`) or all fall through (`fall`), on a register the branches
- * cannot know; with `twice`, it does so twice, the second time warm.
+ * cannot know, or K locked increments of one word (`locked`); with
+ * `twice`, it does so twice, the second time warm.
  * Prints the mean round trip in µs. Built and run by scripts/footprint.
- * Usage: footprint code|data|taken|fall K once|twice [ROUND_TRIPS] */
+ * Usage: footprint code|data|taken|fall|locked K once|twice [ROUND_TRIPS] */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <sched.h>
@@ -53,6 +54,14 @@ static void touch_branches(void) {
     if (twice) branch(taken);
 }
 
+static atomic_long counter;
+
+static void touch_locked(void) {
+    for (int pass = 0; pass <= twice; pass++)
+        for (int i = 0; i < k; i++)
+            atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
+}
+
 static void touch_data(void) {
     for (int pass = 0; pass <= twice; pass++)
         for (int i = 0; i < k; i++)
@@ -72,9 +81,10 @@ static void post(atomic_uint *w, unsigned v) {
 int main(int argc, char **argv) {
     const char *kind = argc > 1 ? argv[1] : "";
     int is_branch = !strcmp(kind, "taken") || !strcmp(kind, "fall");
-    if (argc < 4 || (strcmp(kind, "code") && strcmp(kind, "data") && !is_branch) ||
+    int is_locked = !strcmp(kind, "locked");
+    if (argc < 4 || (strcmp(kind, "code") && strcmp(kind, "data") && !is_branch && !is_locked) ||
         (strcmp(argv[3], "once") && strcmp(argv[3], "twice"))) {
-        fprintf(stderr, "usage: footprint code|data|taken|fall K once|twice [ROUND_TRIPS]\n");
+        fprintf(stderr, "usage: footprint code|data|taken|fall|locked K once|twice [ROUND_TRIPS]\n");
         return 2;
     }
     k = atoi(argv[2]);
@@ -84,7 +94,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "footprint: K is 0 to %d, ROUND_TRIPS at least 1\n", MAX_LINES);
         return 2;
     }
-    void (*touch)(void) = is_branch ? touch_branches : kind[0] == 'c' ? touch_code : touch_data;
+    void (*touch)(void) = is_branch   ? touch_branches
+                          : is_locked ? touch_locked
+                          : kind[0] == 'c' ? touch_code
+                                           : touch_data;
     code = (void (*)(void))(chain + (MAX_LINES - k) * 64);
     branch = (void (*)(int))(branches + (MAX_LINES - k) * 16);
     taken = !strcmp(kind, "taken");
