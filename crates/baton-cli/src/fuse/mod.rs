@@ -109,7 +109,7 @@ fn die_with_parent(expected: Option<i32>) -> io::Result<Option<Pid>> {
     let parent = getppid();
     set_parent_process_death_signal(Some(Signal::TERM))?;
     let now = getppid();
-    if now != parent || expected.is_some_and(|p| now.map(Pid::as_raw_nonzero).map(|n| n.get()) != Some(p)) {
+    if now != parent || expected.is_some_and(|p| Pid::as_raw(now) != p) {
         return Err(io::Error::other("the parent process has gone"));
     }
     Ok(parent)
