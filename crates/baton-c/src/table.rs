@@ -153,16 +153,21 @@ pub(crate) fn hold(req: Request) -> i32 {
 /// Takes message `rcvid` out, to answer it; `ESRCH` if there is none. A
 /// call working on it ([`with_held`]) finishes first.
 pub(crate) fn take(rcvid: i32) -> CResult<Request> {
-    let h = held_shard(rcvid).map.remove(&rcvid).ok_or(libc::ESRCH)?;
-    let req = lock(&h.req).take();
-    // Out of the map, it is shared only by a call still finishing on it;
-    // if none, it serves a later message.
-    if Arc::strong_count(&h) == 1 {
-        let mut shard = held_shard(rcvid);
+    let mut shard = held_shard(rcvid);
+    let mut h = shard.map.remove(&rcvid).ok_or(libc::ESRCH)?;
+    // Out of the map, it is shared only by a call still working on it. If
+    // none, the request comes out without its lock, and the entry serves a
+    // later message, all under the one lock of the map.
+    if let Some(e) = Arc::get_mut(&mut h) {
+        let req = e.req.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if shard.spare.len() < SPARES {
             shard.spare.push(h);
         }
+        drop(shard);
+        return req.ok_or(libc::ESRCH);
     }
+    drop(shard);
+    let req = lock(&h.req).take();
     req.ok_or(libc::ESRCH)
 }
 

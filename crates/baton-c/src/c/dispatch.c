@@ -73,7 +73,9 @@ struct select_fd {
 /* The descriptors select_attach() watches: an epoll set (one-shot
  * entries, re-armed after each call) that a thread of the dispatch's own
  * waits on, telling the channel with a pulse of `code` whose value is
- * the descriptor. */
+ * the descriptor. Its connection to the channel is its own, not
+ * dispatch_unblock's: many descriptors ready at once can fill a
+ * connection's pulse ring, and the unblock pulse must still get through. */
 struct selects {
     pthread_mutex_t lock;
     struct select_fd *fds;
