@@ -320,20 +320,22 @@ fn pulse_timers_and_glibc_timers() {
     print!("{}", String::from_utf8_lossy(&out.stdout));
 }
 
-/// ConnectDetach from another thread wakes the threads blocked on the
-/// coid with EBADF.
-/// No allocation per message on the C path (the program counts every
-/// `malloc`, `calloc` and `realloc` of the process).
+/// No allocation per message on the C path, large copies included (the
+/// program counts every `malloc`, `calloc` and `realloc` of the process).
 #[test]
 fn send_receive_reply_allocate_nothing() {
     build_and_run("noalloc");
 }
 
+/// select_attach: a ready descriptor's function called through the
+/// channel, re-armed or not, detached, its errors (tests/c/select.c).
 #[test]
 fn select_attach_calls_back_when_a_descriptor_is_ready() {
     build_and_run("select");
 }
 
+/// ConnectDetach from another thread wakes the threads blocked on the
+/// coid with EBADF.
 #[test]
 fn connect_detach_wakes_blocked_threads_with_ebadf() {
     build_and_run("detach");
