@@ -89,14 +89,7 @@ pub(crate) fn read(
     offset: u64,
     dst: &mut [u8],
 ) -> Result<usize, i32> {
-    if let Some(ranges) = direct_ranges(conn, slot, iov, lists)? {
-        match remote::read(conn.cred.pid, parts::window(ranges, offset, dst.len() as u64), dst) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.raw_os_error() == libc::EPERM => conn.remote.store(REMOTE_DENIED, Relaxed),
-            Err(e) => return Err(e.raw_os_error()),
-        }
-    }
-    assisted(conn, slot, XFER_READ, offset, Buf::Read(dst))
+    copy(conn, slot, iov, lists, offset, Buf::Read(dst))
 }
 
 /// Writes `src` into the client's reply parts at `offset`. The slot must be
@@ -109,14 +102,32 @@ pub(crate) fn write(
     offset: u64,
     src: &[u8],
 ) -> Result<usize, i32> {
+    copy(conn, slot, iov, lists, offset, Buf::Write(src))
+}
+
+/// `buf` from or to the client's parts at `offset`: directly if the
+/// connection may, through the inline area otherwise.
+fn copy(
+    conn: &ServerConn,
+    slot: u32,
+    iov: Parts,
+    lists: &mut PartLists,
+    offset: u64,
+    mut buf: Buf<'_>,
+) -> Result<usize, i32> {
     if let Some(ranges) = direct_ranges(conn, slot, iov, lists)? {
-        match remote::write(conn.cred.pid, parts::window(ranges, offset, src.len() as u64), src) {
+        let win = parts::window(ranges, offset, buf.len() as u64);
+        let copied = match &mut buf {
+            Buf::Read(dst) => remote::read(conn.cred.pid, win, dst),
+            Buf::Write(src) => remote::write(conn.cred.pid, win, src),
+        };
+        match copied {
             Ok(n) => return Ok(n),
             Err(e) if e.raw_os_error() == libc::EPERM => conn.remote.store(REMOTE_DENIED, Relaxed),
             Err(e) => return Err(e.raw_os_error()),
         }
     }
-    assisted(conn, slot, XFER_WRITE, offset, Buf::Write(src))
+    assisted(conn, slot, offset, buf)
 }
 
 /// The client's part list for direct copies, read once; `None` when
@@ -163,15 +174,25 @@ enum Buf<'a> {
     Write(&'a [u8]),
 }
 
+impl Buf<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Buf::Read(b) => b.len(),
+            Buf::Write(b) => b.len(),
+        }
+    }
+}
+
 /// Moves the bytes through the inline area, one chunk per round trip with
 /// the blocked client thread.
-fn assisted(conn: &ServerConn, slot: u32, op: u32, offset: u64, mut buf: Buf<'_>) -> Result<usize, i32> {
+fn assisted(conn: &ServerConn, slot: u32, offset: u64, mut buf: Buf<'_>) -> Result<usize, i32> {
     let h = conn.seg.slot(slot);
     let f = SlotFutex(h);
     let chunk = conn.seg.layout().inline_size as usize;
-    let len = match &buf {
-        Buf::Read(b) => b.len(),
-        Buf::Write(b) => b.len(),
+    let len = buf.len();
+    let op = match buf {
+        Buf::Read(_) => XFER_READ,
+        Buf::Write(_) => XFER_WRITE,
     };
     let mut done = 0;
     while done < len {
