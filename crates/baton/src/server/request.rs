@@ -1,7 +1,7 @@
 //! A received message and the obligation to answer it.
 
 use super::inherit;
-use super::transfer::{self, PartLists};
+use super::transfer::{self, Lists};
 use super::{ChannelShared, ServerConn};
 use crate::error::{Error, Result};
 use crate::proto::rcvid::Rcvid;
@@ -118,11 +118,10 @@ pub struct Request {
     /// client-assisted transfer used it as a window).
     inline_stale: bool,
     /// The client's send and reply part lists, read by the first copy
-    /// that needs them (large messages). Boxed, so that a `Request` stays
+    /// that needs them (large messages). A box, so that a `Request` stays
     /// small enough to move without a call to `memcpy` (it is moved from
-    /// the receive to the handler on every message); the box is the
-    /// thread's spare, handed back when the request goes.
-    lists: Option<Box<PartLists>>,
+    /// the receive to the handler on every message).
+    lists: Lists,
     answered: bool,
 }
 
@@ -173,7 +172,7 @@ impl Request {
             inline_len: hdr.inline_len,
             info,
             inline_stale: false,
-            lists: None,
+            lists: Lists::default(),
             answered: false,
         };
         // The overflow area is looked at (one `fstat` the first time) only
@@ -232,7 +231,7 @@ impl Request {
                 &self.conn,
                 self.slot,
                 transfer::Parts::Send,
-                self.lists.get_or_insert_with(PartLists::take),
+                self.lists.get(),
                 (offset + done) as u64,
                 &mut p[skip..skip + n],
             )?;
@@ -379,14 +378,8 @@ impl Request {
                 break;
             }
             let n = p.len().min(cap - off);
-            let w = transfer::write(
-                &self.conn,
-                self.slot,
-                transfer::Parts::Reply,
-                self.lists.get_or_insert_with(PartLists::take),
-                off as u64,
-                &p[..n],
-            )?;
+            let w =
+                transfer::write(&self.conn, self.slot, transfer::Parts::Reply, self.lists.get(), off as u64, &p[..n])?;
             self.note_window_use();
             off += w;
             if w < n {
@@ -519,6 +512,7 @@ impl Request {
     /// [`Self::publish`] for a reply that goes straight into the client's
     /// buffers: those need the slot `BUSY` (the client may not leave while
     /// we write them).
+    #[cold]
     fn publish_remote(&mut self, how: Answer<'_>, total: usize) -> Result<()> {
         let conn = self.conn.clone();
         let h = conn.seg.slot(self.slot);
@@ -557,9 +551,6 @@ impl Drop for Request {
     fn drop(&mut self) {
         if !self.answered {
             let _ = self.answer(Answer::Error(libc::EIO));
-        }
-        if let Some(lists) = self.lists.take() {
-            PartLists::keep(lists);
         }
     }
 }

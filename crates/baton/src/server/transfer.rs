@@ -25,11 +25,46 @@ use std::io::{IoSlice, IoSliceMut};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
+/// A request's part lists ([`PartLists`]), from the first copy that needs
+/// them (large messages). Boxed, so that a `Request` stays small enough to
+/// move without a call to `memcpy`; the box is its thread's spare, handed
+/// back when the request goes, so that copies allocate nothing once a
+/// thread has had one. Dropping one that was never needed is a check of
+/// `None`, as for a plain `Option<Box<_>>`.
+#[derive(Debug, Default)]
+pub(crate) struct Lists(Option<Box<PartLists>>);
+
+impl Lists {
+    /// The lists: the thread's spare (emptied), or new ones, at first.
+    pub(crate) fn get(&mut self) -> &mut PartLists {
+        self.0.get_or_insert_with(|| SPARE.try_with(|s| s.take()).ok().flatten().unwrap_or_default())
+    }
+}
+
+impl Drop for Lists {
+    // Inline: on every message, the drop of lists never needed is this
+    // check alone.
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(lists) = self.0.take() {
+            keep(lists);
+        }
+    }
+}
+
+/// Keeps `lists`, emptied, as the thread's spare.
+#[cold]
+fn keep(mut lists: Box<PartLists>) {
+    lists.read = [false; 2];
+    for l in &mut lists.lists {
+        l.clear();
+        l.shrink_to(SPARE_RANGES);
+    }
+    let _ = SPARE.try_with(|s| s.set(Some(lists)));
+}
+
 /// The client's part lists of one message, for direct copies: each read
-/// from its memory by the first copy that needs it. A request holds one
-/// only once it needs it (large messages), and hands it back to its
-/// thread's spare when it goes ([`PartLists::take`], [`PartLists::keep`]),
-/// so that copies allocate nothing once a thread has had one.
+/// from its memory by the first copy that needs it.
 #[derive(Debug, Default)]
 pub(crate) struct PartLists {
     /// By [`Parts`]: the send parts, the reply parts.
@@ -43,23 +78,6 @@ const SPARE_RANGES: usize = 64;
 
 std::thread_local! {
     static SPARE: std::cell::Cell<Option<Box<PartLists>>> = const { std::cell::Cell::new(None) };
-}
-
-impl PartLists {
-    /// Empty lists: the thread's spare, or new ones.
-    pub(crate) fn take() -> Box<PartLists> {
-        SPARE.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
-    }
-
-    /// Keeps `lists` as the thread's spare (emptied).
-    pub(crate) fn keep(mut lists: Box<PartLists>) {
-        lists.read = [false; 2];
-        for l in &mut lists.lists {
-            l.clear();
-            l.shrink_to(SPARE_RANGES);
-        }
-        let _ = SPARE.try_with(|s| s.set(Some(lists)));
-    }
 }
 
 /// Which of the client's part lists a transfer uses.
