@@ -149,6 +149,7 @@ impl ClientConn {
         let memfd = fds.pop().expect("two fds");
         let seg = Segment::open(memfd, hello.layout)
             .map_err(|e| Error::new(libc::EPROTO, "the server's shared memory is not usable").with_detail(e))?;
+        seg.prefault_first_slot();
         let pidfd = unix::peer_pidfd(sock.as_fd(), hello.server_pid);
         Ok(ClientConn {
             key: (hello.server_pid, hello.chid),

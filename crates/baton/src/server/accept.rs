@@ -248,6 +248,7 @@ impl ChannelShared {
         };
         let built = (|| {
             let seg = Segment::create(self.layout).map_err(fail)?;
+            seg.prefault_first_slot();
             let doorbell = event::doorbell().map_err(fail)?;
             Ok::<_, i32>((seg, doorbell))
         })();

@@ -115,6 +115,17 @@ impl Segment {
         Ok(seg)
     }
 
+    /// Faults slot 0's first page in on this side now: the server, as it
+    /// creates the segment, creates the page in the file; the client, as
+    /// it opens it, maps that page. The first thread to call on a
+    /// connection takes slot 0, and a short call's message and reply fit
+    /// in that page, so the connection's first call takes no page fault on
+    /// either side: one page more per connection, paid at connect time
+    /// (docs/DESIGN.md, "One segment per connection").
+    pub(crate) fn prefault_first_slot(&self) {
+        self.map.populate(self.layout.slot_offset(0), self.layout.slot_stride().min(4096));
+    }
+
     /// The segment's memfd (the server passes it to the client).
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

@@ -12,7 +12,7 @@
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{fcntl_add_seals, fcntl_get_seals, fstat, ftruncate, memfd_create, MemfdFlags, SealFlags};
 use rustix::io::Errno;
-use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
 use std::ptr::NonNull;
 
 const REQUIRED_SEALS: SealFlags = SealFlags::SHRINK.union(SealFlags::SEAL);
@@ -88,6 +88,21 @@ impl Mapping {
     /// Base address of the mapping.
     pub(crate) fn base(&self) -> *mut u8 {
         self.ptr.as_ptr()
+    }
+
+    /// Backs and maps the pages of `len` bytes at `offset` now (the file's
+    /// pages created if nobody has yet), as writing them would, so that the
+    /// first access takes no page fault. The range must lie within what
+    /// the file holds. Best effort: a kernel without `MADV_POPULATE_WRITE`
+    /// (before Linux 5.14) leaves the pages to the first access.
+    pub(crate) fn populate(&self, offset: usize, len: usize) {
+        debug_assert!(offset.checked_add(len).is_some_and(|end| end <= self.len));
+        // SAFETY: the range lies within this mapping (checked by the
+        // caller, asserted above) and within the file (the caller's
+        // contract; the file never shrinks), so populating it can neither
+        // fault nor touch another mapping; `MADV_POPULATE_WRITE` changes no
+        // byte of the memory, it only faults the pages in.
+        let _ = unsafe { madvise(self.ptr.as_ptr().add(offset).cast(), len, Advice::LinuxPopulateWrite) };
     }
 }
 
