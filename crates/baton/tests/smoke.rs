@@ -190,15 +190,15 @@ fn thread_faults() -> i64 {
 const FRESH: u8 = 3;
 
 /// Calls `args[0]` once on a first connection (the thread's own first
-/// call), then opens [`FRESH`] more, one at a time, and calls twice on
-/// each: `faults <n>` for the page faults of each one's first call. Each
+/// call), then opens [`FRESH`] more of its own (not shared), one at a
+/// time, and calls twice on each: `faults <n>` for the page faults of each one's first call. Each
 /// message is `[connection, call]`.
 fn fresh_connections() {
     let name = &common::args()[0];
     let mut r = [0u8; 8];
     Connection::open(name).unwrap().send(&[0, 0], &mut r).unwrap();
     for n in 1..=FRESH {
-        let c = Connection::open(name).unwrap();
+        let c = Connection::builder().no_share(true).open(name).unwrap();
         let before = thread_faults();
         c.send(&[n, 0], &mut r).unwrap();
         let faults = thread_faults() - before;

@@ -17,7 +17,8 @@ pub(crate) const MAX_INLINE: u32 = 1 << 20;
 pub(crate) const MAX_OVERFLOW: u32 = 16 << 20;
 /// Largest pulse ring.
 pub(crate) const MAX_PULSES: u32 = 4096;
-const PAGE: usize = 4096;
+/// The page size the layout is laid out in.
+pub(crate) const PAGE: usize = 4096;
 
 /// Geometry written once by the server when it creates the segment.
 #[repr(C, align(64))]

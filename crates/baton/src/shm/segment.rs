@@ -1,7 +1,7 @@
 //! A mapped connection segment with bounds-checked accessors.
 #![allow(unsafe_code)]
 
-use super::layout::{ConnHeader, Layout, PulseEntry, SlotHeader, MAGIC, VERSION};
+use super::layout::{ConnHeader, Layout, PulseEntry, SlotHeader, MAGIC, PAGE, VERSION};
 use crate::sys::mem::{self, Mapping};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
@@ -123,7 +123,7 @@ impl Segment {
     /// either side: one page more per connection, paid at connect time
     /// (docs/DESIGN.md, "One segment per connection").
     pub(crate) fn prefault_first_slot(&self) {
-        self.map.populate(self.layout.slot_offset(0), self.layout.slot_stride().min(4096));
+        self.map.populate(self.layout.slot_offset(0), self.layout.slot_stride().min(PAGE));
     }
 
     /// The segment's memfd (the server passes it to the client).
