@@ -190,3 +190,91 @@ pub(crate) fn drop_held(matches: impl Fn(&Held) -> bool) {
         drop(gone);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::Received;
+    use std::sync::mpsc;
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
+
+    /// A message from a real round trip within this process, held here:
+    /// its rcvid, the channel, and the client's thread, which ends with
+    /// the reply's bytes.
+    fn held_message() -> (i32, Channel, JoinHandle<Vec<u8>>) {
+        let ch = Channel::create().unwrap();
+        let conn = Connection::attach(0, ch.id()).unwrap();
+        let client = std::thread::spawn(move || {
+            let mut r = [0u8; 8];
+            let rep = conn.send(b"hi", &mut r).unwrap();
+            r[..rep.len].to_vec()
+        });
+        let mut buf = [0u8; 8];
+        let within = baton_core::Deadline::after(Duration::from_secs(30));
+        let Received::Message(req) = ch.receive_deadline(&mut buf, within).unwrap() else {
+            panic!("a pulse, not the message")
+        };
+        (hold(req), ch, client)
+    }
+
+    /// A runtime directory of this test process's own (the only test here
+    /// that makes channels), removed when the test ends, passed or failed.
+    struct RuntimeDir(std::path::PathBuf);
+
+    impl RuntimeDir {
+        fn set() -> RuntimeDir {
+            let dir = std::env::temp_dir().join(format!("baton-c-unit-{}", std::process::id()));
+            std::env::set_var("BATON_RUNTIME_DIR", &dir);
+            RuntimeDir(dir)
+        }
+    }
+
+    impl Drop for RuntimeDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn is_held(rcvid: i32) -> bool {
+        held_shard(rcvid).map.contains_key(&rcvid)
+    }
+
+    /// `take` answers a message once, whether a call on it (a `MsgRead`,
+    /// `with_held`) still holds its entry or not. In the shared case the
+    /// call holds the entry until `take` has found it shared: it returns
+    /// only once the entry is out of the map, which `take` makes so and
+    /// then, still under the map's lock, finds the call's reference.
+    #[test]
+    fn a_held_message_is_taken_once_whether_or_not_a_call_shares_it() {
+        let _dir = RuntimeDir::set();
+        let (rcvid, ch, client) = held_message();
+        let req = take(rcvid).unwrap();
+        assert_eq!(take(rcvid).unwrap_err(), libc::ESRCH, "taken twice");
+        req.reply(0, b"alone").unwrap();
+        assert_eq!(client.join().unwrap(), b"alone");
+        drop(ch);
+
+        let (rcvid, ch, client) = held_message();
+        let (inside, entered) = mpsc::channel();
+        let call = std::thread::spawn(move || {
+            with_held(rcvid, |_| {
+                inside.send(()).unwrap();
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while is_held(rcvid) {
+                    assert!(Instant::now() < deadline, "take never came");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(())
+            })
+        });
+        entered.recv_timeout(Duration::from_secs(30)).unwrap();
+        let req = take(rcvid).unwrap();
+        assert_eq!(call.join().unwrap(), Ok(()));
+        assert_eq!(take(rcvid).unwrap_err(), libc::ESRCH, "taken twice");
+        assert_eq!(with_held(rcvid, |_| Ok(())).unwrap_err(), libc::ESRCH);
+        req.reply(0, b"shared").unwrap();
+        assert_eq!(client.join().unwrap(), b"shared");
+        drop(ch);
+    }
+}
