@@ -134,7 +134,7 @@ fn copy(
     mut buf: Buf<'_>,
 ) -> Result<usize, i32> {
     if let Some(ranges) = direct_ranges(conn, slot, iov, lists)? {
-        let win = parts::window(ranges, offset, buf.len() as u64);
+        let win = parts::from_offset(ranges, offset);
         let copied = match &mut buf {
             Buf::Read(dst) => remote::read(conn.cred.pid, win, dst),
             Buf::Write(src) => remote::write(conn.cred.pid, win, src),

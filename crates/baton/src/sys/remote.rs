@@ -20,10 +20,6 @@ pub(crate) struct RemoteRange {
 /// The most ranges one system call is given: on the stack.
 const BATCH: usize = 64;
 
-fn to_iovec(r: &RemoteRange) -> libc::iovec {
-    libc::iovec { iov_base: r.addr as usize as *mut libc::c_void, iov_len: r.len as usize }
-}
-
 /// Reads the concatenation of `remote` (in `pid`) into `local`.
 /// Returns the number of bytes read (short if the peer's memory ends early).
 pub(crate) fn read(pid: i32, remote: impl IntoIterator<Item = RemoteRange>, local: &mut [u8]) -> Result<usize, Errno> {
@@ -61,18 +57,19 @@ fn transfer(
     let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH];
     let mut done = 0usize;
     loop {
-        // The next ranges, no more than what is left of `local` needs.
+        // The next ranges, cut to what is left of `local` (the last one
+        // taken may be longer than that, even past what any memory holds).
         let (mut k, mut want) = (0, 0usize);
         while k < BATCH && want < len - done {
             let Some(r) = remote.next() else { break };
-            if r.len == 0 {
+            let take = usize::try_from(r.len).unwrap_or(usize::MAX).min(len - done - want);
+            if take == 0 {
                 continue;
             }
-            iov[k] = to_iovec(&r);
-            want = want.saturating_add(r.len as usize);
+            iov[k] = libc::iovec { iov_base: r.addr as usize as *mut libc::c_void, iov_len: take };
+            want += take;
             k += 1;
         }
-        let want = want.min(len - done);
         if want == 0 {
             break;
         }
@@ -149,6 +146,21 @@ mod tests {
         let mut short = [0u8; 100];
         assert_eq!(read(pid, ranges.iter().copied(), &mut short).unwrap(), 100);
         assert_eq!(short[99], 198);
+    }
+
+    /// A client's part list may claim more than any memory holds; the copy
+    /// takes only what the local buffer has room for.
+    #[test]
+    fn a_range_longer_than_the_buffer_is_cut_to_it() {
+        let src = *b"hello remote";
+        let pid = std::process::id() as i32;
+        let ranges = [
+            RemoteRange { addr: src.as_ptr() as u64, len: 5 },
+            RemoteRange { addr: src.as_ptr() as u64 + 6, len: u64::MAX },
+        ];
+        let mut out = [0u8; 11];
+        assert_eq!(read(pid, ranges, &mut out).unwrap(), 11);
+        assert_eq!(&out, b"helloremote");
     }
 
     #[test]
