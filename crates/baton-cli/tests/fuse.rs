@@ -686,7 +686,7 @@ fn bridge_with_die_with_parent_unmounts_when_its_parent_is_killed() {
     // says its pid, then is killed without stopping it.
     let mut parent = Command::new("sh")
         .arg("-c")
-        .arg(format!("{BATON} fuse {} --foreground --die-with-parent </dev/null & echo $!; wait", mount.display()))
+        .arg(format!("{BATON} fuse {} --foreground --die-with-parent=$$ </dev/null & echo $!; wait", mount.display()))
         .env("BATON_RUNTIME_DIR", dir.join("run"))
         .stdout(Stdio::piped())
         .spawn()

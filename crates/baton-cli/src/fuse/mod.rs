@@ -66,14 +66,14 @@ pub struct Args {
     /// Set by a detaching `baton fuse` on the copy of itself that serves.
     #[arg(long, hide = true)]
     detached: bool,
-    /// Set by `baton bench` on its bridge: unmount (lazily) and exit when
-    /// the parent process dies, so that a crashed bench leaves no bridge
-    /// and no mount behind. Only in the foreground (a detached bridge's
-    /// parent is gone once it has mounted). `=PID`: the parent's pid, so
-    /// that a parent that died before the bridge started to watch it (the
-    /// bridge already an orphan) is noticed too.
-    #[arg(long, hide = true, requires = "foreground", value_name = "PID", num_args = 0..=1, require_equals = true)]
-    die_with_parent: Option<Option<i32>>,
+    /// Set by `baton bench` on its bridge, with its own pid: unmount
+    /// (lazily) and exit when that parent process dies, so that a crashed
+    /// bench leaves no bridge and no mount behind. Only in the foreground
+    /// (a detached bridge's parent is gone once it has mounted). The pid
+    /// makes a parent that died before the bridge started to watch it
+    /// (the bridge already an orphan) noticed too.
+    #[arg(long, hide = true, requires = "foreground", value_name = "PID")]
+    die_with_parent: Option<i32>,
     /// Set by `baton bench`: serve, instead of the path space, one file
     /// (`file`) of the read bench's bytes from memory, mounted as the
     /// bridge is: what a FUSE read costs without a resource manager.
@@ -83,7 +83,7 @@ pub struct Args {
 
 /// `baton fuse`.
 pub fn run(args: &Args) -> io::Result<()> {
-    let parent = args.die_with_parent.map(die_with_parent).transpose()?.flatten();
+    let parent = args.die_with_parent.map(die_with_parent).transpose()?;
     let mountpoint = mount_point(&args.mountpoint)?;
     if !args.foreground && !args.detached {
         return detach(args, &mountpoint);
@@ -102,17 +102,15 @@ pub fn run(args: &Args) -> io::Result<()> {
 }
 
 /// Asks the kernel for SIGTERM when the parent dies (the signal the
-/// bridge unmounts on); returns the parent. An error if it has gone
-/// already: if it died before this (the bridge re-parented), or is not
-/// `expected`, no signal would come.
-fn die_with_parent(expected: Option<i32>) -> io::Result<Option<Pid>> {
-    let parent = getppid();
+/// bridge unmounts on); returns the parent. An error if the parent is not
+/// `expected` once asked: it died before (the bridge re-parented), and no
+/// signal would come.
+fn die_with_parent(expected: i32) -> io::Result<Pid> {
     set_parent_process_death_signal(Some(Signal::TERM))?;
-    let now = getppid();
-    if now != parent || expected.is_some_and(|p| Pid::as_raw(now) != p) {
-        return Err(io::Error::other("the parent process has gone"));
+    match getppid() {
+        Some(parent) if parent.as_raw_nonzero().get() == expected => Ok(parent),
+        _ => Err(io::Error::other("the parent process has gone")),
     }
-    Ok(parent)
 }
 
 /// The mount point, absolute. A stale FUSE mount on it (its server gone:
