@@ -10,18 +10,13 @@
  * `twice`, it does so twice, the second time warm.
  * Prints the mean round trip in µs. Built and run by scripts/footprint.
  * Usage: footprint code|data|taken|fall|locked K once|twice [ROUND_TRIPS] */
-#define _GNU_SOURCE
-#include <linux/futex.h>
-#include <sched.h>
-#include <stdatomic.h>
+#include "pingpong.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_LINES 1024
 #define STR(x) #x
@@ -68,16 +63,6 @@ static void touch_data(void) {
             (void)data[i * 192]; /* three lines apart: no adjacent-line prefetch */
 }
 
-static void wait_while(atomic_uint *w, unsigned v) {
-    while (atomic_load(w) == v)
-        syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
-}
-
-static void post(atomic_uint *w, unsigned v) {
-    atomic_store(w, v);
-    syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
 int main(int argc, char **argv) {
     const char *kind = argc > 1 ? argv[1] : "";
     int is_branch = !strcmp(kind, "taken") || !strcmp(kind, "fall");
@@ -107,10 +92,7 @@ int main(int argc, char **argv) {
     data = d;
     atomic_uint *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (w == MAP_FAILED) return 1;
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    CPU_SET(0, &cpus);
-    if (sched_setaffinity(0, sizeof cpus, &cpus)) return 1;
+    if (pin_to_first_cpu()) return 1;
     /* The word counts steps: the client posts 2i+1, the server 2i+2. */
     pid_t server = fork();
     if (server < 0) return 1;
@@ -122,15 +104,15 @@ int main(int argc, char **argv) {
         }
         _exit(0);
     }
-    struct timespec a, b;
+    double start = 0;
     for (unsigned i = 0; i < (unsigned)(n + warm); i++) {
-        if (i == (unsigned)warm) clock_gettime(CLOCK_MONOTONIC, &a);
+        if (i == (unsigned)warm) start = now_us();
         touch();
         post(w, 2 * i + 1);
         wait_while(w, 2 * i + 1);
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
+    double end = now_us();
     waitpid(server, NULL, 0);
-    printf("%.3f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1000);
+    printf("%.3f\n", (end - start) / n);
     return 0;
 }

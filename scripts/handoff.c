@@ -19,22 +19,17 @@
  * Prints the mean round trip in µs, or "unavailable" with the reason.
  * Built and run by scripts/handoff.
  * Usage: handoff floor|one|eventfd|uring [ROUND_TRIPS] */
-#define _GNU_SOURCE
+#include "pingpong.h"
+
 #include <errno.h>
-#include <linux/futex.h>
 #include <linux/io_uring.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Not in every distribution's headers yet (Linux 6.7). */
 #define OP_FUTEX_WAIT 51
@@ -42,10 +37,10 @@
 #define FUTEX2_U32 2
 
 struct page {
-    _Atomic uint32_t state;  /* floor, uring: 2n-1 request n posted, 2n replied */
-    _Atomic uint32_t asleep; /* one, eventfd: the server announced its sleep */
+    atomic_uint state;  /* floor, uring: 2n-1 request n posted, 2n replied */
+    atomic_uint asleep; /* one, eventfd: the server announced its sleep */
     char pad[56];
-    _Atomic uint32_t reply; /* one, eventfd: n: request n answered */
+    atomic_uint reply; /* one, eventfd: n: request n answered */
     char pad2[60];
     char request[64];
     char answer[64];
@@ -53,8 +48,6 @@ struct page {
 
 static struct page *pg;
 static int mode_one, mode_eventfd, mode_uring, efd;
-
-static long futex(_Atomic uint32_t *w, int op, uint32_t v) { return syscall(SYS_futex, w, op, v, 0, 0, 0); }
 
 static void die(const char *what) {
     perror(what);
@@ -94,7 +87,7 @@ static const char *ring_init(void) {
     return 0;
 }
 
-static void ring_prep(int op, _Atomic uint32_t *word, uint64_t val, int flags) {
+static void ring_prep(int op, atomic_uint *word, uint64_t val, int flags) {
     unsigned tail = *ring.sq_tail;
     struct io_uring_sqe *e = &ring.sqes[tail & *ring.sq_mask];
     memset(e, 0, sizeof *e);
@@ -122,14 +115,9 @@ static int ring_enter(unsigned submit, unsigned wait) {
     return err;
 }
 
-/* floor, uring: waits until the state word says `want`. */
-static void wait_for(uint32_t want) {
-    uint32_t seen;
-    while ((seen = atomic_load_explicit(&pg->state, memory_order_acquire)) != want) {
-        if (!mode_uring) {
-            futex(&pg->state, FUTEX_WAIT, seen);
-            continue;
-        }
+/* uring: sleeps while the state word holds `seen`, in the ring. */
+static void ring_wait_while(uint32_t seen) {
+    while (atomic_load(&pg->state) == seen) {
         ring_prep(OP_FUTEX_WAIT, &pg->state, seen, 0);
         int err = ring_enter(1, 1);
         if (err) {
@@ -140,22 +128,23 @@ static void wait_for(uint32_t want) {
 }
 
 /* floor, uring: publishes `state`, wakes the other side, and (unless
- * `want` is 0) waits until the state word says `want`: with io_uring, the
+ * `last`) sleeps while the word still holds `state`: with io_uring, the
  * wake and the first wait are one system call. */
-static void hand_over(uint32_t state, uint32_t want) {
-    atomic_store_explicit(&pg->state, state, memory_order_release);
+static void hand_over(uint32_t state, int last) {
     if (!mode_uring) {
-        futex(&pg->state, FUTEX_WAKE, 1);
-    } else {
-        ring_prep(OP_FUTEX_WAKE, &pg->state, 1, want ? IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS : 0);
-        if (want) ring_prep(OP_FUTEX_WAIT, &pg->state, state, 0);
-        int err = ring_enter(want ? 2 : 1, 1);
-        if (err) {
-            errno = -err;
-            die("io_uring futex");
-        }
+        post(&pg->state, state);
+        if (!last) wait_while(&pg->state, state);
+        return;
     }
-    if (want) wait_for(want);
+    atomic_store(&pg->state, state);
+    ring_prep(OP_FUTEX_WAKE, &pg->state, 1, last ? 0 : IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
+    if (!last) ring_prep(OP_FUTEX_WAIT, &pg->state, state, 0);
+    int err = ring_enter(last ? 1 : 2, 1);
+    if (err) {
+        errno = -err;
+        die("io_uring futex");
+    }
+    if (!last) ring_wait_while(state);
 }
 
 static void serve(long n) {
@@ -169,11 +158,14 @@ static void serve(long n) {
                 atomic_store_explicit(&pg->asleep, 0, memory_order_relaxed);
             }
         } else if (i == 1) {
-            wait_for(1);
+            if (mode_uring)
+                ring_wait_while(0);
+            else
+                wait_while(&pg->state, 0);
         }
         memcpy(pg->answer, pg->request, sizeof pg->answer);
         if (!mode_one) {
-            hand_over(2 * i, i < n ? 2 * i + 1 : 0);
+            hand_over(2 * i, i == n);
             continue;
         }
         atomic_store_explicit(&pg->reply, i, memory_order_release);
@@ -189,7 +181,7 @@ static void serve(long n) {
 static void call(uint32_t i) {
     memset(pg->request, (int)i, sizeof pg->request);
     if (!mode_one) {
-        hand_over(2 * i - 1, 2 * i);
+        hand_over(2 * i - 1, 0);
     } else {
         atomic_store_explicit(&pg->state, i, memory_order_seq_cst);
         if (atomic_load(&pg->asleep)) futex(&pg->state, FUTEX_WAKE, 1);
@@ -205,12 +197,6 @@ static void call(uint32_t i) {
     }
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     long n = argc > 2 ? atol(argv[2]) : 100000;
@@ -221,10 +207,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: handoff floor|one|eventfd|uring [ROUND_TRIPS >= 100]\n");
         return 2;
     }
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    CPU_SET(0, &cpus);
-    if (sched_setaffinity(0, sizeof cpus, &cpus)) die("sched_setaffinity");
+    if (pin_to_first_cpu()) die("sched_setaffinity");
     int fd = memfd_create("handoff", 0);
     if (fd < 0 || ftruncate(fd, 4096)) die("memfd");
     pg = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -257,10 +240,10 @@ int main(int argc, char **argv) {
     long warm = n / 10;
     double start = 0;
     for (uint32_t i = 1; i <= n; i++) {
-        if (i == warm + 1) start = now();
+        if (i == warm + 1) start = now_us();
         call(i);
     }
-    double end = now();
+    double end = now_us();
     int status;
     if (waitpid(server, &status, 0) != server || !WIFEXITED(status) || WEXITSTATUS(status)) {
         fprintf(stderr, "handoff: the server failed\n");
