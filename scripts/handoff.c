@@ -6,11 +6,11 @@
  *   floor    the bench's futex floor: each side stores the state word,
  *            always wakes the other (FUTEX_WAKE), then waits (FUTEX_WAIT)
  *            until the state says it is its turn;
- *   one      one system call a side, baton's pattern on one CPU: the
- *            server wakes the client and, preempted by it, looks for the
- *            next request before it sleeps; the client wakes the server
- *            only if it announced that it sleeps (a flag and a fence), so
- *            it usually just posts and waits;
+ *   one      baton's pattern on one CPU, one system call a side when it
+ *            works: the server wakes the client and, preempted by it,
+ *            looks for the next request before it sleeps; the client
+ *            wakes the server only if it announced that it sleeps (a flag
+ *            and a fence), so it often just posts and waits;
  *   eventfd  `one`, with the client sleeping in read(2) on an eventfd the
  *            server writes (no futex key to look up for the client);
  *   uring    `floor`, with each side's wake and wait one io_uring_enter(2)
