@@ -93,11 +93,11 @@ impl ChannelShared {
             self.futex_sleeper.store(true, SeqCst);
             let woken = self.wake_word.load(SeqCst);
             drop(st);
-            let mut words: [(&AtomicU32, u32); MAX_ARMED + 1] = [(&self.wake_word, woken); MAX_ARMED + 1];
-            for (w, c) in words[1..].iter_mut().zip(&armed) {
+            let mut words: [(&AtomicU32, u32); MAX_ARMED] = [(&self.wake_word, woken); MAX_ARMED];
+            for (w, c) in words.iter_mut().zip(&armed) {
                 *w = (&c.seg.header().doorbell.polling, doorbell::ASLEEP);
             }
-            if futex::waitv(&words[..=armed.len()], deadline) == WaitV::Unsupported {
+            if futex::waitv((&self.wake_word, woken), &words[..armed.len()], deadline) == WaitV::Unsupported {
                 NO_WAITV.store(true, Relaxed);
             }
             self.looked_now();
@@ -124,7 +124,7 @@ impl ChannelShared {
     pub(crate) fn wake_futex_sleeper(&self) {
         if self.futex_sleeper.load(SeqCst) {
             self.wake_word.fetch_add(1, SeqCst);
-            futex::wake(&self.wake_word, 1);
+            futex::wake_own(&self.wake_word, 1);
         }
     }
 }

@@ -1,8 +1,12 @@
 //! Futex wait and wake on words in shared memory.
 //!
-//! The words live in segments mapped by two processes, so the
-//! `FUTEX_PRIVATE_FLAG` must never be used. Waits take absolute
-//! `CLOCK_MONOTONIC` deadlines (`FUTEX_WAIT_BITSET`).
+//! The words live in segments mapped by two processes, so they are waited
+//! on and woken as shared futexes. The one exception is a word in this
+//! process's own memory that only its threads wait on and wake (a
+//! channel's wake word): waited on in [`waitv`] as its `own` word and
+//! woken with [`wake_own`], it is a private futex, which spares the
+//! kernel a page lookup each time. Waits take absolute `CLOCK_MONOTONIC`
+//! deadlines (`FUTEX_WAIT_BITSET`).
 
 use super::time::Deadline;
 use rustix::io::Errno;
@@ -55,16 +59,27 @@ pub(crate) enum WaitV {
     Unsupported,
 }
 
-/// Sleeps while every `words[i]` holds `expected[i]` (`FUTEX_WAITV`),
-/// until one is woken or `deadline` (absolute, `CLOCK_MONOTONIC`). The
-/// words may live in shared memory (no `FUTEX2_PRIVATE`).
-pub(crate) fn waitv(words: &[(&AtomicU32, u32)], deadline: Deadline) -> WaitV {
+/// Wakes up to `n` waiters on `word`, a word of this process's own that
+/// its threads wait on only as the `own` word of [`waitv`] (a private
+/// futex: woken as a shared one, they would not hear it).
+pub(crate) fn wake_own(word: &AtomicU32, n: u32) {
+    let _ = futex::wake(word, futex::Flags::PRIVATE, n);
+}
+
+/// Sleeps while `own` and every `words[i]` hold their expected values
+/// (`FUTEX_WAITV`), until one is woken or `deadline` (absolute,
+/// `CLOCK_MONOTONIC`). `own` is a word of this process's own, woken with
+/// [`wake_own`] (`FUTEX2_PRIVATE`: a private futex, no page lookup);
+/// `words` may live in shared memory. At most `WAITV_MAX - 1` words.
+pub(crate) fn waitv(own: (&AtomicU32, u32), words: &[(&AtomicU32, u32)], deadline: Deadline) -> WaitV {
     let mut v = [futex::Wait::new(); WAITV_MAX];
-    let n = words.len().min(WAITV_MAX);
-    for (w, (word, expected)) in v.iter_mut().zip(&words[..n]) {
+    let n = (words.len() + 1).min(WAITV_MAX);
+    let all =
+        std::iter::once((&own, futex::WaitFlags::PRIVATE)).chain(words.iter().map(|w| (w, futex::WaitFlags::empty())));
+    for (w, ((word, expected), private)) in v.iter_mut().zip(all) {
         w.val = u64::from(*expected);
         w.uaddr = futex::WaitPtr::new(word.as_ptr().cast());
-        w.flags = futex::WaitFlags::SIZE_U32;
+        w.flags = futex::WaitFlags::SIZE_U32 | private;
     }
     let ts = deadline.timespec();
     match futex::waitv(&v[..n], futex::WaitvFlags::empty(), ts.as_ref(), rustix::time::ClockId::Monotonic) {
