@@ -93,6 +93,7 @@ impl ChannelShared {
             self.futex_sleeper.store(true, SeqCst);
             let woken = self.wake_word.load(SeqCst);
             drop(st);
+            // The connections' words (the filler past them is not waited on).
             let mut words: [(&AtomicU32, u32); MAX_ARMED] = [(&self.wake_word, woken); MAX_ARMED];
             for (w, c) in words.iter_mut().zip(&armed) {
                 *w = (&c.seg.header().doorbell.polling, doorbell::ASLEEP);

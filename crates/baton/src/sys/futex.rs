@@ -76,10 +76,10 @@ pub(crate) fn waitv(own: (&AtomicU32, u32), words: &[(&AtomicU32, u32)], deadlin
     let n = (words.len() + 1).min(WAITV_MAX);
     let all =
         std::iter::once((&own, futex::WaitFlags::PRIVATE)).chain(words.iter().map(|w| (w, futex::WaitFlags::empty())));
-    for (w, ((word, expected), private)) in v.iter_mut().zip(all) {
+    for (w, ((word, expected), scope)) in v.iter_mut().zip(all) {
         w.val = u64::from(*expected);
         w.uaddr = futex::WaitPtr::new(word.as_ptr().cast());
-        w.flags = futex::WaitFlags::SIZE_U32 | private;
+        w.flags = futex::WaitFlags::SIZE_U32 | scope;
     }
     let ts = deadline.timespec();
     match futex::waitv(&v[..n], futex::WaitvFlags::empty(), ts.as_ref(), rustix::time::ClockId::Monotonic) {
