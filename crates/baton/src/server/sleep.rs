@@ -22,7 +22,6 @@ use crate::proto::doorbell;
 use crate::sys::futex::{self, WaitV};
 use crate::sys::time::Deadline;
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, MutexGuard};
 
@@ -93,12 +92,8 @@ impl ChannelShared {
             self.futex_sleeper.store(true, SeqCst);
             let woken = self.wake_word.load(SeqCst);
             drop(st);
-            // The connections' words (the filler past them is not waited on).
-            let mut words: [(&AtomicU32, u32); MAX_ARMED] = [(&self.wake_word, woken); MAX_ARMED];
-            for (w, c) in words.iter_mut().zip(&armed) {
-                *w = (&c.seg.header().doorbell.polling, doorbell::ASLEEP);
-            }
-            if futex::waitv((&self.wake_word, woken), &words[..armed.len()], deadline) == WaitV::Unsupported {
+            let words = armed.iter().map(|c| (&c.seg.header().doorbell.polling, doorbell::ASLEEP));
+            if futex::waitv((&self.wake_word, woken), words, deadline) == WaitV::Unsupported {
                 NO_WAITV.store(true, Relaxed);
             }
             self.looked_now();

@@ -66,20 +66,26 @@ pub(crate) fn wake_own(word: &AtomicU32, n: u32) {
     let _ = futex::wake(word, futex::Flags::PRIVATE, n);
 }
 
-/// Sleeps while `own` and every `words[i]` hold their expected values
+/// Sleeps while `own` and each of `words` hold their expected values
 /// (`FUTEX_WAITV`), until one is woken or `deadline` (absolute,
 /// `CLOCK_MONOTONIC`). `own` is a word of this process's own, woken with
 /// [`wake_own`] (`FUTEX2_PRIVATE`: a private futex, no page lookup);
-/// `words` may live in shared memory. At most `WAITV_MAX - 1` words.
-pub(crate) fn waitv(own: (&AtomicU32, u32), words: &[(&AtomicU32, u32)], deadline: Deadline) -> WaitV {
+/// `words` may live in shared memory. Waits on at most `WAITV_MAX - 1`
+/// of them.
+pub(crate) fn waitv<'a>(
+    own: (&AtomicU32, u32),
+    words: impl IntoIterator<Item = (&'a AtomicU32, u32)>,
+    deadline: Deadline,
+) -> WaitV {
     let mut v = [futex::Wait::new(); WAITV_MAX];
-    let n = (words.len() + 1).min(WAITV_MAX);
-    let all =
-        std::iter::once((&own, futex::WaitFlags::PRIVATE)).chain(words.iter().map(|w| (w, futex::WaitFlags::empty())));
+    let all = std::iter::once((own, futex::WaitFlags::PRIVATE))
+        .chain(words.into_iter().map(|w| (w, futex::WaitFlags::empty())));
+    let mut n = 0;
     for (w, ((word, expected), scope)) in v.iter_mut().zip(all) {
-        w.val = u64::from(*expected);
+        w.val = u64::from(expected);
         w.uaddr = futex::WaitPtr::new(word.as_ptr().cast());
         w.flags = futex::WaitFlags::SIZE_U32 | scope;
+        n += 1;
     }
     let ts = deadline.timespec();
     match futex::waitv(&v[..n], futex::WaitvFlags::empty(), ts.as_ref(), rustix::time::ClockId::Monotonic) {
