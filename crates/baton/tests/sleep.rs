@@ -8,9 +8,10 @@
 //! sharing one connection, in every wait mode, all get their answers.
 mod common;
 
-use baton::{Channel, Connection, Received, WaitMode};
+use baton::{Channel, Connection, Deadline, Received, Timeout, WaitMode};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 /// Seconds a line, exit or expected state may take before a test fails.
 const WAIT: u64 = 120;
@@ -189,6 +190,36 @@ fn a_receiver_asleep_on_futexes_wakes_for_everything() {
         await_futex_sleep(tid);
         ch.destroy();
         assert_eq!(seen.recv().unwrap(), Seen::Gone);
+        serving.join().unwrap();
+    }
+}
+
+/// A call in the slot the receiver's last promise watched, made while it
+/// sleeps on futexes: the word was armed naming that slot, so the client
+/// posts without a posted bit and wakes the receiver through the word;
+/// awake, the receiver looks at that slot and answers. Every call has a
+/// deadline, so a message left unseen fails the test instead of hanging.
+#[test]
+fn calls_in_the_watched_slot_wake_the_sleeper() {
+    let _dog = common::watchdog(HANG);
+    common::setup();
+    for mode in [WaitMode::Blocking, WaitMode::Adaptive] {
+        let name = format!("sleep/watched-{mode:?}");
+        let ch = Arc::new(Channel::builder().name(&name).wait_mode(mode).create().unwrap());
+        let (tx, tids) = mpsc::channel();
+        let (stx, _seen) = mpsc::channel();
+        let serving = serve(ch.clone(), tx, stx);
+        let tid = tids.recv().unwrap();
+        let conn = Connection::builder().no_share(true).wait_mode(WaitMode::Blocking).open(&name).unwrap();
+        let mut reply = [0u8; 64];
+        for i in 0..20 {
+            await_futex_sleep(tid);
+            let msg = format!("watched {mode:?} {i}");
+            let deadline = Timeout::new(Deadline::after(Duration::from_secs(10)));
+            let r = conn.send_timeout(msg.as_bytes(), &mut reply, deadline).unwrap_or_else(|e| panic!("{msg}: {e}"));
+            assert_eq!(&reply[..r.len], echo(msg.as_bytes()), "call {msg}");
+        }
+        ch.destroy();
         serving.join().unwrap();
     }
 }

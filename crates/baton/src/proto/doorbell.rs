@@ -21,6 +21,13 @@
 //! Dekker handshake covers it: the server arms, then looks at the posted
 //! bits; the client posts, then reads the word.
 //!
+//! An armed word may also name the slot the promise just withdrawn
+//! watched ([`server_arm`]'s `watch`): a client posting in that slot
+//! takes the word and wakes the server without setting a posted bit
+//! ([`client_watched`]), and the server, awake, looks at that slot as if
+//! its bit were set. Dekker again: the client stores `POSTED`, fences,
+//! reads the word; the server arms, fences, looks at the bits.
+//!
 //! A promise may also name one slot the server thread *watches*: it looks
 //! at that slot's state word itself, so a client posting in that slot
 //! sets no posted bit at all (no write to the doorbell line, which the
@@ -72,12 +79,39 @@ pub(crate) fn watched_slot(polling: u32) -> Option<u32> {
 
 /// Client: after storing `POSTED` in slot `slot` and a fence (as
 /// [`crate::proto::slot::client_post_checked`] does), whether a server
-/// thread watches that slot: then it needs no posted bit and no ring, and
-/// the CPU of the watching thread (a hint) is returned.
+/// thread watches that slot: then it needs no posted bit and no ring
+/// ([`Watched::Promised`], with the watching thread's CPU, a hint), or
+/// only a futex wake, if the thread sleeps on the word armed watching the
+/// slot, which this call has taken ([`Watched::Wake`]).
 #[inline]
-pub(crate) fn client_watched(polling: &AtomicU32, slot: u32) -> Option<u32> {
-    let p = polling.load(Relaxed);
-    (watched_slot(p) == Some(slot)).then(|| polling_cpu(p).unwrap_or(0))
+pub(crate) fn client_watched(polling: &AtomicU32, slot: u32) -> Watched {
+    let mut p = polling.load(Relaxed);
+    loop {
+        if watched_slot(p) == Some(slot) {
+            return Watched::Promised(polling_cpu(p).unwrap_or(0));
+        }
+        if p & ASLEEP == 0 || (p & !ASLEEP) >> WATCH_SHIFT != slot.wrapping_add(1) {
+            return Watched::No;
+        }
+        // Armed watching our slot: taken as an armed word is taken (see
+        // [`client_notify`]), without a posted bit.
+        match polling.compare_exchange(p, 0, AcqRel, Relaxed) {
+            Ok(_) => return Watched::Wake,
+            Err(now) => p = now,
+        }
+    }
+}
+
+/// What [`client_watched`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Watched {
+    /// A server thread promised to look at the slot (from the CPU named).
+    Promised(u32),
+    /// A server thread sleeps on the word, armed watching the slot, which
+    /// we have just cleared: `FUTEX_WAKE` it.
+    Wake,
+    /// Nobody watches the slot: set its posted bit and notify as usual.
+    No,
 }
 
 /// Client: after publishing work (a posted bit or a pulse), what it must do
@@ -136,9 +170,16 @@ pub(crate) fn polling_cpu(polling: u32) -> Option<u32> {
 /// [`ASLEEP`]), arms it; the caller must then (after a [`fence`], one for
 /// all the words it arms) look at the connection's posted bits and pulses
 /// once more, and sleep only if there was nothing.
+/// With `watch`, the word also names that slot (the one a promise just
+/// withdrawn watched): a client posting there takes the word and wakes
+/// the server without a posted bit ([`client_watched`]), and the server,
+/// awake, looks at that slot as if its bit were set. Returns the armed
+/// value, to sleep on and to disarm.
 #[inline]
-pub(crate) fn server_arm(polling: &AtomicU32) {
-    polling.store(ASLEEP, Relaxed);
+pub(crate) fn server_arm(polling: &AtomicU32, watch: Option<u32>) -> u32 {
+    let armed = ASLEEP | (watch.map_or(0, |s| s.wrapping_add(1) << WATCH_SHIFT) & !ASLEEP);
+    polling.store(armed, Relaxed);
+    armed
 }
 
 /// Server: the fence between arming words ([`server_arm`]) and looking at
@@ -153,8 +194,8 @@ pub(crate) fn server_armed() {
 /// rings; whatever it posted before is looked at when the server next
 /// arms the word.
 #[inline]
-pub(crate) fn server_disarm(polling: &AtomicU32) {
-    let _ = polling.compare_exchange(ASLEEP, 0, Acquire, Relaxed);
+pub(crate) fn server_disarm(polling: &AtomicU32, armed: u32) {
+    let _ = polling.compare_exchange(armed, 0, Acquire, Relaxed);
 }
 
 /// Server: withdraws the promise; the caller must then look at the
@@ -219,11 +260,12 @@ mod loom_tests {
             state.store(1, std::sync::atomic::Ordering::Release);
             fence(SeqCst);
             let rang = match client_watched(&polling, 5) {
-                Some(cpu) => {
+                Watched::Promised(cpu) => {
                     assert_eq!(cpu, 3);
                     false
                 }
-                None => client_post_bit(&posted, 1 << 5, &polling) == Notify::Ring,
+                Watched::Wake => unreachable!("the word was never armed"),
+                Watched::No => client_post_bit(&posted, 1 << 5, &polling) == Notify::Ring,
             };
             let seen = server.join().unwrap();
             assert!(seen || rang, "the message is neither seen nor rung");
@@ -241,11 +283,11 @@ mod loom_tests {
             let polling = Arc::new(AtomicU32::new(0));
             let (p, q) = (posted.clone(), polling.clone());
             let server = thread::spawn(move || {
-                server_arm(&q);
+                server_arm(&q, None);
                 server_armed();
                 let seen = server_take_bits(&p);
                 if seen != 0 {
-                    server_disarm(&q); // awake: takes the work, sleeps later
+                    server_disarm(&q, ASLEEP); // awake: takes the work, sleeps later
                 }
                 seen
             });
@@ -258,6 +300,49 @@ mod loom_tests {
             assert!(wakes <= 1, "one client takes the word");
             if seen == 0 {
                 assert_eq!(wakes, 1, "the sleeping server is woken");
+            }
+        });
+    }
+
+    /// A server armed watching a slot (the one its withdrawn promise
+    /// watched) sleeps unless it found a posted bit. One client thread
+    /// posts in that slot (no bit), another posts a bit: if the server
+    /// found no bit, one of them took the word and wakes it; exactly one
+    /// takes it; and a client that finds the word taken rings.
+    #[test]
+    fn armed_watching_sleeper_is_never_missed() {
+        loom::model(|| {
+            let posted = Arc::new(AtomicU64::new(0));
+            let polling = Arc::new(AtomicU32::new(0));
+            let state = Arc::new(AtomicU32::new(0));
+            let (p, q) = (posted.clone(), polling.clone());
+            let server = thread::spawn(move || {
+                let armed = server_arm(&q, Some(5));
+                server_armed();
+                let seen = server_take_bits(&p);
+                if seen != 0 {
+                    server_disarm(&q, armed);
+                }
+                seen
+            });
+            let (p2, q2) = (posted.clone(), polling.clone());
+            let other = thread::spawn(move || client_post_bit(&p2, 2, &q2));
+            state.store(1, std::sync::atomic::Ordering::Release);
+            fence(SeqCst);
+            let watched = match client_watched(&polling, 5) {
+                Watched::Promised(_) => unreachable!("nobody promised"),
+                Watched::Wake => Notify::Wake,
+                Watched::No => client_post_bit(&posted, 1 << 5, &polling),
+            };
+            let second = other.join().unwrap();
+            let seen = server.join().unwrap();
+            let wakes = [watched, second].iter().filter(|n| **n == Notify::Wake).count();
+            assert!(wakes <= 1, "one client takes the word");
+            if seen == 0 {
+                assert_eq!(wakes, 1, "the sleeping server is woken");
+            }
+            if wakes == 0 {
+                assert_eq!((watched, second), (Notify::Ring, Notify::Ring), "neither found the word armed: both rang");
             }
         });
     }
@@ -277,18 +362,36 @@ mod tests {
             assert_eq!((polling_cpu(p), watched_slot(p)), (Some(cpu), watch));
             assert_eq!(client_notify(&polling), Notify::Promised(cpu));
             for slot in [0, 17, 255] {
-                let want = (watch == Some(slot)).then_some(cpu);
+                let want = if watch == Some(slot) { Watched::Promised(cpu) } else { Watched::No };
                 assert_eq!(client_watched(&polling, slot), want);
             }
         }
-        server_arm(&polling);
+        server_arm(&polling, None);
         let p = polling.load(Relaxed);
         assert_eq!((polling_cpu(p), watched_slot(p)), (None, None));
-        assert_eq!(client_watched(&polling, 0), None);
+        assert_eq!(client_watched(&polling, 0), Watched::No);
         assert_eq!(client_notify(&polling), Notify::Wake, "the first client takes the armed word");
         assert_eq!(client_notify(&polling), Notify::Ring, "the next one rings");
-        server_arm(&polling);
-        server_disarm(&polling);
+        server_arm(&polling, None);
+        server_disarm(&polling, ASLEEP);
         assert_eq!(client_notify(&polling), Notify::Ring);
+    }
+
+    #[test]
+    fn an_armed_word_may_name_the_slot_it_watches() {
+        let polling = AtomicU32::new(0);
+        let armed = server_arm(&polling, Some(17));
+        assert_eq!((polling_cpu(armed), watched_slot(armed)), (None, None), "no promise while asleep");
+        assert_eq!(client_watched(&polling, 16), Watched::No, "another slot sets its bit");
+        assert_eq!(client_watched(&polling, 17), Watched::Wake, "the watched slot takes the word");
+        assert_eq!(polling.load(Relaxed), 0);
+        assert_eq!(client_watched(&polling, 17), Watched::No, "taken: the next one rings");
+        let armed = server_arm(&polling, Some(17));
+        assert_eq!(client_notify(&polling), Notify::Wake, "a posted bit takes it too");
+        server_disarm(&polling, armed);
+        assert_eq!(polling.load(Relaxed), 0);
+        let armed = server_arm(&polling, Some(17));
+        server_disarm(&polling, armed);
+        assert_eq!(client_watched(&polling, 17), Watched::No, "disarmed");
     }
 }

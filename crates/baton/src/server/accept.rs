@@ -292,6 +292,7 @@ impl ChannelShared {
                     conn: conn.clone(),
                     slots: vec![SlotPriv::default(); self.layout.slot_count as usize],
                     ring: RingCursor::new(self.layout.pulse_capacity),
+                    rewatch: None,
                 },
             );
         }

@@ -225,7 +225,10 @@ pub(crate) fn drain_hot(st: &mut ChanState, pick: bool) -> Drained {
                 continue;
             }
             // The watched slot included, one last time.
-            drain_then(st, scoid, |e| e.conn.set_watch(None));
+            drain_then(st, scoid, |e| {
+                e.rewatch = e.conn.watch();
+                e.conn.set_watch(None);
+            });
         }
     }
     Drained { grew: st.queue.len() > before, everyone: looked == st.conns.len(), picked }

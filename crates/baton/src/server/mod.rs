@@ -329,6 +329,10 @@ pub(crate) struct ConnEntry {
     pub slots: Vec<SlotPriv>,
     /// Where we are in its pulse ring.
     pub ring: RingCursor,
+    /// The slot the last promise to look at it watched, when that promise
+    /// was withdrawn: a receiver that then sleeps on futexes watches it
+    /// still (`sleep.rs`).
+    pub rewatch: Option<u32>,
 }
 
 /// Hashes a scoid to itself: scoids are small distinct integers chosen by
