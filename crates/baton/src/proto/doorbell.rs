@@ -170,6 +170,7 @@ pub(crate) fn polling_cpu(polling: u32) -> Option<u32> {
 /// [`ASLEEP`]), arms it; the caller must then (after a [`fence`], one for
 /// all the words it arms) look at the connection's posted bits and pulses
 /// once more, and sleep only if there was nothing.
+///
 /// With `watch`, the word also names that slot (the one a promise just
 /// withdrawn watched): a client posting there takes the word and wakes
 /// the server without a posted bit ([`client_watched`]), and the server,
