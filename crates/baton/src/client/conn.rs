@@ -223,7 +223,7 @@ impl ClientConn {
     /// Does what `notify` says to make a server thread look: ring the
     /// doorbell, or wake the thread sleeping on the `polling` word, or
     /// nothing (a thread promised to look; its CPU is returned).
-    fn notify(&self, notify: doorbell::Notify) -> Option<u32> {
+    pub(super) fn notify(&self, notify: doorbell::Notify) -> Option<u32> {
         match notify {
             doorbell::Notify::Ring => event::ring(self.doorbell()),
             doorbell::Notify::Wake => futex::wake(&self.seg.header().doorbell.polling, 1),

@@ -191,14 +191,9 @@ impl ClientConn {
             store_changed_u32(&self.seg.header().doorbell.client_cpu, cpu.wrapping_add(1));
         }
         // A server thread that watches our slot needs neither bit nor ring.
-        let polling = &self.seg.header().doorbell.polling;
-        let server_cpu = match doorbell::client_watched(polling, s) {
-            doorbell::Watched::Promised(cpu) => Some(cpu),
-            doorbell::Watched::Wake => {
-                futex::wake(polling, 1);
-                None
-            }
-            doorbell::Watched::No => self.ring(s),
+        let server_cpu = match doorbell::client_watched(&self.seg.header().doorbell.polling, s) {
+            Some(notify) => self.notify(notify),
+            None => self.ring(s),
         };
         // A real-time caller waits so that the server thread working for
         // it inherits its priority, unless the channel opted out (or the

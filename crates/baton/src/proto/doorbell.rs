@@ -78,40 +78,27 @@ pub(crate) fn watched_slot(polling: u32) -> Option<u32> {
 }
 
 /// Client: after storing `POSTED` in slot `slot` and a fence (as
-/// [`crate::proto::slot::client_post_checked`] does), whether a server
-/// thread watches that slot: then it needs no posted bit and no ring
-/// ([`Watched::Promised`], with the watching thread's CPU, a hint), or
-/// only a futex wake, if the thread sleeps on the word armed watching the
-/// slot, which this call has taken ([`Watched::Wake`]).
+/// [`crate::proto::slot::client_post_checked`] does), whether the word
+/// names that slot, and if so what the client must do, with no posted bit:
+/// nothing if a server thread promised to look at it
+/// ([`Notify::Promised`], with the thread's CPU, a hint), or wake the
+/// thread that sleeps on the word armed watching it, which this call has
+/// taken ([`Notify::Wake`]). `None`: set the slot's bit and ring.
 #[inline]
-pub(crate) fn client_watched(polling: &AtomicU32, slot: u32) -> Watched {
+pub(crate) fn client_watched(polling: &AtomicU32, slot: u32) -> Option<Notify> {
     let mut p = polling.load(Relaxed);
-    loop {
-        if watched_slot(p) == Some(slot) {
-            return Watched::Promised(polling_cpu(p).unwrap_or(0));
-        }
-        if p & ASLEEP == 0 || (p & !ASLEEP) >> WATCH_SHIFT != slot.wrapping_add(1) {
-            return Watched::No;
+    while (p & !ASLEEP) >> WATCH_SHIFT == slot.wrapping_add(1) {
+        if p & ASLEEP == 0 {
+            return Some(Notify::Promised(polling_cpu(p).unwrap_or(0)));
         }
         // Armed watching our slot: taken as an armed word is taken (see
-        // [`client_notify`]), without a posted bit.
+        // [`client_notify`]).
         match polling.compare_exchange(p, 0, AcqRel, Relaxed) {
-            Ok(_) => return Watched::Wake,
+            Ok(_) => return Some(Notify::Wake),
             Err(now) => p = now,
         }
     }
-}
-
-/// What [`client_watched`] found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Watched {
-    /// A server thread promised to look at the slot (from the CPU named).
-    Promised(u32),
-    /// A server thread sleeps on the word, armed watching the slot, which
-    /// we have just cleared: `FUTEX_WAKE` it.
-    Wake,
-    /// Nobody watches the slot: set its posted bit and notify as usual.
-    No,
+    None
 }
 
 /// Client: after publishing work (a posted bit or a pulse), what it must do
@@ -261,12 +248,12 @@ mod loom_tests {
             state.store(1, std::sync::atomic::Ordering::Release);
             fence(SeqCst);
             let rang = match client_watched(&polling, 5) {
-                Watched::Promised(cpu) => {
+                Some(Notify::Promised(cpu)) => {
                     assert_eq!(cpu, 3);
                     false
                 }
-                Watched::Wake => unreachable!("the word was never armed"),
-                Watched::No => client_post_bit(&posted, 1 << 5, &polling) == Notify::Ring,
+                Some(n) => unreachable!("the word was never armed: {n:?}"),
+                None => client_post_bit(&posted, 1 << 5, &polling) == Notify::Ring,
             };
             let seen = server.join().unwrap();
             assert!(seen || rang, "the message is neither seen nor rung");
@@ -331,9 +318,11 @@ mod loom_tests {
             state.store(1, std::sync::atomic::Ordering::Release);
             fence(SeqCst);
             let watched = match client_watched(&polling, 5) {
-                Watched::Promised(_) => unreachable!("nobody promised"),
-                Watched::Wake => Notify::Wake,
-                Watched::No => client_post_bit(&posted, 1 << 5, &polling),
+                Some(n) => {
+                    assert_eq!(n, Notify::Wake, "nobody promised");
+                    n
+                }
+                None => client_post_bit(&posted, 1 << 5, &polling),
             };
             let second = other.join().unwrap();
             let seen = server.join().unwrap();
@@ -363,14 +352,14 @@ mod tests {
             assert_eq!((polling_cpu(p), watched_slot(p)), (Some(cpu), watch));
             assert_eq!(client_notify(&polling), Notify::Promised(cpu));
             for slot in [0, 17, 255] {
-                let want = if watch == Some(slot) { Watched::Promised(cpu) } else { Watched::No };
+                let want = (watch == Some(slot)).then_some(Notify::Promised(cpu));
                 assert_eq!(client_watched(&polling, slot), want);
             }
         }
         server_arm(&polling, None);
         let p = polling.load(Relaxed);
         assert_eq!((polling_cpu(p), watched_slot(p)), (None, None));
-        assert_eq!(client_watched(&polling, 0), Watched::No);
+        assert_eq!(client_watched(&polling, 0), None);
         assert_eq!(client_notify(&polling), Notify::Wake, "the first client takes the armed word");
         assert_eq!(client_notify(&polling), Notify::Ring, "the next one rings");
         server_arm(&polling, None);
@@ -383,16 +372,16 @@ mod tests {
         let polling = AtomicU32::new(0);
         let armed = server_arm(&polling, Some(17));
         assert_eq!((polling_cpu(armed), watched_slot(armed)), (None, None), "no promise while asleep");
-        assert_eq!(client_watched(&polling, 16), Watched::No, "another slot sets its bit");
-        assert_eq!(client_watched(&polling, 17), Watched::Wake, "the watched slot takes the word");
+        assert_eq!(client_watched(&polling, 16), None, "another slot sets its bit");
+        assert_eq!(client_watched(&polling, 17), Some(Notify::Wake), "the watched slot takes the word");
         assert_eq!(polling.load(Relaxed), 0);
-        assert_eq!(client_watched(&polling, 17), Watched::No, "taken: the next one rings");
+        assert_eq!(client_watched(&polling, 17), None, "taken: the next one rings");
         let armed = server_arm(&polling, Some(17));
         assert_eq!(client_notify(&polling), Notify::Wake, "a posted bit takes it too");
         server_disarm(&polling, armed);
         assert_eq!(polling.load(Relaxed), 0);
         let armed = server_arm(&polling, Some(17));
         server_disarm(&polling, armed);
-        assert_eq!(client_watched(&polling, 17), Watched::No, "disarmed");
+        assert_eq!(client_watched(&polling, 17), None, "disarmed");
     }
 }
