@@ -5,6 +5,7 @@ use super::slots;
 use crate::error::{Error, Result};
 use crate::proto::doorbell;
 use crate::proto::slot::{self, Outcome, WaitSpec};
+use crate::proto::stream;
 use crate::shm::layout::{pack_sched, XFER_READ, XFER_WRITE};
 use crate::sys::futex;
 use crate::sys::sched::Sched;
@@ -157,7 +158,13 @@ impl ClientConn {
             h.answered.store(!seq, Relaxed);
         }
         let claim = crate::sched::claim();
-        let inline = self.seg.write_inline(s, msg, 0, total);
+        // The message's bytes in the areas; a large one may stream from
+        // area byte `streams` on (`proto::stream`).
+        let (inline, streams) = if total > stream::STREAM_MIN {
+            self.write_large(s, msg, total, opts.mode)
+        } else {
+            (self.seg.write_inline(s, msg, 0, total), None)
+        };
         // `IoSlice`/`IoSliceMut` are ABI-compatible with `struct iovec`: the
         // server reads these arrays straight from our address space.
         h.send_iov.store(msg.as_ptr() as u64, Relaxed);
@@ -195,6 +202,9 @@ impl ClientConn {
             Some(notify) => self.notify(notify),
             None => self.ring(s),
         };
+        if let Some(from) = streams {
+            self.stream_rest(s, msg, from, inline);
+        }
         // A real-time caller waits so that the server thread working for
         // it inherits its priority, unless the channel opted out (or the
         // caller chose to spin, which lends nothing).
@@ -225,9 +235,17 @@ impl ClientConn {
         // from the answer to the next call), from the bell's line: the
         // answer word and the reply's fields are there (`slot`,
         // invariant 6).
+        // A spinner whose whole call fits the areas copies a long reply
+        // out as the server writes it (`proto::stream`); `ahead` bytes.
+        let mut ahead = 0;
         let replied = spin_until != Deadline::IMMEDIATE && {
-            slot::Futex::spin_watch(&f, bell, spin_until.min(spec.send).min(spec.reply));
-            slot::client_answered(&f)
+            let until = spin_until.min(spec.send).min(spec.reply);
+            if cap > stream::STREAM_MIN {
+                self.copy_ahead(s, &f, bell, total, reply, cap, until, &mut ahead)
+            } else {
+                slot::Futex::spin_watch(&f, bell, until);
+                slot::client_answered(&f)
+            }
         };
         if !replied {
             self.wait_answer(s, &f, &spec, detached, msg, reply)?;
@@ -236,7 +254,9 @@ impl ClientConn {
         let error = h.error.load(Relaxed);
         let len = h.reply_len.load(Relaxed) as usize;
         let inline = h.reply_inline.load(Relaxed) as usize;
-        if error == 0 && inline > 0 {
+        if ahead > 0 {
+            self.copy_rest(s, error, inline.min(cap), reply, ahead);
+        } else if error == 0 && inline > 0 {
             self.seg.read_inline(s, 0, inline.min(cap), reply, 0);
         }
         // The slot stays `REPLIED` until the next post (`slot::client_release`),
@@ -246,6 +266,97 @@ impl ClientConn {
             return Err(Error::from_errno(error));
         }
         Ok(Reply { status, len })
+    }
+
+    /// Writes a message of `total` (more than `STREAM_MIN`) bytes into
+    /// slot `s`'s areas, or its first piece only if it is to stream: when a
+    /// server thread on another CPU than ours has promised to look at the
+    /// connection (a hint: the promise may go, which costs only time).
+    /// Returns the message's bytes in the areas, and where the stream goes
+    /// on, if it does; the count of bytes written (`xfer_done`) says so to
+    /// the server (`proto::stream`).
+    #[inline(never)]
+    fn write_large(&self, s: u32, msg: &[IoSlice<'_>], total: usize, mode: WaitMode) -> (usize, Option<usize>) {
+        let area = total.min(self.seg.capacity(s));
+        let polling = self.seg.header().doorbell.polling.load(Relaxed);
+        let streams = area > stream::STREAM_MIN
+            && mode != WaitMode::Blocking
+            && thread::many_cpus()
+            && doorbell::polling_cpu(polling).is_some_and(|cpu| cpu != thread::cpu());
+        let written = self.seg.write_inline(s, msg, 0, if streams { stream::CHUNK } else { total });
+        self.seg.slot(s).xfer_done.store(written as u64, Relaxed);
+        (area.max(written), streams.then_some(written))
+    }
+
+    /// Copies the rest of a streaming message, from area byte `from` to
+    /// `area`, into slot `s`, counting each piece in `xfer_done` for the
+    /// server reading it (`proto::stream`).
+    fn stream_rest(&self, s: u32, msg: &[IoSlice<'_>], from: usize, area: usize) {
+        let h = self.seg.slot(s);
+        let mut done = from;
+        while done < area {
+            let n = self.seg.write_at(s, msg, done, stream::CHUNK.min(area - done));
+            if n == 0 {
+                break;
+            }
+            done += n;
+            h.xfer_done.store(done as u64, Release);
+        }
+    }
+
+    /// Spins for the answer to call `f` in slot `s` until `until`, copying
+    /// the reply's bytes into `reply` (of `cap` bytes) as the server counts
+    /// them written (`proto::stream`), if the whole call (`total` bytes
+    /// sent) fits the areas, else as `spin_watch` from `bell`; `ahead`:
+    /// bytes copied so far. Whether the answer came.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn copy_ahead(
+        &self,
+        s: u32,
+        f: &ClientFutex<'_>,
+        bell: u32,
+        total: usize,
+        reply: &mut [IoSliceMut<'_>],
+        cap: usize,
+        until: Deadline,
+        ahead: &mut usize,
+    ) -> bool {
+        if total.max(cap) > self.seg.capacity(s) {
+            slot::Futex::spin_watch(f, bell, until);
+            return slot::client_answered(f);
+        }
+        let h = self.seg.slot(s);
+        let seq = h.seq.load(Relaxed);
+        loop {
+            if slot::client_answered(f) {
+                return true;
+            }
+            if let Some(filled) = stream::reply_filled(h.xfer_offset.load(Acquire), seq) {
+                let filled = filled.min(cap);
+                if filled > *ahead {
+                    let n = self.seg.read_inline(s, *ahead, filled - *ahead, reply, *ahead);
+                    *ahead += n;
+                    if n > 0 {
+                        continue;
+                    }
+                }
+            }
+            slot::Futex::spin_pause(f);
+            if !slot::Futex::keep_spinning(f, until) {
+                return slot::client_answered(f);
+            }
+        }
+    }
+
+    /// Copies the reply's bytes `ahead..upto` out of slot `s`, after a
+    /// reply copied out in part as it came; nothing if the call failed
+    /// (`error`). Out of line: the common path copies from 0.
+    #[inline(never)]
+    fn copy_rest(&self, s: u32, error: i32, upto: usize, reply: &mut [IoSliceMut<'_>], ahead: usize) {
+        if error == 0 && upto > ahead {
+            self.seg.read_inline(s, ahead, upto - ahead, reply, ahead);
+        }
     }
 
     /// Waits for the answer to the call posted in slot `s` (the general

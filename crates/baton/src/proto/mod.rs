@@ -13,6 +13,7 @@
 //! - `notice.rs`: the event frames a connection's socket carries after it.
 //! - `name.rs`: validation of names.
 //! - `parts.rs`: offset arithmetic over scatter/gather lists.
+//! - `stream.rs`: how large messages and replies are read while written.
 
 pub(crate) mod doorbell;
 #[cfg(not(loom))]
@@ -30,3 +31,5 @@ pub(crate) mod rcvid;
 #[cfg(not(loom))]
 pub(crate) mod ring;
 pub(crate) mod slot;
+#[cfg(not(loom))]
+pub(crate) mod stream;

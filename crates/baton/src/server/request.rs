@@ -6,6 +6,7 @@ use super::{ChannelShared, ServerConn};
 use crate::error::{Error, Result};
 use crate::proto::rcvid::Rcvid;
 use crate::proto::slot::{self, Begin};
+use crate::proto::stream;
 use crate::shm::{Layout, SlotHeader};
 use crate::sys::sched::Sched;
 use crate::types::{MsgInfo, Pulse, MI_UNBLOCK_REQ};
@@ -13,7 +14,7 @@ use crate::wait::SlotFutex;
 use std::collections::HashMap;
 use std::io::{IoSlice, IoSliceMut};
 use std::num::NonZeroI32;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 /// What [`Channel::receive`](crate::Channel::receive) got.
@@ -189,7 +190,18 @@ impl Request {
         }
         let room: usize = parts.iter().map(|p| p.len()).sum();
         let want = room.min(hdr.send_len as usize);
-        let inline = req.conn.seg.read_inline(slot, 0, want.min(hdr.inline_len as usize), parts, 0);
+        let area = hdr.inline_len as usize;
+        let inline = if area > stream::STREAM_MIN {
+            match req.read_streamed(want.min(area), parts) {
+                Ok(n) => n,
+                Err(errno) => {
+                    let _ = req.answer(Answer::Error(errno));
+                    return None;
+                }
+            }
+        } else {
+            req.conn.seg.read_inline(slot, 0, want.min(area), parts, 0)
+        };
         let mut got = inline;
         if want > inline {
             match req.with_slot_busy(|r| r.copy_remote_out(inline, want - inline, parts, inline)) {
@@ -205,6 +217,35 @@ impl Request {
         }
         req.info.msglen = got;
         Some(req)
+    }
+
+    /// Reads the first `want` bytes of a large message out of the areas
+    /// into `parts` as the client counts them written (`proto::stream`),
+    /// then waits for the rest of the areas' part: the reply may go there
+    /// only once the client is done. `Err`: the client died, or stopped
+    /// writing for [`FILL_PATIENCE`].
+    #[inline(never)]
+    fn read_streamed(&self, want: usize, parts: &mut [IoSliceMut<'_>]) -> std::result::Result<usize, i32> {
+        let h = self.conn.seg.slot(self.slot);
+        let area = self.inline_len as usize;
+        let mut want = want;
+        let mut done = 0;
+        let mut wait = FillWait::default();
+        loop {
+            let filled = (h.xfer_done.load(Acquire) as usize).min(area);
+            if filled > done && done < want {
+                let n = self.conn.seg.read_inline(self.slot, done, filled.min(want) - done, parts, done);
+                done += n;
+                if n == 0 {
+                    want = done;
+                }
+                continue;
+            }
+            if filled == area {
+                return Ok(done);
+            }
+            wait.turn(&self.conn, filled)?;
+        }
     }
 
     /// Reads `len` message bytes from `offset` (beyond what the inline area
@@ -487,7 +528,7 @@ impl Request {
         let (status, error, len, inline) = match how {
             Answer::Error(0) => (0, 0, 0, 0),
             Answer::Error(errno) => (-1, errno, 0, 0),
-            Answer::Reply(status, parts) => (status, 0, total, self.conn.seg.write_inline(self.slot, parts, 0, n)),
+            Answer::Reply(status, parts) => (status, 0, total, self.write_reply(parts, n)),
         };
         // The slot's own areas stay ours if the client gives up meanwhile
         // (`ABANDONED`), so an answer written there is published from
@@ -500,6 +541,34 @@ impl Request {
         }
         self.note_bytes(n);
         Ok(())
+    }
+
+    /// Writes the first `n` bytes of a reply into the slot's areas; a long
+    /// one in pieces, each counted for a client that copies it out as it
+    /// comes (`proto::stream`). Returns bytes written.
+    #[inline]
+    fn write_reply(&self, parts: &[IoSlice<'_>], n: usize) -> usize {
+        if n <= stream::STREAM_MIN {
+            return self.conn.seg.write_inline(self.slot, parts, 0, n);
+        }
+        self.write_reply_streamed(parts, n)
+    }
+
+    /// [`Self::write_reply`] for a long reply.
+    #[inline(never)]
+    fn write_reply_streamed(&self, parts: &[IoSlice<'_>], n: usize) -> usize {
+        let h = self.conn.seg.slot(self.slot);
+        let seq = h.seq.load(Relaxed);
+        let mut done = 0;
+        while done < n {
+            let k = self.conn.seg.write_at(self.slot, parts, done, stream::CHUNK.min(n - done));
+            if k == 0 {
+                break;
+            }
+            done += k;
+            h.xfer_offset.store(stream::reply_progress(seq, done), Release);
+        }
+        done
     }
 
     /// Notes what the call moved, `reply` bytes back, for how long a
@@ -570,4 +639,54 @@ pub(crate) fn forget_parked(matches: impl Fn(u32) -> bool) {
         ids.into_iter().filter_map(|k| g.remove(&k)).collect()
     };
     drop(dropped);
+}
+
+/// How long a server waits for the whole of a streamed message to be
+/// written before it fails the call with `ETIMEDOUT`: its client has
+/// stopped (or is hostile); a live one writes the largest areas in
+/// milliseconds.
+const FILL_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A client that has written nothing new for this long is not running:
+/// the server naps instead of spinning.
+const FILL_STALL: std::time::Duration = std::time::Duration::from_micros(100);
+
+/// A server's wait for the next piece of a streamed message: it spins
+/// while the client writes (a piece takes microseconds) and yields now and
+/// then; once the count has not grown for [`FILL_STALL`] it naps; in all it
+/// waits no longer than [`FILL_PATIENCE`], and not past the client's death.
+/// Only growth counts: a count that goes back and forth buys no spinning.
+#[derive(Default)]
+struct FillWait {
+    turns: u32,
+    most: usize,
+    start: Option<std::time::Instant>,
+    grown: Option<std::time::Instant>,
+}
+
+impl FillWait {
+    fn turn(&mut self, conn: &ServerConn, filled: usize) -> std::result::Result<(), i32> {
+        if filled > self.most {
+            self.most = filled;
+            self.grown = None;
+        }
+        self.turns = self.turns.wrapping_add(1);
+        if self.turns % 64 != 0 {
+            std::hint::spin_loop();
+            return Ok(());
+        }
+        if conn.is_dead() {
+            return Err(libc::ESRCH);
+        }
+        let now = std::time::Instant::now();
+        if now.duration_since(*self.start.get_or_insert(now)) >= FILL_PATIENCE {
+            return Err(libc::ETIMEDOUT);
+        }
+        if now.duration_since(*self.grown.get_or_insert(now)) >= FILL_STALL {
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        } else if self.turns % 1024 == 0 {
+            rustix::thread::sched_yield();
+        }
+        Ok(())
+    }
 }

@@ -151,7 +151,7 @@ impl Segment {
 
     /// Message bytes slot `i` can hold now: its inline area, plus its
     /// overflow area once that is backed.
-    fn capacity(&self, i: u32) -> usize {
+    pub(crate) fn capacity(&self, i: u32) -> usize {
         let g = &self.geo;
         if g.overflow > 0 && self.backed.load(Relaxed) >= g.overflow_end(i) {
             g.inline + g.overflow
@@ -255,14 +255,22 @@ impl Segment {
                 return n;
             }
         }
-        self.write_parts(i, parts, offset, len)
+        self.write_parts(i, parts, offset, len, 0)
+    }
+
+    /// Copies bytes `at..at + len` of the concatenation of `parts` to the
+    /// same place in slot `i`'s message area (clamped to what it holds
+    /// now): one piece of a message or reply written in pieces
+    /// (`proto::stream`). Returns bytes copied.
+    pub(crate) fn write_at(&self, i: u32, parts: &[IoSlice<'_>], at: usize, len: usize) -> usize {
+        self.write_parts(i, parts, at, len, at)
     }
 
     /// [`Self::write_inline`]'s general case: any parts, into the inline
-    /// and the overflow area.
+    /// and the overflow area, from area byte `to` on.
     #[inline(never)]
-    fn write_parts(&self, i: u32, parts: &[IoSlice<'_>], offset: usize, len: usize) -> usize {
-        let len = len.min(self.capacity(i));
+    fn write_parts(&self, i: u32, parts: &[IoSlice<'_>], offset: usize, len: usize, to: usize) -> usize {
+        let len = len.min(self.capacity(i).saturating_sub(to));
         let mut skip = offset;
         let mut done = 0;
         for p in parts {
@@ -275,7 +283,7 @@ impl Segment {
             }
             // One part may span the inline and the overflow area.
             while skip < p.len() && done < len {
-                let (dst, room) = self.area(i, done);
+                let (dst, room) = self.area(i, to + done);
                 let n = (p.len() - skip).min(len - done).min(room);
                 // SAFETY: `area` gave `room >= n` bytes at `dst` inside slot
                 // `i`'s backed message area; the source is `p[skip..skip + n]`,
@@ -398,5 +406,24 @@ mod tests {
         let mut c = [0u8; 8];
         assert_eq!(other.read_inline(1, 252, 8, &mut [IoSliceMut::new(&mut c)], 0), 8);
         assert_eq!(&c, &msg[252..260]);
+    }
+
+    #[test]
+    fn pieces_written_in_place_make_the_whole() {
+        let layout = Layout { slot_count: 2, inline_size: 256, overflow_size: 4096, pulse_capacity: 8 };
+        let seg = Segment::create(layout).unwrap();
+        assert!(seg.overflow_ready(0, true));
+        let msg: Vec<u8> = (0..4352u32).map(|i| (i * 7) as u8).collect();
+        let (a, b) = msg.split_at(1000);
+        let parts = [IoSlice::new(a), IoSlice::new(b)];
+        // Pieces out of order, one across the seam and one across the parts.
+        assert_eq!(seg.write_at(0, &parts, 900, 3452), 3452);
+        assert_eq!(seg.write_at(0, &parts, 200, 700), 700);
+        assert_eq!(seg.write_at(0, &parts, 0, 200), 200);
+        // Past the area: clamped, nothing written beyond it.
+        assert_eq!(seg.write_at(0, &parts, 4352, 10), 0);
+        let mut out = vec![0u8; 4352];
+        assert_eq!(seg.read_inline(0, 0, usize::MAX, &mut [IoSliceMut::new(&mut out)], 0), 4352);
+        assert_eq!(out, msg);
     }
 }
