@@ -213,6 +213,11 @@ fn serve_one(ch: &Channel, room: usize, replies: &[Vec<u8>]) -> Option<Result<()
     let rlen = u64::from_le_bytes(msg[8..16].try_into().unwrap()) as usize;
     let reply = &replies[(seed as usize).saturating_sub(1).min(CALLS - 1)];
     assert_eq!(reply.len(), rlen, "call {seed}'s reply");
+    // Every third call, its reply's last bytes first straight into the
+    // client's buffer (the reply then writes them again).
+    if seed % 3 == 0 && rlen >= 64 {
+        assert_eq!(req.write_at(rlen - 64, &reply[rlen - 64..]).unwrap(), 64);
+    }
     if seed % 2 == 0 {
         let (p, q) = reply.split_at(rlen / 2);
         req.reply_vectored(0, &[IoSlice::new(p), IoSlice::new(q)]).unwrap();
@@ -225,7 +230,7 @@ fn serve_one(ch: &Channel, room: usize, replies: &[Vec<u8>]) -> Option<Result<()
     })
 }
 
-fn streams_in(server_mode: &str) {
+fn streams_in(server_mode: &str, direct_copy: bool) {
     let _alone = alone();
     let _dog = watchdog(300);
     common::setup();
@@ -233,8 +238,9 @@ fn streams_in(server_mode: &str) {
         note("stream: one CPU only, nothing streams; skipped");
         return;
     };
-    let name = format!("stream/{server_mode}");
-    let ch = Arc::new(Channel::builder().name(&name).wait_mode(mode(server_mode)).create().unwrap());
+    let name = format!("stream/{server_mode}/{direct_copy}");
+    let builder = Channel::builder().name(&name).wait_mode(mode(server_mode)).direct_copy(direct_copy);
+    let ch = Arc::new(builder.create().unwrap());
     let server = {
         let ch = ch.clone();
         std::thread::spawn(move || {
@@ -260,12 +266,20 @@ fn streams_in(server_mode: &str) {
 
 #[test]
 fn large_calls_across_cpus_arrive_whole_in_the_default_mode() {
-    streams_in("adaptive");
+    streams_in("adaptive", true);
 }
 
 #[test]
 fn large_calls_across_cpus_arrive_whole_in_spin_mode() {
-    streams_in("spin");
+    streams_in("spin", true);
+}
+
+/// The bytes past the areas, and every `write_at`, through the slot with
+/// the client's help (`direct_copy(false)`): a client copying a reply out
+/// as it comes still serves the server's requests for transfers.
+#[test]
+fn large_calls_across_cpus_arrive_whole_with_assisted_transfers() {
+    streams_in("spin", false);
 }
 
 /// Hostile client: on its own connection to `args[0]`, a thread keeps

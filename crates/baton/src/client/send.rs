@@ -307,8 +307,9 @@ impl ClientConn {
     /// Spins for the answer to call `f` in slot `s` until `until`, copying
     /// the reply's bytes into `reply` (of `cap` bytes) as the server counts
     /// them written (`proto::stream`), if the whole call (`total` bytes
-    /// sent) fits the areas, else as `spin_watch` from `bell`; `ahead`:
-    /// bytes copied so far. Whether the answer came.
+    /// sent) fits the areas, else as `spin_watch` from `bell` (read before
+    /// the post); `ahead`: bytes copied so far. Whether the answer came;
+    /// not if the bell rang for anything else.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn copy_ahead(
@@ -331,6 +332,11 @@ impl ClientConn {
         loop {
             if slot::client_answered(f) {
                 return true;
+            }
+            // Rung for something else (a transfer, an unblock request):
+            // the general wait sees to it.
+            if slot::Futex::bell(f) != bell {
+                return false;
             }
             if let Some(filled) = stream::reply_filled(h.xfer_offset.load(Acquire), seq) {
                 let filled = filled.min(cap);
