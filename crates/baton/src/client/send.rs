@@ -309,7 +309,7 @@ impl ClientConn {
     /// them written (`proto::stream`), if the whole call (`total` bytes
     /// sent) fits the areas, else as `spin_watch` from `bell` (read before
     /// the post); `ahead`: bytes copied so far. Whether the answer came;
-    /// not if the bell rang for anything else.
+    /// it stops at a ring for anything else.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn copy_ahead(
@@ -333,10 +333,10 @@ impl ClientConn {
             if slot::client_answered(f) {
                 return true;
             }
-            // Rung for something else (a transfer, an unblock request):
-            // the general wait sees to it.
+            // Rung: the answer, announced just now, or something else (a
+            // transfer, an unblock request) that the general wait sees to.
             if slot::Futex::bell(f) != bell {
-                return false;
+                return slot::client_answered(f);
             }
             if let Some(filled) = stream::reply_filled(h.xfer_offset.load(Acquire), seq) {
                 let filled = filled.min(cap);
