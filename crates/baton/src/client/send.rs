@@ -236,12 +236,14 @@ impl ClientConn {
         // answer word and the reply's fields are there (`slot`,
         // invariant 6).
         // A spinner whose whole call fits the areas copies a long reply
-        // out as the server writes it (`proto::stream`); `ahead` bytes.
+        // out as the server writes it (`proto::stream`); `ahead` bytes. (A
+        // call past the areas may have transfers, whose offsets share the
+        // reply's count word.)
         let mut ahead = 0;
         let replied = spin_until != Deadline::IMMEDIATE && {
             let until = spin_until.min(spec.send).min(spec.reply);
-            if cap > stream::STREAM_MIN {
-                self.copy_ahead(s, &f, bell, total, reply, cap, until, &mut ahead)
+            if cap > stream::STREAM_MIN && total.max(cap) <= self.seg.capacity(s) {
+                self.copy_ahead(s, &f, bell, reply, cap, until, &mut ahead)
             } else {
                 slot::Futex::spin_watch(&f, bell, until);
                 slot::client_answered(&f)
@@ -285,7 +287,7 @@ impl ClientConn {
             && doorbell::polling_cpu(polling).is_some_and(|cpu| cpu != thread::cpu());
         let written = self.seg.write_inline(s, msg, 0, if streams { stream::CHUNK } else { total });
         self.seg.slot(s).xfer_done.store(written as u64, Relaxed);
-        (area.max(written), streams.then_some(written))
+        (area, streams.then_some(written))
     }
 
     /// Copies the rest of a streaming message, from area byte `from` to
@@ -293,23 +295,14 @@ impl ClientConn {
     /// server reading it (`proto::stream`).
     fn stream_rest(&self, s: u32, msg: &[IoSlice<'_>], from: usize, area: usize) {
         let h = self.seg.slot(s);
-        let mut done = from;
-        while done < area {
-            let n = self.seg.write_at(s, msg, done, stream::CHUNK.min(area - done));
-            if n == 0 {
-                break;
-            }
-            done += n;
-            h.xfer_done.store(done as u64, Release);
-        }
+        self.seg.write_counted(s, msg, from, area, |done| h.xfer_done.store(done as u64, Release));
     }
 
-    /// Spins for the answer to call `f` in slot `s` until `until`, copying
-    /// the reply's bytes into `reply` (of `cap` bytes) as the server counts
-    /// them written (`proto::stream`), if the whole call (`total` bytes
-    /// sent) fits the areas, else as `spin_watch` from `bell` (read before
-    /// the post); `ahead`: bytes copied so far. Whether the answer came;
-    /// it stops at a ring for anything else.
+    /// Spins for the answer to call `f` in slot `s` until `until`, as
+    /// `spin_watch` from `bell` (read before the post) does, copying the
+    /// reply's bytes into `reply` (of `cap` bytes) as the server counts
+    /// them written (`proto::stream`); `ahead`: bytes copied so far.
+    /// Whether the answer came; it stops at a ring for anything else.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn copy_ahead(
@@ -317,16 +310,11 @@ impl ClientConn {
         s: u32,
         f: &ClientFutex<'_>,
         bell: u32,
-        total: usize,
         reply: &mut [IoSliceMut<'_>],
         cap: usize,
         until: Deadline,
         ahead: &mut usize,
     ) -> bool {
-        if total.max(cap) > self.seg.capacity(s) {
-            slot::Futex::spin_watch(f, bell, until);
-            return slot::client_answered(f);
-        }
         let h = self.seg.slot(s);
         let seq = h.seq.load(Relaxed);
         loop {

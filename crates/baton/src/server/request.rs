@@ -559,16 +559,9 @@ impl Request {
     fn write_reply_streamed(&self, parts: &[IoSlice<'_>], n: usize) -> usize {
         let h = self.conn.seg.slot(self.slot);
         let seq = h.seq.load(Relaxed);
-        let mut done = 0;
-        while done < n {
-            let k = self.conn.seg.write_at(self.slot, parts, done, stream::CHUNK.min(n - done));
-            if k == 0 {
-                break;
-            }
-            done += k;
+        self.conn.seg.write_counted(self.slot, parts, 0, n, |done| {
             h.xfer_offset.store(stream::reply_progress(seq, done), Release);
-        }
-        done
+        })
     }
 
     /// Notes what the call moved, `reply` bytes back, for how long a

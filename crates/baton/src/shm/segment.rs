@@ -266,6 +266,31 @@ impl Segment {
         self.write_parts(i, parts, at, len, at)
     }
 
+    /// Copies bytes `from..to` of the concatenation of `parts` to the same
+    /// place in slot `i`'s message area a `stream::CHUNK` at a time, and
+    /// after each piece tells `count` how far it got: a message or reply
+    /// that streams (`proto::stream`). Returns where it stopped (`to`,
+    /// unless the area ends first).
+    pub(crate) fn write_counted(
+        &self,
+        i: u32,
+        parts: &[IoSlice<'_>],
+        from: usize,
+        to: usize,
+        mut count: impl FnMut(usize),
+    ) -> usize {
+        let mut done = from;
+        while done < to {
+            let n = self.write_at(i, parts, done, crate::proto::stream::CHUNK.min(to - done));
+            if n == 0 {
+                break;
+            }
+            done += n;
+            count(done);
+        }
+        done
+    }
+
     /// [`Self::write_inline`]'s general case: any parts, into the inline
     /// and the overflow area, from area byte `to` on.
     #[inline(never)]
