@@ -115,6 +115,70 @@ fn higher_priority_work_goes_first(name: &'static str, mode: WaitMode) {
     high.join().unwrap();
 }
 
+/// Two hot connections, both posting in their watched slots while the
+/// server is away: the one answered first (so first in the spinner's watch
+/// list) at nice 10, the other at nice 0. The spinner sees the first one's
+/// message first, but the nice-0 call is received first, every round (a
+/// spinner that took in only the connection it saw post served a flood of
+/// calls from early hot connections ahead of a real-time one, for as long
+/// as they kept posting: `baton bench --section load`).
+#[test]
+fn higher_priority_work_on_a_later_hot_connection_goes_first() {
+    higher_priority_hot_work_goes_first("fast/hot-order", WaitMode::Spin);
+}
+
+/// [`higher_priority_work_on_a_later_hot_connection_goes_first`] with a
+/// blocking channel (no spin: the hot connections are taken back and
+/// queued together).
+#[test]
+fn higher_priority_work_on_a_later_hot_connection_goes_first_blocking() {
+    higher_priority_hot_work_goes_first("pick/hot-order", WaitMode::Blocking);
+}
+
+fn higher_priority_hot_work_goes_first(name: &'static str, mode: WaitMode) {
+    let _dog = common::watchdog(HANG);
+    common::setup();
+    let ch = channel(name, mode).create().unwrap();
+    const ROUNDS: u32 = 20;
+    // Each client calls once per word it is handed, with that word.
+    let client = |niceness: i32| {
+        let (go, calls) = mpsc::channel::<String>();
+        let t = std::thread::spawn(move || {
+            nice(niceness);
+            let conn = connect(name, mode);
+            let mut reply = [0u8; 16];
+            while let Ok(m) = calls.recv() {
+                conn.send(m.as_bytes(), &mut reply).unwrap();
+            }
+        });
+        (go, t)
+    };
+    let (low, low_thread) = client(10);
+    let (high, high_thread) = client(0);
+    // Answered in this order, both connections turn hot, the low one first.
+    for (who, m) in [(&low, "low0"), (&high, "high0")] {
+        who.send(m.to_owned()).unwrap();
+        let (r, got) = message(&ch);
+        assert_eq!(got, m.as_bytes());
+        r.reply(0, b"").unwrap();
+    }
+    for i in 1..=ROUNDS {
+        low.send(format!("low{i}")).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        high.send(format!("high{i}")).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        let (r, m) = message(&ch);
+        assert_eq!(m, format!("high{i}").as_bytes(), "round {i}: a nice-10 hot call went ahead of a nice-0 one");
+        r.reply(0, b"").unwrap();
+        let (r, m) = message(&ch);
+        assert_eq!(m, format!("low{i}").as_bytes());
+        r.reply(0, b"").unwrap();
+    }
+    drop((low, high));
+    low_thread.join().unwrap();
+    high_thread.join().unwrap();
+}
+
 /// A client that sends a pulse and then calls, on the connection the
 /// spinning server watches: the pulse is received first (same connection,
 /// same priority: the client's order), every time, also when the server
