@@ -284,9 +284,10 @@ fn large_calls_across_cpus_arrive_whole_with_assisted_transfers() {
 
 /// Hostile client: on its own connection to `args[0]`, a thread keeps
 /// writing 1 and 2 into slot 0's count of message bytes written
-/// (`xfer_done`, at byte 112 of the slot header, the slots starting at the
-/// segment's second page) while the main thread sends 1 MiB messages with
-/// a 60 s deadline, until one fails (at most 100); says how it ended (`common::Ended`).
+/// (`xfer_done`, at byte 112 of the slot header; where the slots start, the
+/// segment header says at byte 28, as `tests/hostile.rs` reads it) while
+/// the main thread sends 1 MiB messages with a 60 s deadline, until one
+/// fails (at most 100); says how it ended (`common::Ended`).
 fn staller() {
     let a = args();
     let conn = Connection::builder().no_share(true).wait_mode(WaitMode::Spin).open(&a[0]).unwrap();
@@ -296,6 +297,9 @@ fn staller() {
         .find(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.to_string_lossy().contains("memfd:baton-conn")))
         .expect("the connection's memfd");
     let seg = OpenOptions::new().read(true).write(true).open(fd.path()).unwrap();
+    let mut slots = [0u8; 4];
+    seg.read_exact_at(&mut slots, 28).unwrap();
+    let xfer_done = u64::from(u32::from_le_bytes(slots)) + 112;
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel();
     let flipper = {
@@ -303,7 +307,7 @@ fn staller() {
         std::thread::spawn(move || {
             let mut v = 1u64;
             while !stop.load(Relaxed) {
-                seg.write_all_at(&v.to_le_bytes(), 4096 + 112).unwrap();
+                seg.write_all_at(&v.to_le_bytes(), xfer_done).unwrap();
                 v = 3 - v;
                 let _ = tx.send(());
             }
@@ -328,7 +332,10 @@ fn staller() {
 }
 
 /// The server waits out a stalled stream for no more than its patience
-/// (5 s), fails that call alone, and serves another client meanwhile.
+/// (5 s), fails that call alone, and serves another client meanwhile: for
+/// 3 s from the staller's start (its stall begins within its first calls
+/// and lasts longer), many of the other client's calls end after the stall
+/// began.
 #[test]
 fn a_stalled_stream_fails_only_its_own_call() {
     let _alone = alone();
@@ -346,13 +353,21 @@ fn a_stalled_stream_fails_only_its_own_call() {
     // Meanwhile another client is served (by the other thread).
     let good = Connection::builder().no_share(true).open(name).unwrap();
     let mut reply = [0u8; 2];
-    for _ in 0..200 {
+    let start = Instant::now();
+    let mut served = Vec::new();
+    while start.elapsed() < Duration::from_secs(3) {
         let r = good.send(b"hello", &mut reply).unwrap();
         assert_eq!((r.status, &reply), (5, b"ok"));
+        served.push(Instant::now());
+        std::thread::sleep(Duration::from_millis(5));
     }
     let ended = common::Ended::parse(&staller.line(WAIT));
+    // Read after the call ended: its stall began no later than this.
+    let stall_began = Instant::now() - Duration::from_millis(ended.ms);
     assert_eq!(ended.errno, libc::ETIMEDOUT, "the stalled call: {ended}");
     assert!(ended.ms >= 4500, "the server gave up after {} ms, before its 5 s patience", ended.ms);
+    let during = served.iter().filter(|&&t| t > stall_began).count();
+    assert!(during >= 100, "{during} of {} calls of the other client were served during the stall", served.len());
     staller.wait_ok(WAIT);
     let r = good.send(b"again", &mut reply).unwrap();
     assert_eq!(r.status, 5);
