@@ -52,6 +52,14 @@ fn message(ch: &Channel) -> (Request, Vec<u8>) {
     }
 }
 
+/// Receives the next message, checks that it is `want` (`why` says what
+/// went wrong if not) and answers it.
+fn answer_next(ch: &Channel, want: &str, why: &str) {
+    let (r, m) = message(ch);
+    assert_eq!(String::from_utf8_lossy(&m), want, "{why}");
+    r.reply(0, b"").unwrap();
+}
+
 /// Sets the calling thread's nice value (raising it needs no privilege).
 fn nice(n: i32) {
     // On Linux a thread id names just that thread here.
@@ -95,20 +103,14 @@ fn higher_priority_work_goes_first(name: &'static str, mode: WaitMode) {
             conn.send(b"high", &mut reply).unwrap();
         }
     });
-    let (r, m) = message(&ch);
-    assert_eq!(m, b"hot0");
-    r.reply(0, b"").unwrap();
+    answer_next(&ch, "hot0", "the first call");
     for i in 1..=ROUNDS {
         // The hot client posts its next call in the watched slot; the
         // other rings. Both wait before the receive begins.
         go_high.send(()).unwrap();
         std::thread::sleep(Duration::from_millis(50));
-        let (r, m) = message(&ch);
-        assert_eq!(m, b"high", "round {i}: the nice-10 hot slot went ahead of a nice-0 call");
-        r.reply(0, b"").unwrap();
-        let (r, m) = message(&ch);
-        assert_eq!(m, format!("hot{i}").as_bytes());
-        r.reply(0, b"").unwrap();
+        answer_next(&ch, "high", &format!("round {i}: the nice-10 hot slot went ahead of a nice-0 call"));
+        answer_next(&ch, &format!("hot{i}"), &format!("round {i}"));
     }
     drop(go_high);
     hot.join().unwrap();
@@ -158,21 +160,15 @@ fn higher_priority_hot_work_goes_first(name: &'static str, mode: WaitMode) {
     // Answered in this order, both connections turn hot, the low one first.
     for (who, m) in [(&low, "low0"), (&high, "high0")] {
         who.send(m.to_owned()).unwrap();
-        let (r, got) = message(&ch);
-        assert_eq!(got, m.as_bytes());
-        r.reply(0, b"").unwrap();
+        answer_next(&ch, m, "the first calls");
     }
     for i in 1..=ROUNDS {
         low.send(format!("low{i}")).unwrap();
         std::thread::sleep(Duration::from_millis(20));
         high.send(format!("high{i}")).unwrap();
         std::thread::sleep(Duration::from_millis(30));
-        let (r, m) = message(&ch);
-        assert_eq!(m, format!("high{i}").as_bytes(), "round {i}: a nice-10 hot call went ahead of a nice-0 one");
-        r.reply(0, b"").unwrap();
-        let (r, m) = message(&ch);
-        assert_eq!(m, format!("low{i}").as_bytes());
-        r.reply(0, b"").unwrap();
+        answer_next(&ch, &format!("high{i}"), &format!("round {i}: a nice-10 hot call went ahead of a nice-0 one"));
+        answer_next(&ch, &format!("low{i}"), &format!("round {i}"));
     }
     drop((low, high));
     low_thread.join().unwrap();

@@ -433,7 +433,7 @@ impl ChannelShared {
                 // standing meanwhile: clients that do not ring then wait
                 // unseen, up to a tick (4 ms here) behind even a
                 // `SCHED_IDLE` task (the load section's idle real-time
-                // p99 was 270 µs, 71 without). That spin is short and
+                // p99 was 196–270 µs, 70–76 without). That spin is short and
                 // never on a hot client's CPU; a longer one, after large
                 // calls, yields as spin mode's does, so that it holds
                 // other work back by no more than a round (SECURITY.md).
