@@ -18,6 +18,7 @@ mod common;
 use baton::{pulse_code, Channel, Connection, Deadline, Received, Request, Timeout, WaitMode};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Seconds a line or exit may take before a test fails.
@@ -50,6 +51,25 @@ fn message(ch: &Channel) -> (Request, Vec<u8>) {
         }
         Received::Pulse(p) => panic!("a pulse ({p:?}) where a message was due"),
     }
+}
+
+/// Rounds of the ordering tests.
+const ROUNDS: u32 = 20;
+
+/// A client thread at nice `niceness` with a connection of its own to
+/// `name`, waiting in `mode`: it calls once with each text it is handed,
+/// until the sender is dropped.
+fn calling_thread(name: &'static str, mode: WaitMode, niceness: i32) -> (mpsc::Sender<String>, JoinHandle<()>) {
+    let (go, calls) = mpsc::channel::<String>();
+    let t = std::thread::spawn(move || {
+        nice(niceness);
+        let conn = connect(name, mode);
+        let mut reply = [0u8; 16];
+        while let Ok(m) = calls.recv() {
+            conn.send(m.as_bytes(), &mut reply).unwrap();
+        }
+    });
+    (go, t)
 }
 
 /// Receives the next message, checks that it is `want` (`why` says what
@@ -86,35 +106,22 @@ fn higher_priority_work_goes_first(name: &'static str, mode: WaitMode) {
     let _dog = common::watchdog(HANG);
     common::setup();
     let ch = channel(name, mode).create().unwrap();
-    const ROUNDS: u32 = 20;
-    let (go_high, high_go) = mpsc::channel::<()>();
-    let hot = std::thread::spawn(move || {
-        nice(10);
-        let conn = connect(name, mode);
-        let mut reply = [0u8; 16];
-        for i in 0..=ROUNDS {
-            conn.send(format!("hot{i}").as_bytes(), &mut reply).unwrap();
-        }
-    });
-    let high = std::thread::spawn(move || {
-        let conn = connect(name, WaitMode::Blocking);
-        let mut reply = [0u8; 16];
-        while high_go.recv().is_ok() {
-            conn.send(b"high", &mut reply).unwrap();
-        }
-    });
+    let (hot, hot_thread) = calling_thread(name, mode, 10);
+    let (high, high_thread) = calling_thread(name, WaitMode::Blocking, 0);
+    hot.send("hot0".to_owned()).unwrap();
     answer_next(&ch, "hot0", "the first call");
     for i in 1..=ROUNDS {
         // The hot client posts its next call in the watched slot; the
         // other rings. Both wait before the receive begins.
-        go_high.send(()).unwrap();
+        hot.send(format!("hot{i}")).unwrap();
+        high.send("high".to_owned()).unwrap();
         std::thread::sleep(Duration::from_millis(50));
         answer_next(&ch, "high", &format!("round {i}: the nice-10 hot slot went ahead of a nice-0 call"));
         answer_next(&ch, &format!("hot{i}"), &format!("round {i}"));
     }
-    drop(go_high);
-    hot.join().unwrap();
-    high.join().unwrap();
+    drop((hot, high));
+    hot_thread.join().unwrap();
+    high_thread.join().unwrap();
 }
 
 /// Two hot connections, both posting in their watched slots while the
@@ -141,22 +148,8 @@ fn higher_priority_hot_work_goes_first(name: &'static str, mode: WaitMode) {
     let _dog = common::watchdog(HANG);
     common::setup();
     let ch = channel(name, mode).create().unwrap();
-    const ROUNDS: u32 = 20;
-    // Each client calls once per word it is handed, with that word.
-    let client = |niceness: i32| {
-        let (go, calls) = mpsc::channel::<String>();
-        let t = std::thread::spawn(move || {
-            nice(niceness);
-            let conn = connect(name, mode);
-            let mut reply = [0u8; 16];
-            while let Ok(m) = calls.recv() {
-                conn.send(m.as_bytes(), &mut reply).unwrap();
-            }
-        });
-        (go, t)
-    };
-    let (low, low_thread) = client(10);
-    let (high, high_thread) = client(0);
+    let (low, low_thread) = calling_thread(name, mode, 10);
+    let (high, high_thread) = calling_thread(name, mode, 0);
     // Answered in this order, both connections turn hot, the low one first.
     for (who, m) in [(&low, "low0"), (&high, "high0")] {
         who.send(m.to_owned()).unwrap();
