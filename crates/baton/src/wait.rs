@@ -263,7 +263,7 @@ impl slot::Futex for ClientFutex<'_> {
         }
         match futex::lock_pi(word, deadline) {
             PiLock::Acquired if which == PiWord::Slot => release_slot_pi(word),
-            PiLock::Acquired => futex::unlock_pi(word, me),
+            PiLock::Acquired => self.hand_back_boost(tid),
             PiLock::TimedOut => {}
             PiLock::NoOwner => {
                 // The owner is gone: clear its name so nobody waits for it.
@@ -275,6 +275,33 @@ impl slot::Futex for ClientFutex<'_> {
             }
         }
         true
+    }
+}
+
+impl ClientFutex<'_> {
+    /// Gives back the connection's boost word, which the server thread
+    /// `owner` handed us (after answering a request of the connection, or
+    /// letting one go) or freed just before we took it, and names a server
+    /// thread in it again: the one that took our request if one holds it,
+    /// else `owner`.
+    /// Otherwise the word would name nobody until a server thread next
+    /// takes a real-time request of this connection, and a real-time call
+    /// meanwhile could raise nobody.
+    fn hand_back_boost(&self, owner: u32) {
+        let me = thread::tid() as u32;
+        futex::unlock_pi(self.boost, me);
+        let taker = self.slot.0.pi.load(Acquire) & PI_TID_MASK;
+        self.name_again(if taker != 0 && taker != me { taker } else { owner });
+    }
+
+    /// After a real-time call: names server thread `tid` in the boost word
+    /// if the word names nobody, as the thread that answered may have left
+    /// it (`inherit::release_boost`), so that the connection's next
+    /// real-time call finds someone to raise.
+    pub(crate) fn name_again(&self, tid: u32) {
+        if tid != 0 && self.boost.load(Relaxed) == 0 {
+            let _ = self.boost.compare_exchange(0, tid, AcqRel, Relaxed);
+        }
     }
 }
 

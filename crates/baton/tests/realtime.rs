@@ -496,6 +496,33 @@ fn the_queue_is_ordered_by_priority_fifo_among_equals() {
     queued.finish();
 }
 
+/// With every server thread busy (none receiving, so the call rings), a
+/// real-time call raises the busy thread at once, however long its
+/// connection's boost delay; and so does the next such call: the thread
+/// handed the boost word back names the server thread in it again.
+#[test]
+fn a_realtime_call_raises_a_busy_server_at_once_every_time() {
+    let Some(_run) = begin("immediate boost", shared()) else { return };
+    let name = "realtime/immediate";
+    let ch = channel(name);
+    let normal = Queuer::post(name, &["call other 0", "call other 0"]);
+    let conn = Arc::new(Connection::builder().boost_delay(Duration::from_secs(3600)).open(name).unwrap());
+    let normal_priority = Task::me().priority();
+    for round in 0..2 {
+        let (got, held) = next(&ch);
+        assert_eq!((got.index, got.policy), (round, libc::SCHED_OTHER), "round {round}");
+        let (_, call) = start(&conn, 10 + round, Spec::parse("call fifo 30"));
+        Task::me().await_priority(-1 - 30);
+        answer(held.unwrap(), round);
+        let got = take(&ch);
+        assert_eq!((got.index, got.policy, got.priority), (10 + round, libc::SCHED_FIFO, 30), "round {round}");
+        let ended = call.unwrap().join().unwrap();
+        assert_eq!((ended.errno, ended.text), (0, (10 + round).to_string()), "round {round}");
+        assert_eq!(Task::me().priority(), normal_priority, "after round {round}'s answer");
+    }
+    normal.finish();
+}
+
 /// A real-time call sent while the server already holds queued normal
 /// calls (it took them in with the one it is busy with) is still served
 /// before them: the receive looks for new work before it takes from a

@@ -210,9 +210,15 @@ impl ClientConn {
     /// that promised to look, if one did.
     #[inline]
     pub(crate) fn ring(&self, slot: u32) -> Option<u32> {
+        self.notify(self.post_bit(slot))
+    }
+
+    /// Sets slot `slot`'s posted bit; returns what must be done so that a
+    /// server thread looks ([`Self::notify`] does it).
+    #[inline]
+    pub(crate) fn post_bit(&self, slot: u32) -> doorbell::Notify {
         let bell = &self.seg.header().doorbell;
-        let notify = doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling);
-        self.notify(notify)
+        doorbell::client_post_bit(&bell.posted[(slot / 64) as usize], 1 << (slot % 64), &bell.polling)
     }
 
     /// Rings the doorbell after a pulse, unless a server thread will look anyway.

@@ -30,9 +30,9 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a real-time caller stays SEND-blocked before it raises the
-/// server thread that last served its connection, by default (see
-/// [`ConnectBuilder::boost_delay`]).
+/// How long a real-time caller whose post woke a sleeping server thread
+/// stays SEND-blocked before it raises the server thread that last served
+/// its connection, by default (see [`ConnectBuilder::boost_delay`]).
 pub const DEFAULT_BOOST_DELAY: Duration = Duration::from_micros(200);
 
 /// Options for opening a connection.
@@ -82,14 +82,17 @@ impl ConnectBuilder {
 
     /// How long a real-time caller whose message no server thread has
     /// taken waits before it raises the thread that last served this
-    /// connection to its own priority (the send-time boost; QNX boosts at
-    /// once). Until then a server thread that is receiving takes the
-    /// message without that cost. A call that lasts longer than this pays
-    /// for the boost even if a thread took the message in time (the
-    /// kernel ends the wait at this deadline, and the caller waits again),
-    /// about one extra context switch. Default [`DEFAULT_BOOST_DELAY`];
-    /// `Duration::ZERO` boosts as soon as the message is sent. Only calls
-    /// from real-time threads on channels without `FIXED_PRIORITY` boost.
+    /// connection to its own priority (the send-time boost), when its post
+    /// woke a server thread asleep in receive: that thread takes the
+    /// message next, without the boost's cost. Otherwise (every thread
+    /// busy, or one that promised to look busy or preempted) the call
+    /// raises the thread at once, as QNX does, whatever the delay. A call
+    /// that lasts longer than the delay pays for the boost even if a thread
+    /// took the message in time (the kernel ends the wait at this deadline,
+    /// and the caller waits again), about one extra context switch.
+    /// Default [`DEFAULT_BOOST_DELAY`]; `Duration::ZERO` boosts as soon as
+    /// the message is sent in every case. Only calls from real-time threads
+    /// on channels without `FIXED_PRIORITY` boost.
     pub fn boost_delay(mut self, delay: Duration) -> Self {
         self.opts.boost_delay = delay;
         self

@@ -7,7 +7,7 @@ use crate::proto::doorbell;
 use crate::proto::slot::{self, Outcome, WaitSpec};
 use crate::proto::stream;
 use crate::shm::layout::{pack_sched, XFER_READ, XFER_WRITE};
-use crate::sys::futex;
+use crate::sys::futex::{self, PI_TID_MASK};
 use crate::sys::sched::Sched;
 use crate::sys::thread;
 use crate::sys::time::Deadline;
@@ -158,6 +158,14 @@ impl ClientConn {
             h.answered.store(!seq, Relaxed);
         }
         let claim = crate::sched::claim();
+        // A real-time caller waits so that the server thread working for
+        // it inherits its priority, unless the channel opted out (or the
+        // caller chose to spin, which lends nothing).
+        let pi = claim.is_realtime() && self.hello.chan_flags & chf::FIXED_PRIORITY == 0 && opts.mode != WaitMode::Spin;
+        // Who the boost word names before the post: a thread that frees it
+        // as it answers (`inherit::answering`) is named again after the
+        // call.
+        let named = if pi { f.boost.load(Relaxed) & PI_TID_MASK } else { 0 };
         // The message's bytes in the areas; a large one may stream from
         // area byte `streams` on (`proto::stream`).
         let (inline, streams) = if total > stream::STREAM_MIN {
@@ -198,17 +206,12 @@ impl ClientConn {
             store_changed_u32(&self.seg.header().doorbell.client_cpu, cpu.wrapping_add(1));
         }
         // A server thread that watches our slot needs neither bit nor ring.
-        let server_cpu = match doorbell::client_watched(&self.seg.header().doorbell.polling, s) {
-            Some(notify) => self.notify(notify),
-            None => self.ring(s),
-        };
+        let notify =
+            doorbell::client_watched(&self.seg.header().doorbell.polling, s).unwrap_or_else(|| self.post_bit(s));
+        let server_cpu = self.notify(notify);
         if let Some(from) = streams {
             self.stream_rest(s, msg, from, inline);
         }
-        // A real-time caller waits so that the server thread working for
-        // it inherits its priority, unless the channel opted out (or the
-        // caller chose to spin, which lends nothing).
-        let pi = claim.is_realtime() && self.hello.chan_flags & chf::FIXED_PRIORITY == 0 && opts.mode != WaitMode::Spin;
         let spin_until = match opts.mode {
             WaitMode::Spin => Deadline::after(WaitMode::SPIN_LIMIT),
             // Spinning pays only while the server thread that will answer
@@ -225,7 +228,16 @@ impl ClientConn {
             unblock_channel: self.hello.chan_flags & chf::UNBLOCK != 0,
             spin_until,
             pi,
-            boost: if pi { Deadline::after(opts.boost_delay) } else { Deadline::NEVER },
+            // Unless a server thread was asleep in receive (we woke it and
+            // it takes the message next), raise the one the boost word
+            // names at once, as QNX does when no thread is receiving: every
+            // thread may be busy (we rang), and one that promised to look
+            // may be busy too, or preempted. The delay is for the sleeper.
+            boost: match (pi, notify) {
+                (false, _) => Deadline::NEVER,
+                (true, doorbell::Notify::Wake) => Deadline::after(opts.boost_delay),
+                (true, _) => Deadline::IMMEDIATE,
+            },
         };
         // A spinner waits for the bell before it first reads the state
         // word: read now, the word's line would go back and forth between
@@ -251,6 +263,9 @@ impl ClientConn {
         };
         if !replied {
             self.wait_answer(s, &f, &spec, detached, msg, reply)?;
+            if pi {
+                f.name_again(named);
+            }
         }
         let status = h.status.load(Relaxed);
         let error = h.error.load(Relaxed);

@@ -592,7 +592,16 @@ pub(crate) fn release_dead<F: Futex>(f: &F) -> Orphan {
 
 /// Server: takes a posted request (`POSTED` → `RECEIVED`). `false` if the
 /// client withdrew it (or the slot never held one).
+#[inline]
 pub(crate) fn server_claim<F: Futex>(f: &F) -> bool {
+    server_claim_from(f).is_some()
+}
+
+/// [`server_claim`], returning the state word the claim replaced: its
+/// [`WAKE_ON_CLAIM`] says whether the client was on its way to a
+/// priority-inheritance wait (`server/inherit.rs`).
+#[inline]
+pub(crate) fn server_claim_from<F: Futex>(f: &F) -> Option<u32> {
     let w = f.word();
     let mut s = w.load(Acquire);
     while phase(s) == POSTED {
@@ -605,12 +614,12 @@ pub(crate) fn server_claim<F: Futex>(f: &F) -> bool {
                 if s & WAKE_ON_CLAIM != 0 {
                     f.wake();
                 }
-                return true;
+                return Some(s);
             }
             Err(now) => s = now,
         }
     }
-    false
+    None
 }
 
 /// Result of [`server_begin`].

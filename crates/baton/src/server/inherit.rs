@@ -19,11 +19,14 @@
 //!
 //! The send-time boost: each connection's boost word names the server
 //! thread that last took a real-time request from it (or, for a new
-//! connection, the channel's last receiver). A real-time client that stays
-//! SEND-blocked longer than a short delay waits on it, raising that thread
-//! so that low-priority work it is busy with cannot hold the request back.
-//! The thread releases the boost word when it takes one of that
-//! connection's requests.
+//! connection, the channel's last receiver). A real-time client waits on
+//! it at once, unless its post woke a server thread asleep in receive (then
+//! only once it has stayed SEND-blocked longer than a short delay),
+//! raising that thread so that low-priority work it is busy with cannot
+//! hold the request back. The thread that takes the request leaves such a
+//! client waiting there (it lends its priority as on the slot's word) and
+//! hands it the word with the answer; the client gives it back naming a
+//! server thread again (`wait.rs`).
 //!
 //! A real-time pulse raises the receiving thread to the pulse's priority
 //! until it next receives, if the process may raise itself
@@ -43,10 +46,21 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::Arc;
 
 thread_local! {
-    /// Slot PI words this thread owns: (connection, slot, priority).
-    static OWNED: RefCell<Vec<(Arc<ServerConn>, u32, i32)>> = const { RefCell::new(Vec::new()) };
+    /// Slot PI words this thread owns.
+    static OWNED: RefCell<Vec<Owned>> = const { RefCell::new(Vec::new()) };
     /// The thread's own attributes before a real-time pulse raised it.
     static RAISED_FROM: Cell<Option<Sched>> = const { Cell::new(None) };
+}
+
+/// A real-time request this thread took and has not answered or parked.
+struct Owned {
+    conn: Arc<ServerConn>,
+    slot: u32,
+    /// The client's priority.
+    level: i32,
+    /// The client was on its way to wait on the boost word, which named
+    /// this thread, when the request was taken (see [`answering`]).
+    boosting: bool,
 }
 
 fn me() -> u32 {
@@ -65,30 +79,68 @@ pub(crate) fn claim_failed(h: &SlotHeader) {
 }
 
 /// The claim succeeded: the thread now works on behalf of a client at
-/// real-time priority `level`.
-pub(crate) fn claimed(conn: &Arc<ServerConn>, slot: u32, level: i32) {
+/// real-time priority `level`; `wake_on_claim`: the client had asked to be
+/// woken at the claim, as it does on its way to wait on the boost word.
+pub(crate) fn claimed(conn: &Arc<ServerConn>, slot: u32, level: i32, wake_on_claim: bool) {
     sched::inherit(level);
-    OWNED.with(|o| o.borrow_mut().push((conn.clone(), slot, level)));
-    // The client may be waiting on the boost word: its request is taken,
-    // let it move on to the slot's word.
+    // A client waiting on the boost word stays there: it lends this thread
+    // its priority as the slot's word would, until the answer releases both.
     let boost = &conn.seg.header().server.boost;
+    let boosting = wake_on_claim && boost.load(Acquire) & PI_TID_MASK == me();
+    designate(boost);
+    OWNED.with(|o| o.borrow_mut().push(Owned { conn: conn.clone(), slot, level, boosting }));
+}
+
+/// Just before the answer to real-time request `slot` is published: if its
+/// client may be on its way to wait on the boost word, which names this
+/// thread (it asked to be woken at the claim, and the word named us
+/// then), and nobody waits there yet, frees the word. A client that looked
+/// at its state before the claim and blocks on the word only after the
+/// answer then takes it at once, instead of sleeping until its slice ends
+/// (the slot's PI word is freed for the same reason); it names the thread
+/// in the word again after its call (`wait.rs`), which comes after this.
+/// A client already waiting is handed the word after the answer
+/// ([`release`]).
+pub(crate) fn answering(conn: &Arc<ServerConn>, slot: u32) {
+    // Nearly always empty: only real-time requests are owned.
+    let boosting = OWNED.with(|o| {
+        let o = o.borrow();
+        !o.is_empty() && o.iter().any(|w| w.boosting && Arc::ptr_eq(&w.conn, conn) && w.slot == slot)
+    });
+    if boosting {
+        let _ = conn.seg.header().server.boost.compare_exchange(me(), 0, AcqRel, Relaxed);
+    }
+}
+
+/// Hands the boost word on to the client waiting on it, if it names this
+/// thread and someone waits: after the answer to a request of its
+/// connection (the client may have waited there all along), or when the
+/// thread lets the request go. The client names a server thread in the
+/// word again as it gives it back (`wait.rs`).
+fn release_boost(boost: &AtomicU32) {
     let v = boost.load(Acquire);
     if v & PI_TID_MASK == me() && v & PI_WAITERS != 0 {
         futex::unlock_pi(boost, me());
     }
-    designate(boost);
 }
 
 /// After taking a real-time request: waits (at most [`AWAIT_WAITER`]) until
-/// the client is blocked on the slot's PI word (the kernel marks the word
-/// `FUTEX_WAITERS` when it queues a waiter and lends its priority), so this thread carries the
-/// client's priority before it does anything on the client's behalf (a
+/// the client is blocked on the slot's PI word, or on the connection's
+/// boost word naming this thread (the kernel marks a word `FUTEX_WAITERS`
+/// when it queues a waiter and lends its priority), so this thread carries
+/// the client's priority before it does anything on the client's behalf (a
 /// call it makes next is then ranked and boosted by the server it calls).
 /// A client asleep when the request was taken was moved there by the claim
-/// itself; one still running gets there within microseconds.
-pub(crate) fn await_waiter(h: &SlotHeader) {
+/// itself, or waits on the boost word already; one still running gets
+/// there within microseconds.
+pub(crate) fn await_waiter(conn: &ServerConn, h: &SlotHeader) {
     let until = crate::sys::time::now_ns() + AWAIT_WAITER.as_nanos() as u64;
-    while h.pi.load(Acquire) & PI_WAITERS == 0 && crate::sys::time::now_ns() < until {
+    let boost = &conn.seg.header().server.boost;
+    let lent = || {
+        let b = boost.load(Acquire);
+        h.pi.load(Acquire) & PI_WAITERS != 0 || (b & PI_TID_MASK == me() && b & PI_WAITERS != 0)
+    };
+    while !lent() && crate::sys::time::now_ns() < until {
         if crate::proto::slot::phase(h.state.load(Relaxed)) != crate::proto::slot::RECEIVED {
             return; // answered, abandoned or failed meanwhile
         }
@@ -110,13 +162,19 @@ pub(crate) fn designate(boost: &AtomicU32) {
 pub(crate) fn release(conn: &Arc<ServerConn>, slot: u32) {
     let found = OWNED.with(|o| {
         let mut o = o.borrow_mut();
-        let i = o.iter().position(|(c, s, _)| Arc::ptr_eq(c, conn) && *s == slot)?;
-        Some(o.swap_remove(i).2)
+        let i = o.iter().position(|w| Arc::ptr_eq(&w.conn, conn) && w.slot == slot)?;
+        Some(o.swap_remove(i))
     });
-    let Some(level) = found else { return };
-    sched::disinherit(level);
+    let Some(owned) = found else { return };
+    sched::disinherit(owned.level);
     futex::unlock_pi(&conn.seg.slot(slot).pi, me());
-    designate(&conn.seg.header().server.boost);
+    let boost = &conn.seg.header().server.boost;
+    release_boost(boost);
+    // Not after freeing the word for a client on its way there
+    // ([`answering`]): that client names us again itself.
+    if !owned.boosting {
+        designate(boost);
+    }
 }
 
 /// The thread enters receive: it works for nobody now. Releases every PI
@@ -128,8 +186,9 @@ pub(crate) fn entering_receive() {
     let owned = OWNED.with(|o| (!o.borrow().is_empty()).then(|| std::mem::take(&mut *o.borrow_mut())));
     if let Some(owned) = owned {
         sched::disinherit_all();
-        for (conn, slot, _) in owned {
-            futex::unlock_pi(&conn.seg.slot(slot).pi, me());
+        for w in owned {
+            futex::unlock_pi(&w.conn.seg.slot(w.slot).pi, me());
+            release_boost(&w.conn.seg.header().server.boost);
         }
     }
     if let Some(own) = RAISED_FROM.with(|r| r.get().inspect(|_| r.set(None))) {

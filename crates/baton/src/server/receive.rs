@@ -129,7 +129,7 @@ impl ChannelShared {
                 Took::Message { conn, slot, gen, sched, pi } => {
                     drop(st);
                     if pi {
-                        inherit::await_waiter(conn.seg.slot(slot));
+                        inherit::await_waiter(&conn, conn.seg.slot(slot));
                     }
                     if let Some(r) = Request::deliver(self.clone(), conn, slot, gen, sched, parts) {
                         return Ok(Received::Message(r));
@@ -501,15 +501,15 @@ impl ChannelShared {
                     if pi {
                         inherit::before_claim(h);
                     }
-                    if !slot::server_claim(&SlotFutex(h)) {
+                    let Some(was) = slot::server_claim_from(&SlotFutex(h)) else {
                         if pi {
                             inherit::claim_failed(h);
                         }
                         e.conn.holds.undo(slot, gen);
                         continue; // withdrawn (send timeout)
-                    }
+                    };
                     if pi {
-                        inherit::claimed(&e.conn, slot, sp.claim.level);
+                        inherit::claimed(&e.conn, slot, sp.claim.level, was & slot::WAKE_ON_CLAIM != 0);
                     }
                     Took::Message { conn: e.conn.clone(), slot, gen, sched: sp.sched, pi }
                 }
