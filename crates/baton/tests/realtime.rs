@@ -523,6 +523,44 @@ fn a_realtime_call_raises_a_busy_server_at_once_every_time() {
     normal.finish();
 }
 
+/// With both threads of a pool busy, a real-time call raises the one its
+/// new connection's boost word names (the channel's last receiver, this
+/// thread); the other thread, freed first, takes it, and the call is
+/// answered although the thread it waits on never releases the word (its
+/// client looks again when its wait's slice ends).
+#[test]
+fn a_realtime_call_taken_by_another_thread_than_the_one_it_raised_is_answered() {
+    let Some(_run) = begin("boost of another pool thread", shared()) else { return };
+    let name = "realtime/pool";
+    let ch = Arc::new(channel(name));
+    let normal = Queuer::post(name, &["call other 0", "call other 0"]);
+    let (took_tx, took_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let other = {
+        let ch = ch.clone();
+        std::thread::spawn(move || {
+            let (got, held) = next(&ch);
+            took_tx.send(got.index).unwrap();
+            go_rx.recv().unwrap();
+            answer(held.unwrap(), got.index);
+            take(&ch)
+        })
+    };
+    let first = took_rx.recv().unwrap();
+    // This thread receives last: the boost word of a connection made now
+    // names it.
+    let (second, held) = next(&ch);
+    assert_eq!((first, second.index), (0, 1));
+    let realtime = Queuer::post(name, &["call fifo 30"]);
+    Task::me().await_priority(-1 - 30);
+    go_tx.send(()).unwrap();
+    let got = other.join().unwrap();
+    assert_eq!((got.index, got.policy, got.priority), (0, libc::SCHED_FIFO, 30), "what the other thread took");
+    realtime.finish();
+    answer(held.unwrap(), second.index);
+    normal.finish();
+}
+
 /// A real-time call sent while the server already holds queued normal
 /// calls (it took them in with the one it is busy with) is still served
 /// before them: the receive looks for new work before it takes from a
