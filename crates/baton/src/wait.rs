@@ -296,7 +296,7 @@ impl ClientFutex<'_> {
 
     /// After a real-time call: names server thread `tid` in the boost word
     /// if the word names nobody, as the thread that answered may have left
-    /// it (`inherit::release_boost`), so that the connection's next
+    /// it (`inherit::answering`), so that the connection's next
     /// real-time call finds someone to raise.
     pub(crate) fn name_again(&self, tid: u32) {
         if tid != 0 && self.boost.load(Relaxed) == 0 {
