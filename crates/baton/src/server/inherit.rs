@@ -53,7 +53,7 @@ thread_local! {
 }
 
 /// A real-time request this thread took and has not answered or parked.
-struct Owned {
+pub(crate) struct Owned {
     conn: Arc<ServerConn>,
     slot: u32,
     /// The client's priority.
@@ -91,25 +91,24 @@ pub(crate) fn claimed(conn: &Arc<ServerConn>, slot: u32, level: i32, wake_on_cla
     OWNED.with(|o| o.borrow_mut().push(Owned { conn: conn.clone(), slot, level, boosting }));
 }
 
-/// Just before the answer to real-time request `slot` is published: if its
-/// client may be on its way to wait on the boost word, which names this
-/// thread (it asked to be woken at the claim, and the word named us
-/// then), and nobody waits there yet, frees the word. A client that looked
-/// at its state before the claim and blocks on the word only after the
-/// answer then takes it at once, instead of sleeping until its slice ends
-/// (the slot's PI word is freed for the same reason); it names the thread
-/// in the word again after its call (`wait.rs`), which comes after this.
-/// A client already waiting is handed the word after the answer
-/// ([`release`]).
-pub(crate) fn answering(conn: &Arc<ServerConn>, slot: u32) {
-    // Nearly always empty: only real-time requests are owned.
-    let boosting = OWNED.with(|o| {
-        let o = o.borrow();
-        !o.is_empty() && o.iter().any(|w| w.boosting && Arc::ptr_eq(&w.conn, conn) && w.slot == slot)
-    });
-    if boosting {
+/// Just before the answer to request `slot` is published: takes this
+/// thread's record of it, if it is a real-time request it owns, for
+/// [`answered`] to finish with after the answer. If its client may be on
+/// its way to wait on the boost word, which names this thread (it asked to
+/// be woken at the claim, and the word named us then), and nobody waits
+/// there yet, frees the word. A client that looked at its state before the
+/// claim and blocks on the word only after the answer then takes it at
+/// once, instead of sleeping until its slice ends (the slot's PI word is
+/// freed for the same reason); it names the thread in the word again after
+/// its call (`wait.rs`), which comes after this. A client already waiting
+/// is handed the word after the answer ([`answered`]).
+#[inline]
+pub(crate) fn answering(conn: &Arc<ServerConn>, slot: u32) -> Option<Owned> {
+    let owned = take_owned(conn, slot)?;
+    if owned.boosting {
         let _ = conn.seg.header().server.boost.compare_exchange(me(), 0, AcqRel, Relaxed);
     }
+    Some(owned)
 }
 
 /// Hands the boost word on to the client waiting on it, if it names this
@@ -133,7 +132,8 @@ fn release_boost(boost: &AtomicU32) {
 /// A client asleep when the request was taken was moved there by the claim
 /// itself, or waits on the boost word already; one still running gets
 /// there within microseconds.
-pub(crate) fn await_waiter(conn: &ServerConn, h: &SlotHeader) {
+pub(crate) fn await_waiter(conn: &ServerConn, slot: u32) {
+    let h = conn.seg.slot(slot);
     let until = crate::sys::time::now_ns() + AWAIT_WAITER.as_nanos() as u64;
     let boost = &conn.seg.header().server.boost;
     let lent = || {
@@ -156,19 +156,45 @@ pub(crate) fn designate(boost: &AtomicU32) {
     let _ = boost.compare_exchange(0, me(), AcqRel, Relaxed);
 }
 
-/// The request in `slot` was answered or parked: if this thread owns its
-/// PI word, release it (waking a client that waits on it) and stop
-/// claiming its priority. Call after the answer is published.
-pub(crate) fn release(conn: &Arc<ServerConn>, slot: u32) {
-    let found = OWNED.with(|o| {
+/// This thread's record of request `slot`, taken out of [`OWNED`], if
+/// it owns it.
+#[inline]
+fn take_owned(conn: &Arc<ServerConn>, slot: u32) -> Option<Owned> {
+    OWNED.with(|o| {
         let mut o = o.borrow_mut();
+        // Nearly always empty: only real-time requests are owned.
+        if o.is_empty() {
+            return None;
+        }
         let i = o.iter().position(|w| Arc::ptr_eq(&w.conn, conn) && w.slot == slot)?;
         Some(o.swap_remove(i))
-    });
-    let Some(owned) = found else { return };
+    })
+}
+
+/// The request in `slot` was parked or let go: if this thread owns its PI
+/// word, release it (waking a client that waits on it) and stop claiming
+/// its priority.
+pub(crate) fn release(conn: &Arc<ServerConn>, slot: u32) {
+    answered(take_owned(conn, slot));
+}
+
+/// After the answer to a request [`answering`] took the record of: releases
+/// its PI word (waking a client that waits on it), hands the boost word to
+/// a client waiting there, and stops claiming the client's priority.
+#[inline]
+pub(crate) fn answered(owned: Option<Owned>) {
+    if let Some(owned) = owned {
+        finish(owned);
+    }
+}
+
+/// [`answered`]'s work, for a real-time request: out of the common path.
+#[cold]
+#[inline(never)]
+fn finish(owned: Owned) {
     sched::disinherit(owned.level);
-    futex::unlock_pi(&conn.seg.slot(slot).pi, me());
-    let boost = &conn.seg.header().server.boost;
+    futex::unlock_pi(&owned.conn.seg.slot(owned.slot).pi, me());
+    let boost = &owned.conn.seg.header().server.boost;
     release_boost(boost);
     // Not after freeing the word for a client on its way there
     // ([`answering`]): that client names us again itself.

@@ -129,7 +129,7 @@ impl ChannelShared {
                 Took::Message { conn, slot, gen, sched, pi } => {
                     drop(st);
                     if pi {
-                        inherit::await_waiter(&conn, conn.seg.slot(slot));
+                        inherit::await_waiter(&conn, slot);
                     }
                     if let Some(r) = Request::deliver(self.clone(), conn, slot, gen, sched, parts) {
                         return Ok(Received::Message(r));

@@ -495,15 +495,11 @@ impl Request {
     fn answer(&mut self, how: Answer<'_>) -> Result<()> {
         // A forked child shares the parent's segments: it must not write.
         Error::check_not_forked()?;
-        let r = if self.forget() {
-            inherit::answering(&self.conn, self.slot);
-            self.publish(how)
-        } else {
-            Err(gone())
-        };
+        let owned = inherit::answering(&self.conn, self.slot);
+        let r = if self.forget() { self.publish(how) } else { Err(gone()) };
         // After the answer is out (or the request turned out to be gone): a
         // client waiting on the PI word this thread owns wakes to find it.
-        inherit::release(&self.conn, self.slot);
+        inherit::answered(owned);
         r
     }
 
