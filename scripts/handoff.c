@@ -16,9 +16,13 @@
  *   uring    `floor`, with each side's wake and wait one io_uring_enter(2)
  *            (IORING_OP_FUTEX_WAKE linked before IORING_OP_FUTEX_WAIT,
  *            Linux 6.7 or later; single issuer, deferred task work).
+ * WORK_NS, if given, is work each side does in user space every round
+ * trip (the client before it posts, the server before it answers: a busy
+ * loop on the clock), standing in for a message-passing library's own
+ * code: what a nanosecond of it costs the round trip.
  * Prints the mean round trip in µs, or "unavailable" with the reason.
  * Built and run by scripts/handoff.
- * Usage: handoff floor|one|eventfd|uring [ROUND_TRIPS] */
+ * Usage: handoff floor|one|eventfd|uring [ROUND_TRIPS [WORK_NS]] */
 #include "pingpong.h"
 
 #include <errno.h>
@@ -48,6 +52,15 @@ struct page {
 
 static struct page *pg;
 static int mode_one, mode_eventfd, mode_uring, efd;
+static double work_us;
+
+/* Busy for work_us of the clock (none if 0). */
+static void work(void) {
+    if (work_us <= 0) return;
+    double until = now_us() + work_us;
+    while (now_us() < until) {
+    }
+}
 
 static void die(const char *what) {
     perror(what);
@@ -163,6 +176,7 @@ static void serve(long n) {
             else
                 wait_while(&pg->state, 0);
         }
+        work();
         memcpy(pg->answer, pg->request, sizeof pg->answer);
         if (!mode_one) {
             hand_over(2 * i, i == n);
@@ -179,6 +193,7 @@ static void serve(long n) {
 }
 
 static void call(uint32_t i) {
+    work();
     memset(pg->request, (int)i, sizeof pg->request);
     if (!mode_one) {
         hand_over(2 * i - 1, 0);
@@ -200,11 +215,12 @@ static void call(uint32_t i) {
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     long n = argc > 2 ? atol(argv[2]) : 100000;
+    work_us = argc > 3 ? atof(argv[3]) / 1000 : 0;
     mode_eventfd = !strcmp(mode, "eventfd");
     mode_one = mode_eventfd || !strcmp(mode, "one");
     mode_uring = !strcmp(mode, "uring");
-    if ((!mode_one && !mode_uring && strcmp(mode, "floor")) || n < 100) {
-        fprintf(stderr, "usage: handoff floor|one|eventfd|uring [ROUND_TRIPS >= 100]\n");
+    if ((!mode_one && !mode_uring && strcmp(mode, "floor")) || n < 100 || work_us < 0) {
+        fprintf(stderr, "usage: handoff floor|one|eventfd|uring [ROUND_TRIPS >= 100 [WORK_NS >= 0]]\n");
         return 2;
     }
     if (pin_to_first_cpu()) die("sched_setaffinity");
